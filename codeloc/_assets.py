@@ -1,0 +1,521 @@
+"""``AssetsDefinition`` and the decorators that build one: ``@asset`` and ``@multi_asset``.
+
+A decorator inspects the function once, classifies its parameters (context, config,
+resources, upstream values) and returns a frozen definition that is still callable as the
+function, so that unit tests invoke it directly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, overload
+
+from codeloc._errors import DefinitionError, GroupConflictError
+from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
+from codeloc._retry import RetryPolicy
+from codeloc._spec import AssetIn, AssetOut, AssetSpec, coerce_dep_key
+
+if TYPE_CHECKING:
+    from codeloc._config import Config
+
+__all__ = ["AssetsDefinition", "asset", "multi_asset"]
+
+DEFAULT_IO_MANAGER_KEY = "io_manager"
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """A parameter of the compute function that receives the value of an upstream asset."""
+
+    param: str
+    key: AssetKey
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What the parameters of a compute function ask for."""
+
+    context_param: str | None
+    config_param: str | None
+    config_type: type[Config] | None
+    resource_params: Mapping[str, str]  # parameter -> resource key
+    data_params: tuple[str, ...]
+    # resources the function reaches through ``context.resources`` only
+    extra_resource_keys: frozenset[str] = frozenset()
+
+
+class AssetsDefinition:
+    """One or more assets computed together by one function.
+
+    Attributes:
+        node_name: the name of the computation, used in run config (``{"ops": {node_name: …}}``).
+        specs: one ``AssetSpec`` per asset produced, in output order.
+        inputs: parameters that receive upstream values.
+        fn: the compute function, or ``None`` for an asset defined elsewhere (external).
+    """
+
+    __slots__ = (
+        "__dict__",
+        "_keys",
+        "can_subset",
+        "fn",
+        "input_keys",
+        "inputs",
+        "io_manager_keys",
+        "node_name",
+        "output_names",
+        "retry_policy",
+        "signature",
+        "specs",
+    )
+
+    def __init__(
+        self,
+        *,
+        node_name: str,
+        specs: Sequence[AssetSpec],
+        fn: Callable[..., Any] | None,
+        signature: Signature | None = None,
+        inputs: Sequence[InputSpec] = (),
+        output_names: Sequence[str] | None = None,
+        io_manager_keys: Mapping[AssetKey, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        can_subset: bool = False,
+    ) -> None:
+        self.node_name = node_name
+        self.specs: tuple[AssetSpec, ...] = tuple(specs)
+        self.fn = fn
+        self.signature = signature or Signature(None, None, None, {}, ())
+        self.inputs: tuple[InputSpec, ...] = tuple(inputs)
+        self.input_keys: frozenset[AssetKey] = frozenset(i.key for i in self.inputs)
+        self.output_names: tuple[str, ...] = tuple(output_names or ("result",) * len(self.specs))
+        self.io_manager_keys: dict[AssetKey, str] = dict(io_manager_keys or {})
+        self.retry_policy = retry_policy
+        self.can_subset = can_subset
+        self._keys = frozenset(s.key for s in self.specs)
+        if fn is not None:
+            # Keep what functools.wraps would: tests and tools read these off the definition.
+            self.__dict__.update(
+                __name__=getattr(fn, "__name__", node_name),
+                __doc__=fn.__doc__,
+                __module__=getattr(fn, "__module__", None),
+                __wrapped__=fn,
+            )
+
+    # -- what the definition produces ------------------------------------------------------
+
+    @property
+    def keys(self) -> frozenset[AssetKey]:
+        return self._keys
+
+    @property
+    def key(self) -> AssetKey:
+        """The key of a single-asset definition."""
+        if len(self.specs) != 1:
+            raise DefinitionError(
+                f"'{self.node_name}' produces {len(self.specs)} assets; use .keys instead of .key"
+            )
+        return self.specs[0].key
+
+    @property
+    def spec(self) -> AssetSpec:
+        if len(self.specs) != 1:
+            raise DefinitionError(f"'{self.node_name}' produces several assets; use .specs")
+        return self.specs[0]
+
+    @property
+    def is_executable(self) -> bool:
+        return self.fn is not None
+
+    @property
+    def config_type(self) -> type[Config] | None:
+        return self.signature.config_type
+
+    @property
+    def required_resource_keys(self) -> frozenset[str]:
+        keys = set(self.signature.resource_params.values()) | self.signature.extra_resource_keys
+        keys.update(k for k in self.io_manager_keys.values() if k != DEFAULT_IO_MANAGER_KEY)
+        return frozenset(keys)
+
+    @property
+    def group_names_by_key(self) -> dict[AssetKey, str]:
+        return {s.key: s.group for s in self.specs}
+
+    def spec_for(self, key: AssetKey) -> AssetSpec:
+        for spec in self.specs:
+            if spec.key == key:
+                return spec
+        raise KeyError(key)
+
+    def io_manager_key_for(self, key: AssetKey) -> str:
+        return self.io_manager_keys.get(key, DEFAULT_IO_MANAGER_KEY)
+
+    @staticmethod
+    def from_graph(graph_def: Any, **kwargs: Any) -> AssetsDefinition:
+        """An asset computed by a ``@graph`` (keyword arguments as for ``@graph_asset``)."""
+        from codeloc._ops import assets_from_graph
+
+        return assets_from_graph(graph_def, **kwargs)
+
+    # -- transformations, used by loaders and Definitions ------------------------------------
+
+    def with_attributes(
+        self,
+        *,
+        group_name: str | None = None,
+        key_prefix: CoercibleToAssetKeyPrefix = None,
+    ) -> AssetsDefinition:
+        """A copy with a group applied and/or a prefix added to every key it produces.
+
+        A group is only applied to assets that have none; one that has raises
+        ``GroupConflictError`` naming it.
+        """
+        prefix = prefix_segments(key_prefix)
+        specs = []
+        for spec in self.specs:
+            changes: dict[str, Any] = {}
+            if group_name is not None:
+                if spec.group_name is not None and spec.group_name != group_name:
+                    raise GroupConflictError(
+                        f"Group name already exists on assets: asset "
+                        f"'{spec.key.to_user_string()}' is in group '{spec.group_name}' and "
+                        f"cannot also be put in group '{group_name}'"
+                    )
+                changes["group_name"] = group_name
+            if prefix:
+                changes["key"] = spec.key.with_prefix(prefix)
+            specs.append(spec.replace(**changes) if changes else spec)
+        renamed = {old.key: new.key for old, new in zip(self.specs, specs, strict=True)}
+        return AssetsDefinition(
+            node_name="__".join((*prefix, self.node_name)) if prefix else self.node_name,
+            specs=specs,
+            fn=self.fn,
+            signature=self.signature,
+            inputs=self.inputs,
+            output_names=self.output_names,
+            io_manager_keys={renamed[k]: v for k, v in self.io_manager_keys.items()},
+            retry_policy=self.retry_policy,
+            can_subset=self.can_subset,
+        )
+
+    # -- direct invocation -------------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the compute function directly, as a unit test does.
+
+        A missing ``context`` is built with ``build_asset_context()``, and a missing config
+        whose fields all have defaults is built from them.
+        """
+        if self.fn is None:
+            raise DefinitionError(f"'{self.node_name}' is defined elsewhere and cannot be called")
+        sig = self.signature
+        if sig.context_param and sig.context_param not in kwargs and not args:
+            from codeloc.engine._context import build_asset_context
+
+            kwargs[sig.context_param] = build_asset_context()
+        if sig.config_param and sig.config_type and sig.config_param not in kwargs:
+            bound = inspect.signature(self.fn).bind_partial(*args, **kwargs)
+            if sig.config_param not in bound.arguments:
+                kwargs[sig.config_param] = sig.config_type()
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        keys = ", ".join(sorted(k.to_user_string() for k in self._keys))
+        return f"<AssetsDefinition {self.node_name} [{keys}]>"
+
+
+# -- the decorators ------------------------------------------------------------------------
+
+
+@overload
+def asset(fn: Callable[..., Any], /) -> AssetsDefinition: ...
+
+
+@overload
+def asset(
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: CoercibleToAssetKeyPrefix = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    group_name: str | None = None,
+    code_version: str | None = None,
+    owners: Sequence[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    io_manager_key: str | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    compute_kind: str | None = None,
+    kinds: Iterable[str] | None = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
+
+
+def asset(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: CoercibleToAssetKeyPrefix = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    group_name: str | None = None,
+    code_version: str | None = None,
+    owners: Sequence[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    io_manager_key: str | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    compute_kind: str | None = None,
+    kinds: Iterable[str] | None = None,
+) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Define an asset computed by the decorated function.
+
+    The key is the function name (or ``name``), under ``key_prefix``; or ``key``. Parameters
+    named after upstream assets (or mapped with ``ins``) receive their values; ``deps`` adds
+    upstream assets whose values are not passed. A ``context`` parameter receives an
+    ``AssetExecutionContext``, a ``Config``-typed one the run config, and a
+    ``ConfigurableResource``-typed one the resource of that name.
+    """
+
+    def build(func: Callable[..., Any]) -> AssetsDefinition:
+        if key is not None and (name is not None or key_prefix is not None):
+            raise DefinitionError(
+                f"asset '{func.__name__}': give either key= or name=/key_prefix=, not both"
+            )
+        asset_name = name or func.__name__
+        asset_key = (
+            AssetKey.from_coercible(key)
+            if key is not None
+            else AssetKey((*prefix_segments(key_prefix), asset_name))
+        )
+        sig, inputs = _inspect_function(func, asset_key.to_user_string(), ins or {})
+        all_tags = dict(tags or {})
+        if compute_kind:
+            all_tags.setdefault("compute_kind", compute_kind)
+        for kind in kinds or ():
+            all_tags[f"kind/{kind}"] = ""
+        sig = _with_required_resources(sig, required_resource_keys)
+        spec = AssetSpec(
+            asset_key,
+            deps=[*(i.key for i in inputs), *(coerce_dep_key(d) for d in deps or ())],
+            description=description if description is not None else _doc(func),
+            metadata=metadata,
+            group_name=group_name,
+            code_version=code_version,
+            owners=owners,
+            tags=all_tags,
+        )
+        return AssetsDefinition(
+            node_name="__".join(asset_key.path),
+            specs=[spec],
+            fn=func,
+            signature=sig,
+            inputs=inputs,
+            io_manager_keys={asset_key: io_manager_key} if io_manager_key else None,
+            retry_policy=retry_policy,
+        )
+
+    if fn is not None:
+        return build(fn)
+    return build
+
+
+def multi_asset(
+    *,
+    outs: Mapping[str, AssetOut] | None = None,
+    specs: Sequence[AssetSpec] | None = None,
+    name: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    group_name: str | None = None,
+    description: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    can_subset: bool = False,
+    required_resource_keys: Iterable[str] | None = None,
+    compute_kind: str | None = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Define several assets computed by one function.
+
+    With ``outs``, the function returns a tuple in the order of ``outs`` (or yields
+    ``Output(value, output_name=...)``); with ``specs``, it returns or yields one
+    ``MaterializeResult(asset_key=...)`` per asset.
+    """
+    if bool(outs) == bool(specs):
+        raise DefinitionError("multi_asset needs exactly one of outs= or specs=")
+
+    def build(func: Callable[..., Any]) -> AssetsDefinition:
+        node = name or func.__name__
+        sig, inputs = _inspect_function(func, node, ins or {})
+        extra_deps = [coerce_dep_key(d) for d in deps or ()]
+        input_keys = [i.key for i in inputs]
+        built: list[AssetSpec] = []
+        output_names: list[str] = []
+        io_keys: dict[AssetKey, str] = {}
+        extra_tags = {"compute_kind": compute_kind} if compute_kind else {}
+        if outs:
+            for out_name, out in outs.items():
+                key = out.resolve_key(out_name)
+                built.append(
+                    AssetSpec(
+                        key,
+                        deps=[*input_keys, *extra_deps],
+                        description=out.description,
+                        metadata=out.metadata,
+                        group_name=out.group_name or group_name,
+                        code_version=out.code_version,
+                        owners=out.owners,
+                        tags={**extra_tags, **(out.tags or {})},
+                        skippable=not out.is_required,
+                    )
+                )
+                output_names.append(out_name)
+                if out.io_manager_key:
+                    io_keys[key] = out.io_manager_key
+        else:
+            for spec in specs or ():
+                if group_name and spec.group_name and spec.group_name != group_name:
+                    raise GroupConflictError(
+                        f"Group name already exists on assets: "
+                        f"'{spec.key.to_user_string()}' has group '{spec.group_name}'"
+                    )
+                built.append(
+                    spec.replace(
+                        deps=tuple(dict.fromkeys([*spec.deps, *input_keys, *extra_deps])),
+                        group_name=spec.group_name or group_name,
+                    )
+                )
+                output_names.append("__".join(spec.key.path))
+        return AssetsDefinition(
+            node_name=node,
+            specs=built,
+            fn=func,
+            signature=_with_required_resources(sig, required_resource_keys),
+            inputs=inputs,
+            output_names=output_names,
+            io_manager_keys=io_keys,
+            retry_policy=retry_policy,
+            can_subset=can_subset,
+        )
+
+    return build
+
+
+# -- inspecting compute functions ----------------------------------------------------------
+
+
+def _inspect_function(
+    func: Callable[..., Any], owner: str, ins: Mapping[str, AssetIn]
+) -> tuple[Signature, tuple[InputSpec, ...]]:
+    """Classify the parameters of ``func``; raise ``DefinitionError`` naming ``owner``."""
+    params = _parameters(func)
+    annotations = _annotations(func)
+    # A Config or resource annotation can only exist if the user's code imported pydantic
+    # through codeloc._config; when it has not, there is nothing to look for.
+    config_module = sys.modules.get("codeloc._config")
+    config_base = getattr(config_module, "Config", None)
+    resource_base = getattr(config_module, "ConfigurableResource", None)
+    context_param = config_param = None
+    config_type: type[Config] | None = None
+    resources: dict[str, str] = {}
+    data: list[str] = []
+    required: set[str] = set()
+    for index, (pname, has_default) in enumerate(params):
+        ann = annotations.get(pname)
+        if pname == "context" or (index == 0 and _is_context_annotation(ann)):
+            context_param = pname
+        elif config_base is not None and isinstance(ann, type) and issubclass(ann, config_base):
+            config_param, config_type = pname, ann
+        elif pname == "config":
+            raise DefinitionError(
+                f"asset '{owner}': parameter 'config' needs a type annotation that is a "
+                "subclass of codeloc.Config"
+            )
+        elif resource_base is not None and isinstance(ann, type) and issubclass(ann, resource_base):
+            resources[pname] = pname
+        else:
+            data.append(pname)
+            if not has_default:
+                required.add(pname)
+    unknown_ins = set(ins) - set(data)
+    if unknown_ins:
+        raise DefinitionError(
+            f"asset '{owner}': ins= names {sorted(unknown_ins)}, which match no parameter of "
+            f"the function (its upstream parameters are {data})"
+        )
+    inputs = tuple(
+        InputSpec(p, ins[p].resolve_key(p) if p in ins else AssetKey(p))
+        for p in data
+        if p in required or p in ins
+    )
+    sig = Signature(
+        context_param, config_param, config_type, resources, tuple(i.param for i in inputs)
+    )
+    return sig, inputs
+
+
+def _parameters(func: Callable[..., Any]) -> list[tuple[str, bool]]:
+    """``(name, has_default)`` of each named parameter, read off the code object when possible.
+
+    ``inspect.signature`` costs tens of microseconds a call, which adds up to most of the
+    time of building 10,000 assets; a plain function's code object answers the same.
+    """
+    code = getattr(func, "__code__", None)
+    if code is None or not inspect.isfunction(func):
+        return [
+            (p.name, p.default is not p.empty)
+            for p in inspect.signature(func).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+    positional = code.co_argcount
+    names = code.co_varnames[: positional + code.co_kwonlyargcount]
+    defaults = func.__defaults__ or ()
+    kwdefaults = func.__kwdefaults__ or {}
+    first_default = positional - len(defaults)
+    return [
+        (name, i >= first_default if i < positional else name in kwdefaults)
+        for i, name in enumerate(names)
+    ]
+
+
+def _with_required_resources(sig: Signature, keys: Iterable[str] | None) -> Signature:
+    if not keys:
+        return sig
+    return replace(sig, extra_resource_keys=sig.extra_resource_keys | frozenset(keys))
+
+
+def _annotations(func: Callable[..., Any]) -> dict[str, Any]:
+    raw = getattr(func, "__annotations__", None) or {}
+    if not raw:
+        return {}
+    if not any(isinstance(v, str) for v in raw.values()):
+        return dict(raw)
+    # Postponed annotations (``from __future__ import annotations``): resolve them in the
+    # function's own globals; one that cannot be resolved is treated as absent.
+    globalns = getattr(func, "__globals__", {})
+    out: dict[str, Any] = {}
+    for pname, value in raw.items():
+        if isinstance(value, str):
+            try:
+                value = eval(value, globalns)
+            except Exception:
+                value = None
+        out[pname] = value
+    return out
+
+
+def _is_context_annotation(ann: Any) -> bool:
+    return getattr(ann, "__name__", "") in {"AssetExecutionContext", "OpExecutionContext"}
+
+
+def _doc(func: Callable[..., Any]) -> str | None:
+    doc = func.__doc__
+    return inspect.cleandoc(doc) if doc else None

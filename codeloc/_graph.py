@@ -1,0 +1,152 @@
+"""The asset graph of one code location, built once from its definitions."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from codeloc._assets import AssetsDefinition
+from codeloc._errors import CycleError, DuplicateKeyError
+from codeloc._key import AssetKey
+from codeloc._spec import AssetSpec
+
+__all__ = ["AssetGraph", "find_cycle", "toposort"]
+
+
+class AssetGraph:
+    """Every asset of a location, with its edges in both directions.
+
+    Keys that are depended on but not defined here are *external*: they appear in
+    ``parents`` of the assets that depend on them and in ``external_keys``, but not in
+    ``all_keys``. Implements the selection protocol (``codeloc._selection``).
+    """
+
+    def __init__(
+        self,
+        definitions: Sequence[AssetsDefinition],
+        external_specs: Sequence[AssetSpec] = (),
+        location: str | None = None,
+    ) -> None:
+        self.location = location
+        self.definitions = tuple(definitions)
+        self.definition_by_key: dict[AssetKey, AssetsDefinition] = {}
+        self.spec_by_key: dict[AssetKey, AssetSpec] = {}
+        for definition in self.definitions:
+            for spec in definition.specs:
+                other = self.definition_by_key.get(spec.key)
+                if other is not None:
+                    raise DuplicateKeyError(
+                        f"asset key '{spec.key.to_user_string()}' is defined twice: by "
+                        f"{_describe(other)} and by {_describe(definition)}"
+                    )
+                self.definition_by_key[spec.key] = definition
+                self.spec_by_key[spec.key] = spec
+        self.declared_external: dict[AssetKey, AssetSpec] = {}
+        for spec in external_specs:
+            if spec.key in self.spec_by_key or spec.key in self.declared_external:
+                raise DuplicateKeyError(
+                    f"asset key '{spec.key.to_user_string()}' is declared by an AssetSpec and "
+                    "also defined by another definition"
+                )
+            self.declared_external[spec.key] = spec
+
+        self._parents: dict[AssetKey, tuple[AssetKey, ...]] = {}
+        self._children: dict[AssetKey, list[AssetKey]] = {}
+        external: set[AssetKey] = set()
+        for key, spec in (*self.spec_by_key.items(), *self.declared_external.items()):
+            self._parents[key] = spec.deps
+            for dep in spec.deps:
+                self._children.setdefault(dep, []).append(key)
+                if dep not in self.spec_by_key:
+                    external.add(dep)
+        external.update(self.declared_external)
+        self.external_keys: frozenset[AssetKey] = frozenset(external)
+        self._all_keys = frozenset(self.spec_by_key)
+        self.topological_order: list[AssetKey] = toposort(self.spec_by_key, self._parents)
+
+    # -- the selection protocol --------------------------------------------------------------
+
+    @property
+    def all_keys(self) -> Collection[AssetKey]:
+        return self._all_keys
+
+    def parents(self, key: AssetKey) -> Iterable[AssetKey]:
+        return self._parents.get(key, ())
+
+    def children(self, key: AssetKey) -> Iterable[AssetKey]:
+        return self._children.get(key, ())
+
+    def group_of(self, key: AssetKey) -> str | None:
+        spec = self.spec_by_key.get(key)
+        return spec.group if spec else None
+
+    def location_of(self, key: AssetKey) -> str | None:
+        return self.location if key in self.spec_by_key else None
+
+    def tags_of(self, key: AssetKey) -> Mapping[str, str]:
+        spec = self.spec_by_key.get(key)
+        return spec.tags if spec else {}
+
+    def __len__(self) -> int:
+        return len(self.spec_by_key)
+
+
+def toposort(
+    nodes: Iterable[AssetKey], parents: Mapping[AssetKey, Sequence[AssetKey]]
+) -> list[AssetKey]:
+    """Kahn's algorithm over ``nodes``; edges to keys outside ``nodes`` are ignored.
+
+    Raises ``CycleError`` naming the keys of one cycle.
+    """
+    node_set = nodes if isinstance(nodes, set | frozenset | dict) else set(nodes)
+    indegree: dict[AssetKey, int] = {}
+    children: dict[AssetKey, list[AssetKey]] = {}
+    for node in node_set:
+        count = 0
+        for parent in parents.get(node, ()):
+            if parent in node_set:
+                count += 1
+                children.setdefault(parent, []).append(node)
+        indegree[node] = count
+    ready = deque(sorted(k for k, n in indegree.items() if n == 0))
+    order: list[AssetKey] = []
+    while ready:
+        node = ready.popleft()
+        order.append(node)
+        for child in children.get(node, ()):
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    if len(order) != len(indegree):
+        remaining = {k for k, n in indegree.items() if n > 0}
+        cycle = find_cycle(remaining, parents)
+        path = " -> ".join(k.to_user_string() for k in cycle)
+        raise CycleError(f"the asset graph has a cycle: {path}")
+    return order
+
+
+def find_cycle(
+    nodes: Collection[AssetKey], parents: Mapping[AssetKey, Sequence[AssetKey]]
+) -> list[AssetKey]:
+    """One cycle among ``nodes`` (which must contain one), as a closed path of keys."""
+    start = min(nodes)
+    # Walk parent edges inside the remaining set until a key repeats: every remaining key
+    # has at least one remaining parent, so the walk must close a loop.
+    seen: dict[AssetKey, int] = {}
+    path: list[AssetKey] = []
+    node = start
+    while node not in seen:
+        seen[node] = len(path)
+        path.append(node)
+        node = min(p for p in parents.get(node, ()) if p in nodes)
+    loop = path[seen[node] :]
+    loop.reverse()  # parents first, as data flows
+    return [*loop, loop[0]]
+
+
+def _describe(definition: AssetsDefinition) -> str:
+    fn = definition.fn
+    if fn is None:
+        return f"the AssetSpec '{definition.node_name}'"
+    module = getattr(fn, "__module__", "?")
+    return f"'{definition.node_name}' ({module}.{getattr(fn, '__qualname__', '?')})"

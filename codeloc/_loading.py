@@ -1,0 +1,140 @@
+"""Finding definitions in user code: modules, packages, files."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from codeloc._assets import AssetsDefinition
+from codeloc._definitions import Definitions
+from codeloc._errors import DefinitionError
+from codeloc._key import CoercibleToAssetKeyPrefix
+from codeloc._spec import AssetSpec
+
+__all__ = [
+    "definitions_from_module",
+    "load_assets_from_modules",
+    "load_assets_from_package_module",
+    "load_definitions",
+]
+
+
+def load_assets_from_modules(
+    modules: Iterable[ModuleType],
+    group_name: str | None = None,
+    key_prefix: CoercibleToAssetKeyPrefix = None,
+) -> list[AssetsDefinition | AssetSpec]:
+    """Every asset definition at module level in ``modules`` (lists of them included).
+
+    ``group_name`` is applied to each (one that already has a group raises
+    ``GroupConflictError``) and ``key_prefix`` is put in front of each key.
+    """
+    found: dict[int, AssetsDefinition | AssetSpec] = {}
+    for module in modules:
+        for value in vars(module).values():
+            for item in _asset_values(value):
+                found.setdefault(id(item), item)
+    return [_apply(item, group_name, key_prefix) for item in found.values()]
+
+
+def load_assets_from_package_module(
+    package_module: ModuleType,
+    group_name: str | None = None,
+    key_prefix: CoercibleToAssetKeyPrefix = None,
+) -> list[AssetsDefinition | AssetSpec]:
+    """Like ``load_assets_from_modules`` over a package and every submodule under it."""
+    return load_assets_from_modules(_walk(package_module), group_name, key_prefix)
+
+
+def _walk(package: ModuleType) -> list[ModuleType]:
+    modules = [package]
+    path = getattr(package, "__path__", None)
+    if path is None:
+        return modules
+    for info in pkgutil.walk_packages(path, prefix=package.__name__ + "."):
+        modules.append(importlib.import_module(info.name))
+    return modules
+
+
+def _asset_values(value: Any) -> list[AssetsDefinition | AssetSpec]:
+    if isinstance(value, AssetsDefinition | AssetSpec):
+        return [value]
+    if isinstance(value, list | tuple) and value:
+        items = [v for v in value if isinstance(v, AssetsDefinition | AssetSpec)]
+        if len(items) == len(value):
+            return items
+    return []
+
+
+def _apply(
+    item: AssetsDefinition | AssetSpec, group: str | None, prefix: CoercibleToAssetKeyPrefix
+) -> AssetsDefinition | AssetSpec:
+    if group is None and not prefix:
+        return item
+    if isinstance(item, AssetSpec):
+        # A declared external asset keeps its key: it names something defined elsewhere.
+        return item
+    return item.with_attributes(group_name=group, key_prefix=prefix)
+
+
+# -- a code location's definitions ------------------------------------------------------------
+
+
+def definitions_from_module(module: ModuleType) -> Definitions:
+    """The location a module defines: its ``Definitions`` object, else its module-level assets."""
+    found = [v for v in vars(module).values() if isinstance(v, Definitions)]
+    if len(found) > 1:
+        names = [k for k, v in vars(module).items() if isinstance(v, Definitions)]
+        raise DefinitionError(
+            f"module '{module.__name__}' has {len(found)} Definitions objects ({names}); "
+            "a code location has exactly one"
+        )
+    if found:
+        return found[0]
+    assets = load_assets_from_modules([module])
+    if not assets:
+        raise DefinitionError(
+            f"module '{module.__name__}' defines no assets and no Definitions object"
+        )
+    return Definitions(assets=assets)
+
+
+def load_definitions(
+    *,
+    module: str | None = None,
+    file: str | None = None,
+    package: str | None = None,
+    working_directory: str | None = None,
+) -> Definitions:
+    """Import user code the way ``tessera codeloc`` and ``tessera materialize`` do."""
+    if working_directory and working_directory not in sys.path:
+        sys.path.insert(0, working_directory)
+    elif "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    if file is not None:
+        path = Path(file).resolve()
+        if not path.exists():
+            raise DefinitionError(f"no such file: {file}")
+        sys.path.insert(0, str(path.parent))
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        if spec is None or spec.loader is None:
+            raise DefinitionError(f"cannot load {file} as a Python module")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = mod
+        spec.loader.exec_module(mod)
+        return definitions_from_module(mod)
+    if package is not None:
+        pkg = importlib.import_module(package)
+        found = [v for v in vars(pkg).values() if isinstance(v, Definitions)]
+        if found:
+            return definitions_from_module(pkg)
+        return Definitions(assets=load_assets_from_package_module(pkg))
+    if module is not None:
+        return definitions_from_module(importlib.import_module(module))
+    raise DefinitionError("give a module (-m), a file (-f) or a package (--package)")

@@ -1,0 +1,625 @@
+"""Asset selections: the Python API and the expression language, resolved against any graph.
+
+The same selection serves ``define_asset_job(selection=...)``, the server's REST API and the
+CLI. An expression is parsed into an immutable ``AssetSelection``, whose ``str()`` is an
+expression that parses back to an equal selection::
+
+    *raw/orders+ and not group:staging       ancestors and children of raw/orders, minus a group
+    2+tag:tier=gold or location:finance       gold assets with parents and grandparents, or ...
+
+Grammar, loosest binding first (keywords are case-insensitive)::
+
+    expr     := and_expr ("or" and_expr)*
+    and_expr := not_expr ("and" not_expr)*
+    not_expr := "not" not_expr | lineage
+    lineage  := ["*" | "+"... | N "+"] primary ["*" | "+"... | "+" N]
+    primary  := "(" expr ")" | "*" | key | "key:" key | "group:" NAME | "location:" NAME
+              | "tag:" NAME ["=" NAME]
+    key      := segment ("/" segment)* | '"' quoted key '"'
+
+A bare segment is ``[A-Za-z0-9_.-]+``; a quoted key may hold anything, with ``\\"``, ``\\\\``
+and ``\\/`` (a slash inside a segment) escaped. After ``key:``, a segment that is exactly
+``*`` is a glob (``key:raw/*``), matched with ``fnmatch`` against the ``/``-joined key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+import string
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple, Protocol
+
+from codeloc._errors import SelectionError
+from codeloc._key import AssetKey, CoercibleToAssetKey
+
+__all__ = ["AssetSelection", "SelectableGraph", "parse_selection"]
+
+
+class SelectableGraph(Protocol):
+    """The view of an asset graph that selections resolve against.
+
+    ``parents`` and ``children`` may yield keys that are not in ``all_keys`` (external
+    assets); lineage ignores those.
+    """
+
+    @property
+    def all_keys(self) -> Collection[AssetKey]: ...
+
+    def parents(self, key: AssetKey) -> Iterable[AssetKey]: ...
+
+    def children(self, key: AssetKey) -> Iterable[AssetKey]: ...
+
+    def group_of(self, key: AssetKey) -> str | None: ...
+
+    def location_of(self, key: AssetKey) -> str | None: ...
+
+    def tags_of(self, key: AssetKey) -> Mapping[str, str]: ...
+
+
+class _HasAssetKeys(Protocol):
+    @property
+    def keys(self) -> Iterable[AssetKey]: ...
+
+
+# Binding strength, used by str() to parenthesize only where the parser needs it.
+_OR, _AND, _NOT, _LINEAGE, _ATOM = range(5)
+
+
+class AssetSelection:
+    """An immutable, hashable description of a set of assets, resolved against a graph.
+
+    Build one with the class methods and combine with ``|`` (union), ``&`` (intersection)
+    and ``-`` (difference), or parse an expression with ``AssetSelection.from_string``.
+    """
+
+    _precedence: ClassVar[int] = _ATOM
+
+    @staticmethod
+    def all() -> AssetSelection:
+        """Every asset in the graph."""
+        return _All()
+
+    @staticmethod
+    def keys(*keys: CoercibleToAssetKey) -> AssetSelection:
+        """The given keys: ``AssetKey``s, ``"a/b"`` strings or sequences of segments."""
+        return _union(_Key(AssetKey.from_coercible(key)) for key in keys)
+
+    @staticmethod
+    def assets(*defs: _HasAssetKeys) -> AssetSelection:
+        """The keys of the given definitions (anything with a ``keys`` attribute)."""
+        return _union(_Key(key) for d in defs for key in d.keys)
+
+    @staticmethod
+    def groups(*names: str) -> AssetSelection:
+        """The assets in any of the named groups."""
+        return _union(_Attribute("group", name) for name in names)
+
+    @staticmethod
+    def locations(*names: str) -> AssetSelection:
+        """The assets defined in any of the named code locations."""
+        return _union(_Attribute("location", name) for name in names)
+
+    @staticmethod
+    def tag(key: str, value: str | None = None) -> AssetSelection:
+        """The assets tagged ``key=value``, or carrying tag ``key`` at all if value is None."""
+        return _Tag(key, value)
+
+    @staticmethod
+    def from_string(text: str) -> AssetSelection:
+        """Parse a selection expression; the same as ``parse_selection(text)``."""
+        return parse_selection(text)
+
+    def upstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
+        """This selection with its ancestors.
+
+        Args:
+            depth: How many levels of parents to add (1 = parents only); None for all.
+            include_self: False to leave out the assets of this selection itself.
+        """
+        return self._lineage(_check_depth(depth), 0, include_self)
+
+    def downstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
+        """This selection with its descendants.
+
+        Args:
+            depth: How many levels of children to add (1 = children only); None for all.
+            include_self: False to leave out the assets of this selection itself.
+        """
+        return self._lineage(0, _check_depth(depth), include_self)
+
+    def _lineage(self, up: int | None, down: int | None, include_self: bool) -> AssetSelection:
+        lineage = _Lineage(self, up, down)
+        return lineage if include_self else lineage - self
+
+    def resolve(self, graph: SelectableGraph) -> frozenset[AssetKey]:
+        """The keys of ``graph`` this selection stands for.
+
+        Raises:
+            SelectionError: The selection names a key that is not in the graph.
+        """
+        return frozenset(self._resolve(_Resolver(graph, self)))
+
+    def __or__(self, other: AssetSelection) -> AssetSelection:
+        return _combine(_Or, (self, other))
+
+    def __and__(self, other: AssetSelection) -> AssetSelection:
+        return _combine(_And, (self, other))
+
+    def __sub__(self, other: AssetSelection) -> AssetSelection:
+        return self & _Not(other)
+
+    def __str__(self) -> str:
+        return self._format()
+
+    def __repr__(self) -> str:
+        return f"AssetSelection.from_string({str(self)!r})"
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        raise NotImplementedError
+
+    def _format(self) -> str:
+        raise NotImplementedError
+
+
+class _Resolver:
+    """What one resolution needs: the graph, its key set, and the root for messages."""
+
+    def __init__(self, graph: SelectableGraph, root: AssetSelection) -> None:
+        self.graph = graph
+        self.root = root
+        self.universe = frozenset(graph.all_keys)
+
+    def where(self, predicate: Callable[[AssetKey], bool]) -> set[AssetKey]:
+        return {key for key in self.universe if predicate(key)}
+
+    def lineage(self, start: set[AssetKey], up: bool, depth: int | None) -> set[AssetKey]:
+        """Breadth-first, so each key is visited once and ``depth`` counts shortest paths."""
+        step = self.graph.parents if up else self.graph.children
+        seen = set(start)
+        frontier = list(start)
+        level = 0
+        while frontier and (depth is None or level < depth):
+            level += 1
+            reached = []
+            for key in frontier:
+                for nxt in step(key):
+                    if nxt not in seen and nxt in self.universe:
+                        seen.add(nxt)
+                        reached.append(nxt)
+            frontier = reached
+        return seen
+
+    def unknown_key(self, key: AssetKey) -> SelectionError:
+        text = key.to_user_string()
+        names = [k.to_user_string() for k in self.universe]
+        close = difflib.get_close_matches(text, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return SelectionError(f"no asset with key {text!r}{hint}", expression=str(self.root))
+
+
+@dataclass(frozen=True, repr=False)
+class _All(AssetSelection):
+    # Below _ATOM so that lineage writes "(*)+", since "*+" would read as ancestors.
+    _precedence: ClassVar[int] = _LINEAGE
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        return set(r.universe)
+
+    def _format(self) -> str:
+        return "*"
+
+
+@dataclass(frozen=True, repr=False)
+class _Key(AssetSelection):
+    key: AssetKey
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        if self.key not in r.universe:
+            raise r.unknown_key(self.key)
+        return {self.key}
+
+    def _format(self) -> str:
+        return _format_key(self.key.path)
+
+
+@dataclass(frozen=True, repr=False)
+class _KeyGlob(AssetSelection):
+    pattern: str
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        return r.where(lambda key: fnmatch.fnmatchcase(key.to_user_string(), self.pattern))
+
+    def _format(self) -> str:
+        return f"key:{self.pattern}"
+
+
+@dataclass(frozen=True, repr=False)
+class _Attribute(AssetSelection):
+    attribute: str  # "group" or "location"
+    name: str
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        lookup = r.graph.group_of if self.attribute == "group" else r.graph.location_of
+        return r.where(lambda key: lookup(key) == self.name)
+
+    def _format(self) -> str:
+        return f"{self.attribute}:{_format_value(self.name)}"
+
+
+@dataclass(frozen=True, repr=False)
+class _Tag(AssetSelection):
+    key: str
+    value: str | None
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        def matches(asset: AssetKey) -> bool:
+            tags = r.graph.tags_of(asset)
+            return self.key in tags and self.value in (None, tags[self.key])
+
+        return r.where(matches)
+
+    def _format(self) -> str:
+        value = "" if self.value is None else f"={_format_value(self.value)}"
+        return f"tag:{_format_value(self.key)}{value}"
+
+
+@dataclass(frozen=True, repr=False)
+class _Lineage(AssetSelection):
+    """The operand with ``up`` levels of parents and ``down`` of children (None: all)."""
+
+    operand: AssetSelection
+    up: int | None
+    down: int | None
+    _precedence: ClassVar[int] = _LINEAGE
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        base = self.operand._resolve(r)
+        result = set(base)
+        if self.up != 0:
+            result |= r.lineage(base, up=True, depth=self.up)
+        if self.down != 0:
+            result |= r.lineage(base, up=False, depth=self.down)
+        return result
+
+    def _format(self) -> str:
+        prefix = {None: "*", 0: "", 1: "+", 2: "++"}.get(self.up, f"{self.up}+")
+        suffix = {None: "*", 0: "", 1: "+", 2: "++"}.get(self.down, f"+{self.down}")
+        return f"{prefix}{_wrap(self.operand, _ATOM)}{suffix}"
+
+
+@dataclass(frozen=True, repr=False)
+class _Not(AssetSelection):
+    operand: AssetSelection
+    _precedence: ClassVar[int] = _NOT
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        return set(r.universe - self.operand._resolve(r))
+
+    def _format(self) -> str:
+        return f"not {_wrap(self.operand, _NOT)}"
+
+
+@dataclass(frozen=True, repr=False)
+class _Combination(AssetSelection):
+    operands: tuple[AssetSelection, ...]
+    _keyword: ClassVar[str]
+
+    def _format(self) -> str:
+        joiner = f" {self._keyword} "
+        return joiner.join(_wrap(operand, self._precedence + 1) for operand in self.operands)
+
+
+@dataclass(frozen=True, repr=False)
+class _Or(_Combination):
+    _precedence: ClassVar[int] = _OR
+    _keyword: ClassVar[str] = "or"
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        result: set[AssetKey] = set()
+        for operand in self.operands:
+            result |= operand._resolve(r)
+        return result
+
+
+@dataclass(frozen=True, repr=False)
+class _And(_Combination):
+    _precedence: ClassVar[int] = _AND
+    _keyword: ClassVar[str] = "and"
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        # "a and not b" subtracts b instead of building the complement of b.
+        kept = [op for op in self.operands if not isinstance(op, _Not)]
+        removed = [op.operand for op in self.operands if isinstance(op, _Not)]
+        result = kept[0]._resolve(r) if kept else set(r.universe)
+        for operand in kept[1:]:
+            result &= operand._resolve(r)
+        for operand in removed:
+            result -= operand._resolve(r)
+        return result
+
+
+def _combine(kind: type[_Combination], items: Iterable[AssetSelection]) -> AssetSelection:
+    # Flattened, so that "a or b or c" is one node however it was built or parsed.
+    operands = tuple(
+        operand
+        for item in items
+        for operand in (item.operands if isinstance(item, kind) else (item,))
+    )
+    return operands[0] if len(operands) == 1 else kind(operands)
+
+
+def _union(selections: Iterable[AssetSelection]) -> AssetSelection:
+    items = tuple(selections)
+    return _combine(_Or, items) if items else _Not(_All())
+
+
+def _check_depth(depth: int | None) -> int | None:
+    if depth is not None and depth < 1:
+        raise ValueError(f"depth must be at least 1 or None, got {depth}")
+    return depth
+
+
+def _wrap(selection: AssetSelection, precedence: int) -> str:
+    text = selection._format()
+    return f"({text})" if selection._precedence < precedence else text
+
+
+_WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_.-/")
+_BARE = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
+_KEYWORDS = frozenset({"and", "or", "not"})
+_ATTRIBUTES = ("key", "group", "location", "tag")
+
+
+def _format_value(text: str) -> str:
+    if _BARE.fullmatch(text) and text.lower() not in _KEYWORDS and not text.isdigit():
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _format_key(path: tuple[str, ...]) -> str:
+    text = "/".join(path)
+    if all("/" not in segment for segment in path) and _format_value(text) == text:
+        return text
+    escaped = (s.replace("\\", "\\\\").replace('"', '\\"').replace("/", "\\/") for s in path)
+    return '"' + "/".join(escaped) + '"'
+
+
+class _Token(NamedTuple):
+    kind: str  # "word", "string", "attr", "end", a keyword, or the punctuation itself
+    text: str  # for "string", the raw content between the quotes, escapes undone later
+    pos: int
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i, glob = 0, False
+    while i < len(text):
+        char, start = text[i], i
+        if char.isspace():
+            i += 1
+            continue
+        if char in "()+*=" and not (glob and char == "*"):
+            tokens.append(_Token(char, char, i))
+            i += 1
+        elif char == '"':
+            i += 1
+            while i < len(text) and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            if i >= len(text):
+                raise SelectionError("unclosed string", text, start)
+            i += 1
+            tokens.append(_Token("string", text[start + 1 : i - 1], start))
+        elif char in _WORD_CHARS or (glob and char == "*"):
+            i = _scan_word(text, i, glob)
+            word = text[start:i]
+            if not word:
+                raise SelectionError("'*' in a key pattern must be a whole segment", text, i)
+            if i < len(text) and text[i] == ":":
+                i += 1
+                tokens.append(_Token("attr", word, start))
+                glob = word.lower() == "key"
+                continue
+            kind = word.lower() if word.lower() in _KEYWORDS else "word"
+            tokens.append(_Token(kind, word, start))
+        else:
+            raise SelectionError(f"unexpected character {char!r}", text, i)
+        glob = False
+    tokens.append(_Token("end", "", len(text)))
+    return tokens
+
+
+def _scan_word(text: str, i: int, glob: bool) -> int:
+    segment_start = i
+    while i < len(text):
+        char = text[i]
+        after = text[i + 1] if i + 1 < len(text) else ""
+        if char == "/":
+            segment_start = i + 1
+        elif char == "*" and glob and i == segment_start:
+            if after and after in _WORD_CHARS and after != "/":
+                break
+        elif char not in _WORD_CHARS:
+            break
+        i += 1
+    return i
+
+
+def _split_escaped(raw: str) -> list[str]:
+    segments = [""]
+    for piece in re.findall(r"\\.|[^\\/]+|/", raw, flags=re.DOTALL):
+        if piece == "/":
+            segments.append("")
+        else:
+            segments[-1] += piece[1] if piece[0] == "\\" else piece
+    return segments
+
+
+_TERM_START = frozenset({"word", "string", "attr", "("})
+_MAX_NESTING = 100
+
+
+def _is_number(token: _Token) -> bool:
+    return token.kind == "word" and token.text.isdigit()
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+        self.nesting_left = _MAX_NESTING
+
+    def peek(self, ahead: int = 0) -> _Token:
+        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
+
+    def accept(self, kind: str) -> bool:
+        if self.peek().kind != kind:
+            return False
+        self.index += 1
+        return True
+
+    def take(self) -> _Token:
+        token = self.peek()
+        self.index += 1
+        return token
+
+    def error(self, message: str, position: int) -> SelectionError:
+        return SelectionError(message, expression=self.text, position=position)
+
+    def parse(self) -> AssetSelection:
+        if self.peek().kind == "end":
+            raise self.error("empty selection expression", 0)
+        selection = self.parse_or()
+        token = self.peek()
+        if token.kind == ")":
+            raise self.error("unmatched ')'", token.pos)
+        if token.kind != "end":
+            raise self.error(f"expected 'and' or 'or', found {token.text!r}", token.pos)
+        return selection
+
+    def parse_or(self) -> AssetSelection:
+        operands = [self.parse_and()]
+        while self.accept("or"):
+            operands.append(self.parse_and())
+        return _combine(_Or, operands)
+
+    def parse_and(self) -> AssetSelection:
+        operands = [self.parse_not()]
+        while self.accept("and"):
+            operands.append(self.parse_not())
+        return _combine(_And, operands)
+
+    def parse_not(self) -> AssetSelection:
+        # Every "(" and "not" passes here: bound the recursion before Python does.
+        if self.nesting_left == 0:
+            raise self.error("expression nested too deeply", self.peek().pos)
+        self.nesting_left -= 1
+        selection = _Not(self.parse_not()) if self.accept("not") else self.parse_lineage()
+        self.nesting_left += 1
+        return selection
+
+    def parse_lineage(self) -> AssetSelection:
+        first, second = self.peek(), self.peek(1)
+        up: int | None = 0
+        if first.kind == "*" and second.kind in _TERM_START:
+            self.take()
+            up = None
+        elif first.kind == "+":
+            up = self.count_plus()
+        elif _is_number(first) and second.kind == "+" and self.peek(2).kind in _TERM_START:
+            up = self.depth(self.take())
+            self.take()
+        operand = self.parse_primary()
+        down: int | None = 0
+        if self.accept("*"):
+            down = None
+        elif self.peek().kind == "+" and _is_number(self.peek(1)):
+            self.take()
+            down = self.depth(self.take())
+        elif self.peek().kind == "+":
+            down = self.count_plus()
+        return operand if up == down == 0 else _Lineage(operand, up, down)
+
+    def count_plus(self) -> int:
+        count = 0
+        while self.accept("+"):
+            count += 1
+        return count
+
+    def depth(self, token: _Token) -> int:
+        if int(token.text) < 1:
+            raise self.error("lineage depth must be at least 1", token.pos)
+        return int(token.text)
+
+    def parse_primary(self) -> AssetSelection:
+        token = self.take()
+        if token.kind == "(":
+            selection = self.parse_or()
+            closing = self.take()
+            if closing.kind == "end":
+                raise self.error("unclosed '('", token.pos)
+            if closing.kind != ")":
+                found = closing.text
+                raise self.error(f"expected 'and', 'or' or ')', found {found!r}", closing.pos)
+            return selection
+        if token.kind == "*":
+            return _All()
+        if token.kind in ("word", "string"):
+            return self.key(token)
+        if token.kind == "attr":
+            return self.attribute(token)
+        previous = self.tokens[self.index - 2] if self.index >= 2 else None
+        if token.kind != "end":
+            raise self.error(f"expected an asset selection, found {token.text!r}", token.pos)
+        if previous is None:
+            raise self.error("empty selection expression", token.pos)
+        if previous.kind == "(":
+            raise self.error("unclosed '('", previous.pos)
+        raise self.error(f"nothing after {previous.text!r}", previous.pos)
+
+    def key(self, token: _Token) -> AssetSelection:
+        raw = token.text
+        segments = _split_escaped(raw) if token.kind == "string" else raw.split("/")
+        if not all(segments):
+            raise self.error("empty segment in asset key", token.pos)
+        if token.kind == "word" and "*" in segments:
+            return _KeyGlob(token.text)
+        return _Key(AssetKey(segments))
+
+    def attribute(self, token: _Token) -> AssetSelection:
+        name = token.text.lower()
+        if name not in _ATTRIBUTES:
+            close = difflib.get_close_matches(name, _ATTRIBUTES, n=1)
+            hint = f"did you mean '{close[0]}:'? " if close else ""
+            known = ", ".join(f"{a}:" for a in _ATTRIBUTES)
+            raise self.error(f"unknown attribute {token.text!r}; {hint}use {known}", token.pos)
+        if name == "key":
+            return self.key(self.value_token(token))
+        value = self.value(token)
+        if name != "tag":
+            return _Attribute(name, value)
+        return _Tag(value, self.value(self.take()) if self.peek().kind == "=" else None)
+
+    def value_token(self, after: _Token) -> _Token:
+        token = self.take()
+        if token.kind not in ("word", "string"):
+            found = "nothing" if token.kind == "end" else repr(token.text)
+            what = f"{after.text}:" if after.kind == "attr" else after.text
+            raise self.error(f"expected a value after {what!r}, found {found}", token.pos)
+        return token
+
+    def value(self, after: _Token) -> str:
+        token = self.value_token(after)
+        return "/".join(_split_escaped(token.text)) if token.kind == "string" else token.text
+
+
+def parse_selection(text: str) -> AssetSelection:
+    """Parse a selection expression (see the module docstring for the grammar).
+
+    Raises:
+        SelectionError: The text does not parse; ``position`` is the offset of the problem.
+    """
+    return _Parser(text).parse()

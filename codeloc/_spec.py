@@ -1,0 +1,139 @@
+"""Frozen descriptions of assets: ``AssetSpec``, ``AssetIn``, ``AssetOut``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
+from codeloc._metadata import MetadataValue, normalize_metadata
+
+__all__ = ["DEFAULT_GROUP", "AssetIn", "AssetOut", "AssetSpec", "coerce_dep_key"]
+
+DEFAULT_GROUP = "default"
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class AssetSpec:
+    """Everything about one asset except how it is computed.
+
+    Used on its own, an ``AssetSpec`` declares an asset defined elsewhere (an external
+    asset, or one of another code location) or serves as an entry of ``deps=``. Inside an
+    ``AssetsDefinition`` there is one per key it produces.
+
+    ``group_name`` is ``None`` until someone sets it; it then reads as ``"default"``.
+    """
+
+    key: AssetKey
+    deps: tuple[AssetKey, ...]
+    description: str | None
+    metadata: Mapping[str, MetadataValue]
+    group_name: str | None
+    code_version: str | None
+    owners: tuple[str, ...]
+    tags: Mapping[str, str]
+    skippable: bool
+
+    def __init__(
+        self,
+        key: CoercibleToAssetKey,
+        *,
+        deps: Iterable[Any] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        group_name: str | None = None,
+        code_version: str | None = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        skippable: bool = False,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "key", AssetKey.from_coercible(key))
+        set_(self, "deps", tuple(dict.fromkeys(coerce_dep_key(d) for d in deps or ())))
+        set_(self, "description", description)
+        set_(self, "metadata", normalize_metadata(metadata))
+        set_(self, "group_name", group_name)
+        set_(self, "code_version", code_version)
+        set_(self, "owners", tuple(owners or ()))
+        set_(self, "tags", _check_tags(tags))
+        set_(self, "skippable", skippable)
+
+    @property
+    def group(self) -> str:
+        """The group, ``"default"`` when none was set."""
+        return self.group_name or DEFAULT_GROUP
+
+    def replace(self, **changes: Any) -> AssetSpec:
+        """A copy with some fields changed (``key`` and ``deps`` already normalized)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetIn:
+    """How a function parameter maps to an upstream asset: by ``key``, or by name + prefix."""
+
+    key: CoercibleToAssetKey | None = None
+    key_prefix: CoercibleToAssetKeyPrefix = None
+    metadata: Mapping[str, Any] | None = None
+
+    def resolve_key(self, param_name: str) -> AssetKey:
+        if self.key is not None:
+            return AssetKey.from_coercible(self.key)
+        return AssetKey((*prefix_segments(self.key_prefix), param_name))
+
+
+@dataclass(frozen=True, slots=True)
+class AssetOut:
+    """One output of a ``multi_asset``: the asset it materializes and its properties."""
+
+    key: CoercibleToAssetKey | None = None
+    key_prefix: CoercibleToAssetKeyPrefix = None
+    description: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    group_name: str | None = None
+    code_version: str | None = None
+    io_manager_key: str | None = None
+    owners: Sequence[str] | None = None
+    tags: Mapping[str, str] | None = None
+    is_required: bool = True
+    dagster_type: Any = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def resolve_key(self, output_name: str) -> AssetKey:
+        if self.key is not None:
+            return AssetKey.from_coercible(self.key)
+        return AssetKey((*prefix_segments(self.key_prefix), output_name))
+
+
+def coerce_dep_key(dep: Any) -> AssetKey:
+    """The key of an entry of ``deps=``: a definition, a spec, a key, or a string."""
+    if isinstance(dep, AssetSpec):
+        return dep.key
+    keys = getattr(dep, "keys", None)
+    if keys is not None and not isinstance(dep, Mapping):
+        found = list(keys)
+        if len(found) != 1:
+            raise TypeError(
+                f"deps entry {dep!r} produces {len(found)} assets; "
+                "list the keys you depend on instead"
+            )
+        key = found[0]
+        if isinstance(key, AssetKey):
+            return key
+    if isinstance(dep, AssetKey | str | list | tuple):
+        return AssetKey.from_coercible(dep)
+    raise TypeError(
+        f"deps entries must be asset definitions, AssetSpecs, AssetKeys or strings, got {dep!r}"
+    )
+
+
+def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    if not tags:
+        return {}
+    out: dict[str, str] = {}
+    for k, v in tags.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError(f"tags must map strings to strings, got {k!r}: {v!r}")
+        out[k] = v
+    return out

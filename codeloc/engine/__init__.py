@@ -1,0 +1,29 @@
+"""The engine: plan → steps → events, with in-process and multiprocess executors."""
+
+from codeloc.engine._context import AssetExecutionContext, build_asset_context
+from codeloc.engine._events import AssetMaterialization, Event, EventType, RunStatus
+from codeloc.engine._executor import RunOutcome, execute_plan
+from codeloc.engine._io import FilesystemIOManager, InMemoryIOManager, IOManager
+from codeloc.engine._materialize import ExecuteResult, materialize, prepare_run, run_plan
+from codeloc.engine._plan import ExecutionPlan, Step, build_plan
+
+__all__ = [
+    "AssetExecutionContext",
+    "AssetMaterialization",
+    "Event",
+    "EventType",
+    "ExecuteResult",
+    "ExecutionPlan",
+    "FilesystemIOManager",
+    "IOManager",
+    "InMemoryIOManager",
+    "RunOutcome",
+    "RunStatus",
+    "Step",
+    "build_asset_context",
+    "build_plan",
+    "execute_plan",
+    "materialize",
+    "prepare_run",
+    "run_plan",
+]

@@ -1,0 +1,107 @@
+"""Events: everything a run reports, in one shape wherever it is sent."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from codeloc._key import AssetKey
+from codeloc._metadata import MetadataValue
+
+__all__ = ["AssetMaterialization", "Event", "EventType", "RunStatus"]
+
+
+class EventType(StrEnum):
+    RUN_QUEUED = "RUN_QUEUED"
+    RUN_STARTING = "RUN_STARTING"
+    RUN_START = "RUN_START"
+    RUN_SUCCESS = "RUN_SUCCESS"
+    RUN_FAILURE = "RUN_FAILURE"
+    RUN_CANCELED = "RUN_CANCELED"
+    STEP_START = "STEP_START"
+    STEP_SUCCESS = "STEP_SUCCESS"
+    STEP_FAILURE = "STEP_FAILURE"
+    STEP_UP_FOR_RETRY = "STEP_UP_FOR_RETRY"
+    ASSET_MATERIALIZATION = "ASSET_MATERIALIZATION"
+    LOG = "LOG"
+    ENGINE_EVENT = "ENGINE_EVENT"
+
+
+class RunStatus(StrEnum):
+    QUEUED = "QUEUED"
+    STARTING = "STARTING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetMaterialization:
+    """One materialization of one asset: what was stored, by which code, from which inputs."""
+
+    asset_key: AssetKey
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    code_version: str | None = None
+    data_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event of a run. ``seq`` numbers the events of a run from 1, without gaps."""
+
+    type: EventType
+    run_id: str
+    seq: int = 0
+    timestamp: float = field(default_factory=time.time)
+    level: str = "INFO"
+    step_key: str | None = None
+    asset_key: AssetKey | None = None
+    message: str = ""
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+    materialization: AssetMaterialization | None = None
+    error: str | None = None
+
+    @property
+    def event_type_value(self) -> str:
+        return self.type.value
+
+    @property
+    def is_step_failure(self) -> bool:
+        return self.type is EventType.STEP_FAILURE
+
+    def with_seq(self, seq: int) -> Event:
+        return Event(
+            self.type,
+            self.run_id,
+            seq,
+            self.timestamp,
+            self.level,
+            self.step_key,
+            self.asset_key,
+            self.message,
+            self.metadata,
+            self.materialization,
+            self.error,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """A plain dict of this event, for printing and JSON."""
+        return {
+            "seq": self.seq,
+            "timestamp": self.timestamp,
+            "type": self.type.value,
+            "level": self.level,
+            "step_key": self.step_key,
+            "asset_key": self.asset_key.to_user_string() if self.asset_key else None,
+            "message": self.message,
+            "metadata": {k: v.value for k, v in self.metadata.items()},
+        }

@@ -1,0 +1,154 @@
+"""IO managers: how an asset's value is stored and loaded again by its downstream assets."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codeloc._errors import TesseraError
+from codeloc._key import AssetKey
+
+__all__ = [
+    "FilesystemIOManager",
+    "IOManager",
+    "InMemoryIOManager",
+    "InputContext",
+    "OutputContext",
+    "default_io_manager",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputContext:
+    asset_key: AssetKey
+    run_id: str
+    step_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputContext:
+    asset_key: AssetKey
+    run_id: str
+    step_key: str
+    upstream_step_key: str | None = None
+
+
+class IOManager:
+    """Subclass and implement both methods to store values your own way."""
+
+    #: whether values survive the process (the multiprocess executor needs that)
+    persistent = True
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        raise NotImplementedError
+
+    def load_input(self, context: InputContext) -> Any:
+        raise NotImplementedError
+
+
+class InMemoryIOManager(IOManager):
+    """Keeps values in this process: for tests and for the in-process executor."""
+
+    persistent = False
+
+    def __init__(self) -> None:
+        self.values: dict[AssetKey, Any] = {}
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        self.values[context.asset_key] = obj
+
+    def load_input(self, context: InputContext) -> Any:
+        try:
+            return self.values[context.asset_key]
+        except KeyError:
+            raise TesseraError(
+                f"no stored value for asset '{context.asset_key.to_user_string()}' in memory; "
+                "materialize it in the same run first"
+            ) from None
+
+
+class FilesystemIOManager(IOManager):
+    """Pickles each asset to ``<base>/<key segments>``; ``base`` is a local path or an fsspec URL.
+
+    Writes go to a temporary name first and are renamed into place, so a reader never
+    sees half a file.
+    """
+
+    def __init__(self, base_dir: str | os.PathLike[str] | None = None) -> None:
+        base = str(base_dir) if base_dir is not None else storage_location()
+        self.base_dir = base
+        self._remote = "://" in base and not base.startswith("file://")
+        if base.startswith("file://"):
+            base = base[len("file://") :]
+        self._local_base = None if self._remote else Path(base)
+        self._made: set[Path] = set()
+        self.scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._lock = threading.Lock()
+
+    def _local_path(self, key: AssetKey) -> Path:
+        assert self._local_base is not None
+        return self._local_base.joinpath(*key.path)
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        if self._remote:
+            path = self._upath(context.asset_key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            return
+        target = self._local_path(context.asset_key)
+        parent = target.parent
+        if parent not in self._made:
+            parent.mkdir(parents=True, exist_ok=True)
+            with self._lock:
+                self._made.add(parent)
+        tmp = parent / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+
+    def load_input(self, context: InputContext) -> Any:
+        try:
+            if self._remote:
+                data = self._upath(context.asset_key).read_bytes()
+            else:
+                data = self._local_path(context.asset_key).read_bytes()
+        except FileNotFoundError:
+            raise TesseraError(
+                f"asset '{context.asset_key.to_user_string()}' has no stored value under "
+                f"{self.base_dir}; materialize it first"
+            ) from None
+        return pickle.loads(data)
+
+    def _upath(self, key: AssetKey) -> Any:
+        from upath import UPath
+
+        return UPath(self.base_dir).joinpath(*key.path)
+
+
+def storage_location() -> str:
+    """Where values are stored by default: ``TESSERA_STORAGE``, else under ``TESSERA_HOME``."""
+    explicit = os.environ.get("TESSERA_STORAGE")
+    if explicit:
+        return explicit
+    home = os.environ.get("TESSERA_HOME", ".tessera")
+    return str(Path(home) / "storage")
+
+
+def default_io_manager(ephemeral: bool) -> IOManager:
+    """The IO manager a run gets when none is configured.
+
+    An ephemeral run (``materialize()`` in a test or a notebook) stores values in a fresh
+    temporary directory unless ``TESSERA_STORAGE`` is set; a deployed location uses storage.
+    """
+    if ephemeral and not os.environ.get("TESSERA_STORAGE"):
+        tmp = tempfile.TemporaryDirectory(prefix="tessera-")
+        manager = FilesystemIOManager(tmp.name)
+        manager.scratch = tmp  # removed with the manager, as an ephemeral instance should be
+        return manager
+    return FilesystemIOManager()

@@ -1,0 +1,221 @@
+"""``materialize()``: run assets in this process, with no server, and return what happened."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from codeloc._definitions import flatten_assets
+from codeloc._errors import RunFailedError, UnknownResourceError
+from codeloc._graph import AssetGraph
+from codeloc._key import AssetKey, CoercibleToAssetKey
+from codeloc._run_config import RunConfig, run_config_dict
+from codeloc._selection import AssetSelection, parse_selection
+from codeloc.engine._events import Event, EventType
+from codeloc.engine._executor import ExecutorName, RunOutcome, execute_plan
+from codeloc.engine._io import InputContext, IOManager, default_io_manager
+from codeloc.engine._plan import ExecutionPlan, build_plan
+from codeloc.engine._step import RunContext, resolve_resources, step_config
+
+__all__ = ["ExecuteResult", "materialize", "prepare_run", "run_plan"]
+
+
+class ExecuteResult:
+    """The outcome of ``materialize()``: events, values and whether it succeeded."""
+
+    def __init__(
+        self,
+        run_id: str,
+        outcome: RunOutcome,
+        events: list[Event],
+        plan: ExecutionPlan,
+        io_managers: Mapping[str, IOManager],
+        stored_by: Mapping[AssetKey, str],
+    ) -> None:
+        self.run_id = run_id
+        self.success = outcome.success
+        self.outcome = outcome
+        self.all_events = events
+        self._plan = plan
+        self._io_managers = io_managers
+        self._stored_by = stored_by
+
+    def asset_value(self, key: CoercibleToAssetKey) -> Any:
+        """The stored value of an asset materialized by this run."""
+        asset_key = AssetKey.from_coercible(key)
+        manager = self._io_managers[self._stored_by.get(asset_key, DEFAULT_IO_MANAGER_KEY)]
+        return manager.load_input(InputContext(asset_key, self.run_id, "result"))
+
+    def output_for_node(self, node_name: str, output_name: str = "result") -> Any:
+        """The value of output ``output_name`` of the step ``node_name``."""
+        step = self._plan.step_by_key.get(node_name)
+        if step is None:
+            raise KeyError(
+                f"no step '{node_name}' in this run; steps: {list(self._plan.step_by_key)}"
+            )
+        definition = step.definition
+        for name, spec in zip(definition.output_names, definition.specs, strict=True):
+            if name == output_name or len(definition.specs) == 1:
+                return self.asset_value(spec.key)
+        raise KeyError(f"step '{node_name}' has no output '{output_name}'")
+
+    def get_asset_materialization_events(self) -> list[Event]:
+        return [e for e in self.all_events if e.type is EventType.ASSET_MATERIALIZATION]
+
+    def asset_materializations_for_node(self, node_name: str) -> list[Any]:
+        return [
+            e.materialization
+            for e in self.get_asset_materialization_events()
+            if e.step_key == node_name
+        ]
+
+    def get_step_failure_events(self) -> list[Event]:
+        return [e for e in self.all_events if e.type is EventType.STEP_FAILURE]
+
+    def events_of_type(self, event_type: EventType | str) -> list[Event]:
+        wanted = EventType(event_type)
+        return [e for e in self.all_events if e.type is wanted]
+
+    def __repr__(self) -> str:
+        state = "success" if self.success else "failure"
+        return f"<ExecuteResult {self.run_id} {state}, {len(self.all_events)} events>"
+
+
+def materialize(
+    assets: Iterable[Any],
+    run_config: RunConfig | Mapping[str, Any] | None = None,
+    *,
+    resources: Mapping[str, Any] | None = None,
+    selection: AssetSelection | str | Iterable[Any] | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    run_id: str | None = None,
+    executor: ExecutorName = "in_process",
+    max_concurrent: int | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    instance: Any = None,
+) -> ExecuteResult:
+    """Materialize ``assets`` (or the ``selection`` among them) in this process.
+
+    Values are stored by the ``io_manager`` resource, by default pickled under a temporary
+    directory (or ``TESSERA_STORAGE`` when it is set). Run config is validated before any
+    step runs. With ``raise_on_error``, a failed step raises ``RunFailedError`` after the run
+    has finished; otherwise look at ``result.success``.
+    """
+    definitions, specs = flatten_assets(assets)
+    graph = AssetGraph(definitions, specs)
+    selected = _resolve_selection(graph, selection)
+    plan = build_plan(graph, selected, allow_external_inputs=False)
+    run_id = run_id or str(uuid.uuid4())
+    events: list[Event] = []
+
+    def collect(event: Event) -> None:
+        numbered = event.with_seq(len(events) + 1)
+        events.append(numbered)
+        if on_event is not None:
+            on_event(numbered)
+
+    run, io_managers = prepare_run(
+        plan, graph, run_config, resources or {}, run_id, collect, tags or {}, ephemeral=True
+    )
+    outcome = run_plan(plan, run, executor=executor, max_concurrent=max_concurrent)
+    result = ExecuteResult(run_id, outcome, events, plan, io_managers, run.stored_by)
+    if raise_on_error and not outcome.success:
+        failures = [e for e in events if e.type is EventType.STEP_FAILURE]
+        detail = failures[0].error if failures else "steps were skipped"
+        raise RunFailedError(f"run {run_id} failed: {', '.join(outcome.failed)}\n{detail}")
+    return result
+
+
+def prepare_run(
+    plan: ExecutionPlan,
+    graph: AssetGraph,
+    run_config: RunConfig | Mapping[str, Any] | None,
+    resources: Mapping[str, Any],
+    run_id: str,
+    emit: Callable[[Event], None],
+    tags: Mapping[str, str],
+    *,
+    ephemeral: bool,
+) -> tuple[RunContext, dict[str, IOManager]]:
+    """Validate config and resources for ``plan`` and build the context its steps share.
+
+    Raises ``ConfigInvalid`` or ``UnknownResourceError`` before anything runs.
+    """
+    config = run_config_dict(run_config)
+    for step in plan.steps:
+        definition = step.definition
+        config_type = definition.config_type
+        if config_type is not None:
+            from codeloc._config import validate_config
+
+            validate_config(config_type, step_config(config, definition), step.key)
+    resolved = resolve_resources(resources, config)
+    io_managers = {k: v for k, v in resolved.items() if isinstance(v, IOManager)}
+    if DEFAULT_IO_MANAGER_KEY not in io_managers:
+        io_managers[DEFAULT_IO_MANAGER_KEY] = default_io_manager(ephemeral)
+    for step in plan.steps:
+        missing = step.definition.required_resource_keys - set(resolved) - set(io_managers)
+        if missing:
+            raise UnknownResourceError(
+                f"asset '{step.key}' requires resource {sorted(missing)}, which is not provided"
+            )
+    stored_by = {
+        key: io_key for d in graph.definitions for key, io_key in d.io_manager_keys.items()
+    }
+    run = RunContext(
+        run_id=run_id,
+        run_config=config,
+        resources=resolved,
+        io_managers=io_managers,
+        emit=emit,
+        tags=dict(tags),
+        stored_by=stored_by,
+    )
+    return run, io_managers
+
+
+def run_plan(
+    plan: ExecutionPlan,
+    run: RunContext,
+    *,
+    executor: ExecutorName = "in_process",
+    max_concurrent: int | None = None,
+    known_versions: Mapping[AssetKey, str] | None = None,
+) -> RunOutcome:
+    """Execute ``plan`` between a ``RUN_START`` and a ``RUN_SUCCESS`` or ``RUN_FAILURE`` event."""
+    keys = ", ".join(k.to_user_string() for k in plan.asset_keys)
+    run.emit(Event(EventType.RUN_START, run.run_id, message=f"materializing {keys}"))
+    outcome = execute_plan(
+        plan, run, executor=executor, max_concurrent=max_concurrent, known_versions=known_versions
+    )
+    if outcome.success:
+        run.emit(Event(EventType.RUN_SUCCESS, run.run_id, message="run succeeded"))
+    else:
+        parts = []
+        if outcome.failed:
+            parts.append(f"failed: {', '.join(outcome.failed)}")
+        if outcome.skipped:
+            parts.append(f"skipped: {', '.join(outcome.skipped)}")
+        run.emit(Event(EventType.RUN_FAILURE, run.run_id, level="ERROR", message="; ".join(parts)))
+    return outcome
+
+
+def _resolve_selection(
+    graph: AssetGraph, selection: AssetSelection | str | Iterable[Any] | None
+) -> frozenset[AssetKey]:
+    if selection is None:
+        return frozenset(graph.spec_by_key)
+    if isinstance(selection, str):
+        return parse_selection(selection).resolve(graph)
+    if isinstance(selection, AssetSelection):
+        return selection.resolve(graph)
+    keys: set[AssetKey] = set()
+    for item in selection:
+        if isinstance(item, AssetsDefinition):
+            keys.update(item.keys)
+        else:
+            keys.add(AssetKey.from_coercible(item))
+    return AssetSelection.keys(*keys).resolve(graph)

@@ -1,0 +1,317 @@
+"""Executing one step: load inputs, call the function, store outputs, report, retry."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from codeloc._errors import RunInterrupted, TesseraError
+from codeloc._key import AssetKey
+from codeloc._metadata import MetadataValue
+from codeloc._results import MaterializeResult, Output
+from codeloc._spec import AssetSpec
+from codeloc.engine._context import AssetExecutionContext, StepLogger
+from codeloc.engine._events import AssetMaterialization, Event, EventType
+from codeloc.engine._io import InputContext, IOManager, OutputContext
+from codeloc.engine._plan import Step
+
+__all__ = ["RunContext", "StepOutcome", "execute_step", "resolve_resources", "step_config"]
+
+CODE_VERSION_TAG = "tessera/code_version"
+DATA_VERSION_TAG = "tessera/data_version"
+
+_NO_VALUE = object()
+
+
+@dataclass
+class RunContext:
+    """What every step of one run shares."""
+
+    run_id: str
+    run_config: Mapping[str, Any]
+    resources: Mapping[str, Any]
+    io_managers: Mapping[str, IOManager]
+    emit: Callable[[Event], None]
+    tags: Mapping[str, str] = field(default_factory=dict)
+    stored_by: Mapping[AssetKey, str] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """How a step ended, and the data versions of what it materialized."""
+
+    success: bool
+    data_versions: dict[AssetKey, str]
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Produced:
+    spec: AssetSpec
+    output_name: str
+    value: Any
+    metadata: dict[str, MetadataValue]
+    tags: dict[str, str]
+    data_version: str | None
+
+
+def execute_step(
+    run: RunContext, step: Step, input_versions: Mapping[AssetKey, str]
+) -> StepOutcome:
+    """Run ``step`` with its retry policy; report every event through ``run.emit``.
+
+    ``RunInterrupted`` propagates: a cancel is not a failure to retry.
+    """
+    definition = step.definition
+    policy = definition.retry_policy
+    max_retries = policy.max_retries if policy else 0
+    attempt = 1
+    while True:
+        run.emit(
+            Event(
+                EventType.STEP_START,
+                run.run_id,
+                step_key=step.key,
+                message=f"started '{step.key}'" + (f" (attempt {attempt})" if attempt > 1 else ""),
+            )
+        )
+        started = time.perf_counter()
+        try:
+            versions = _attempt(run, step, input_versions, attempt)
+        except RunInterrupted:
+            raise
+        except Exception as exc:
+            error = "".join(traceback.format_exception(exc)).rstrip()
+            summary = f"{type(exc).__name__}: {exc}"
+            if attempt <= max_retries:
+                assert policy is not None
+                delay = policy.delay_for(attempt)
+                run.emit(
+                    Event(
+                        EventType.STEP_UP_FOR_RETRY,
+                        run.run_id,
+                        level="WARNING",
+                        step_key=step.key,
+                        message=f"'{step.key}' failed ({summary}); retry {attempt} of "
+                        f"{max_retries} in {delay:.3g}s",
+                        error=error,
+                    )
+                )
+                if delay:
+                    run.sleep(delay)
+                attempt += 1
+                continue
+            run.emit(
+                Event(
+                    EventType.STEP_FAILURE,
+                    run.run_id,
+                    level="ERROR",
+                    step_key=step.key,
+                    message=f"'{step.key}' failed: {summary}",
+                    error=error,
+                )
+            )
+            return StepOutcome(False, {}, summary)
+        run.emit(
+            Event(
+                EventType.STEP_SUCCESS,
+                run.run_id,
+                step_key=step.key,
+                message=f"'{step.key}' succeeded",
+                metadata={
+                    "duration_ms": MetadataValue.float((time.perf_counter() - started) * 1e3)
+                },
+            )
+        )
+        return StepOutcome(True, versions)
+
+
+def _attempt(
+    run: RunContext, step: Step, input_versions: Mapping[AssetKey, str], attempt: int
+) -> dict[AssetKey, str]:
+    definition = step.definition
+    sig = definition.signature
+    assert definition.fn is not None
+    kwargs: dict[str, Any] = {}
+    for inp in definition.inputs:
+        # An upstream value is loaded by the IO manager that stored it.
+        manager = run.io_managers[run.stored_by.get(inp.key, DEFAULT_IO_MANAGER_KEY)]
+        kwargs[inp.param] = manager.load_input(InputContext(inp.key, run.run_id, step.key))
+    op_config = step_config(run.run_config, definition)
+    context = AssetExecutionContext(
+        run_id=run.run_id,
+        asset_keys=step.keys,
+        resources=run.resources,
+        op_config=op_config,
+        log=StepLogger(run.emit, run.run_id, step.key),
+        step_key=step.key,
+        run_tags=run.tags,
+        attempt=attempt,
+    )
+    if sig.context_param:
+        kwargs[sig.context_param] = context
+    if sig.config_param and sig.config_type is not None:
+        from codeloc._config import validate_config
+
+        kwargs[sig.config_param] = validate_config(sig.config_type, op_config, step.key)
+    for param, resource_key in sig.resource_params.items():
+        kwargs[param] = run.resources[resource_key]
+
+    result = definition.fn(**kwargs)
+    produced = _collect_outputs(definition, step, result, context)
+
+    versions: dict[AssetKey, str] = {}
+    for item in produced:
+        key = item.spec.key
+        if item.value is not _NO_VALUE:
+            manager = run.io_managers[definition.io_manager_key_for(key)]
+            manager.handle_output(OutputContext(key, run.run_id, step.key), item.value)
+        code_version = item.spec.code_version
+        data_version = item.data_version or data_version_of(
+            code_version or run.run_id, ((d, input_versions.get(d)) for d in item.spec.deps)
+        )
+        versions[key] = data_version
+        tags = dict(item.tags)
+        if code_version is not None:
+            tags[CODE_VERSION_TAG] = code_version
+        tags[DATA_VERSION_TAG] = data_version
+        run.emit(
+            Event(
+                EventType.ASSET_MATERIALIZATION,
+                run.run_id,
+                step_key=step.key,
+                asset_key=key,
+                message=f"materialized '{key.to_user_string()}'",
+                metadata=item.metadata,
+                materialization=AssetMaterialization(
+                    key, item.metadata, tags, code_version, data_version
+                ),
+            )
+        )
+    return versions
+
+
+def _collect_outputs(
+    definition: AssetsDefinition, step: Step, result: Any, context: AssetExecutionContext
+) -> list[_Produced]:
+    """Match what the function returned (or yielded) to the assets it produces."""
+    specs = definition.specs
+    names = definition.output_names
+    by_name = dict(zip(names, specs, strict=True))
+    by_key = {s.key: (n, s) for n, s in zip(names, specs, strict=True)}
+    items: list[Any]
+    if inspect.isgenerator(result):
+        items = list(result)
+    elif len(specs) == 1:
+        items = [result]
+    elif isinstance(result, tuple | list) and len(result) == len(specs):
+        items = list(result)
+    elif result is None:
+        items = []
+    else:
+        items = [result]
+
+    produced: dict[AssetKey, _Produced] = {}
+    for index, item in enumerate(items):
+        if isinstance(item, MaterializeResult):
+            if item.asset_key is not None:
+                if item.asset_key not in by_key:
+                    raise TesseraError(
+                        f"'{step.key}' returned a MaterializeResult for "
+                        f"'{item.asset_key.to_user_string()}', which it does not produce"
+                    )
+                name, spec = by_key[item.asset_key]
+            elif len(specs) == 1 or not inspect.isgenerator(result):
+                name, spec = names[min(index, len(names) - 1)], specs[min(index, len(specs) - 1)]
+            else:
+                raise TesseraError(f"'{step.key}' yielded a MaterializeResult without asset_key")
+            value, meta, tags, dv = _NO_VALUE, item.metadata, item.tags, item.data_version
+        elif isinstance(item, Output):
+            if len(specs) == 1:
+                name, spec = names[0], specs[0]
+            elif item.output_name in by_name:
+                name, spec = item.output_name, by_name[item.output_name]
+            elif not inspect.isgenerator(result):
+                name, spec = names[index], specs[index]
+            else:
+                raise TesseraError(
+                    f"'{step.key}' yielded an Output named '{item.output_name}', but its "
+                    f"outputs are {list(names)}"
+                )
+            value, meta, tags, dv = item.value, item.metadata, item.tags, item.data_version
+        else:
+            if inspect.isgenerator(result):
+                raise TesseraError(
+                    f"'{step.key}' yielded {type(item).__name__}; yield Output(...) or "
+                    "MaterializeResult(...) instead"
+                )
+            name, spec = names[index], specs[index]
+            value, meta, tags, dv = item, {}, {}, None
+            if value is None and _returns_none(definition):
+                value = _NO_VALUE
+        meta = {**meta, **context.output_metadata_for(spec.key, name)}
+        produced[spec.key] = _Produced(spec, name, value, meta, tags, dv)
+
+    missing = [s for s in specs if s.key in step.keys and s.key not in produced]
+    required_missing = [s for s in missing if not s.skippable]
+    if required_missing:
+        names_missing = ", ".join(s.key.to_user_string() for s in required_missing)
+        raise TesseraError(f"'{step.key}' did not produce {names_missing}")
+    return [produced[s.key] for s in specs if s.key in produced and s.key in step.keys]
+
+
+def _returns_none(definition: AssetsDefinition) -> bool:
+    fn = definition.fn
+    ann = getattr(fn, "__annotations__", {}).get("return", inspect.Parameter.empty)
+    return ann is None or ann == "None"
+
+
+def data_version_of(code_version: str, inputs: Iterable[tuple[AssetKey, str | None]]) -> str:
+    """A data version: a hash of the code version and the data versions of the inputs."""
+    h = hashlib.sha256(code_version.encode())
+    for key, version in sorted(inputs, key=lambda kv: kv[0].path):
+        h.update(b"\0")
+        h.update(key.to_user_string().encode())
+        h.update(b"=")
+        h.update((version or "?").encode())
+    return h.hexdigest()[:16]
+
+
+def step_config(run_config: Mapping[str, Any], definition: AssetsDefinition) -> dict[str, Any]:
+    """The ``config`` block of ``definition`` in run config (by node name or asset name)."""
+    ops = run_config.get("ops") or {}
+    entry = ops.get(definition.node_name)
+    if entry is None and len(definition.specs) == 1:
+        entry = ops.get(definition.specs[0].key.name)
+    if not entry:
+        return {}
+    config = entry.get("config", {}) if isinstance(entry, Mapping) else {}
+    return dict(config or {})
+
+
+def resolve_resources(
+    resources: Mapping[str, Any], run_config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Resources with their run-config overrides applied (``{"resources": {k: {"config": …}}}``)."""
+    overrides = run_config.get("resources") or {}
+    if not overrides:
+        return dict(resources)
+    config_module = sys.modules.get("codeloc._config")
+    resource_base = getattr(config_module, "ConfigurableResource", ())
+    out = dict(resources)
+    for key, entry in overrides.items():
+        config = entry.get("config", entry) if isinstance(entry, Mapping) else entry
+        current = out.get(key)
+        if isinstance(current, resource_base) and isinstance(config, Mapping):
+            out[key] = type(current).model_validate({**current.model_dump(), **config})
+        elif current is None:
+            raise TesseraError(f"run config configures resource '{key}', which does not exist")
+    return out
