@@ -18,8 +18,9 @@ Grammar, loosest binding first (keywords are case-insensitive)::
     key      := segment ("/" segment)* | '"' quoted key '"'
 
 A bare segment is ``[A-Za-z0-9_.-]+``; a quoted key may hold anything, with ``\\"``, ``\\\\``
-and ``\\/`` (a slash inside a segment) escaped. After ``key:``, a segment that is exactly
-``*`` is a glob (``key:raw/*``), matched with ``fnmatch`` against the ``/``-joined key.
+and ``\\/`` (a slash inside a segment) escaped. Right after ``key:``, ``*`` is a wildcard, not
+lineage: ``key:raw/*`` is matched with ``fnmatch`` against the ``/``-joined key, and its
+descendants are written ``(key:raw/*)*``.
 """
 
 from __future__ import annotations
@@ -228,6 +229,8 @@ class _Key(AssetSelection):
 @dataclass(frozen=True, repr=False)
 class _KeyGlob(AssetSelection):
     pattern: str
+    # Below _ATOM so that lineage wraps it: in "key:a/**" the last "*" would be the glob's.
+    _precedence: ClassVar[int] = _LINEAGE
 
     def _resolve(self, r: _Resolver) -> set[AssetKey]:
         return r.where(lambda key: fnmatch.fnmatchcase(key.to_user_string(), self.pattern))
@@ -368,23 +371,27 @@ def _wrap(selection: AssetSelection, precedence: int) -> str:
 
 
 _WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_.-/")
+_GLOB_CHARS = _WORD_CHARS | {"*"}
 _BARE = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
 _KEYWORDS = frozenset({"and", "or", "not"})
 _ATTRIBUTES = ("key", "group", "location", "tag")
 
 
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _format_value(text: str) -> str:
-    if _BARE.fullmatch(text) and text.lower() not in _KEYWORDS and not text.isdigit():
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    bare = _BARE.fullmatch(text) and text.lower() not in _KEYWORDS
+    return text if bare else f'"{_escape(text)}"'
 
 
 def _format_key(path: tuple[str, ...]) -> str:
     text = "/".join(path)
-    if all("/" not in segment for segment in path) and _format_value(text) == text:
+    # A lone number is quoted too: "2+a" reads as two levels of parents of a.
+    if _format_value(text) == text and not text.isdigit() and len(path) == text.count("/") + 1:
         return text
-    escaped = (s.replace("\\", "\\\\").replace('"', '\\"').replace("/", "\\/") for s in path)
-    return '"' + "/".join(escaped) + '"'
+    return '"' + "/".join(_escape(segment).replace("/", "\\/") for segment in path) + '"'
 
 
 class _Token(NamedTuple):
@@ -413,10 +420,10 @@ def _tokenize(text: str) -> list[_Token]:
             i += 1
             tokens.append(_Token("string", text[start + 1 : i - 1], start))
         elif char in _WORD_CHARS or (glob and char == "*"):
-            i = _scan_word(text, i, glob)
+            chars = _GLOB_CHARS if glob else _WORD_CHARS
+            while i < len(text) and text[i] in chars:
+                i += 1
             word = text[start:i]
-            if not word:
-                raise SelectionError("'*' in a key pattern must be a whole segment", text, i)
             if i < len(text) and text[i] == ":":
                 i += 1
                 tokens.append(_Token("attr", word, start))
@@ -429,22 +436,6 @@ def _tokenize(text: str) -> list[_Token]:
         glob = False
     tokens.append(_Token("end", "", len(text)))
     return tokens
-
-
-def _scan_word(text: str, i: int, glob: bool) -> int:
-    segment_start = i
-    while i < len(text):
-        char = text[i]
-        after = text[i + 1] if i + 1 < len(text) else ""
-        if char == "/":
-            segment_start = i + 1
-        elif char == "*" and glob and i == segment_start:
-            if after and after in _WORD_CHARS and after != "/":
-                break
-        elif char not in _WORD_CHARS:
-            break
-        i += 1
-    return i
 
 
 def _split_escaped(raw: str) -> list[str]:
@@ -585,7 +576,7 @@ class _Parser:
         segments = _split_escaped(raw) if token.kind == "string" else raw.split("/")
         if not all(segments):
             raise self.error("empty segment in asset key", token.pos)
-        if token.kind == "word" and "*" in segments:
+        if token.kind == "word" and "*" in raw:
             return _KeyGlob(token.text)
         return _Key(AssetKey(segments))
 

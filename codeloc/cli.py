@@ -1,0 +1,119 @@
+"""The SDK's commands: ``tessera materialize`` and ``tessera codeloc``.
+
+``register(subparsers)`` adds them to the ``tessera`` command line; the handlers import what
+they need when they run, so that ``tessera --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the SDK's subcommands to an ``argparse`` subparsers object."""
+    mat = subparsers.add_parser(
+        "materialize",
+        help="materialize assets in this process, with no server",
+        description="Materialize the selected assets of a module in this process.",
+    )
+    _add_source_args(mat)
+    mat.add_argument(
+        "--select",
+        default="*",
+        help="a selection expression, e.g. 'group:sales' or '+my_asset' (default: all)",
+    )
+    mat.add_argument("--config", help="run config as JSON, or @file.json")
+    mat.add_argument("--executor", choices=["in_process", "multiprocess"], default="in_process")
+    mat.add_argument("--json", action="store_true", help="print the events as JSON lines")
+    mat.set_defaults(handler=_materialize)
+
+
+def _add_source_args(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("-m", "--module", help="a module with a Definitions object or assets")
+    source.add_argument("-f", "--file", help="a Python file with a Definitions object or assets")
+    source.add_argument("--package", help="a package whose submodules hold assets")
+    parser.add_argument("-d", "--working-directory", help="put this directory on sys.path")
+
+
+def _load_run_config(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    text = Path(raw[1:]).read_text() if raw.startswith("@") else raw
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise SystemExit("error: --config must be a JSON object")
+    return value
+
+
+def _materialize(args: argparse.Namespace) -> int:
+    from codeloc._errors import TesseraError
+    from codeloc._loading import load_definitions
+    from codeloc._selection import parse_selection
+    from codeloc.engine import EventType, FilesystemIOManager, materialize
+    from codeloc.engine._progress import Progress
+
+    try:
+        defs = load_definitions(
+            module=args.module,
+            file=args.file,
+            package=args.package,
+            working_directory=args.working_directory,
+        )
+        selection = parse_selection(args.select).resolve(defs.graph)
+        run_config = _load_run_config(args.config)
+    except (TesseraError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not selection:
+        print(f"error: '{args.select}' selects no asset", file=sys.stderr)
+        return 2
+    progress = Progress(len(selection), enabled=sys.stderr.isatty() and not args.json)
+    started = time.perf_counter()
+
+    def on_event(event: Any) -> None:
+        if args.json:
+            print(json.dumps(event.describe()), flush=True)
+        progress.update(event)
+
+    try:
+        result = materialize(
+            defs.assets,
+            run_config,
+            # Unlike materialize() in a test, the command line keeps values in storage, so
+            # that a later selection can read what an earlier one produced.
+            resources={"io_manager": FilesystemIOManager(), **defs.resources},
+            selection=sorted(selection),
+            raise_on_error=False,
+            executor=args.executor,
+            on_event=on_event,
+        )
+    except TesseraError as exc:
+        progress.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    progress.close()
+    if not args.json:
+        for event in result.all_events:
+            if event.type is EventType.ASSET_MATERIALIZATION:
+                meta = ", ".join(f"{k}={v.value}" for k, v in event.metadata.items())
+                assert event.asset_key is not None
+                print(
+                    f"materialized {event.asset_key.to_user_string()}"
+                    + (f"  {meta}" if meta else "")
+                )
+            elif event.type is EventType.STEP_FAILURE:
+                print(f"FAILED {event.step_key}: {event.error}", file=sys.stderr)
+            elif event.type is EventType.ENGINE_EVENT and event.level == "WARNING":
+                print(event.message, file=sys.stderr)
+        elapsed = time.perf_counter() - started
+        state = "succeeded" if result.success else "FAILED"
+        print(f"run {result.run_id} {state} in {elapsed:.2f}s")
+    return 0 if result.success else 1
