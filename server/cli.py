@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
 
 from codeloc import cli as codeloc_cli
 
@@ -21,7 +23,98 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     codeloc_cli.register(subparsers)
+    _register_server(subparsers)
     return parser
+
+
+def _register_server(subparsers: Any) -> None:
+    server = subparsers.add_parser("server", help="run the central server (production)")
+    server.add_argument("--workspace", type=Path, help="workspace.yaml listing the locations")
+    server.add_argument("--database-url", help="default: TESSERA_DATABASE_URL, else SQLite")
+    server.add_argument("--host", help="default 127.0.0.1 (TESSERA_HOST)")
+    server.add_argument("--port", type=int, help="default 3000 (TESSERA_PORT)")
+    server.set_defaults(handler=_server)
+
+    migrate = subparsers.add_parser("migrate", help="upgrade the database schema to head")
+    migrate.add_argument("--database-url", help="default: TESSERA_DATABASE_URL, else SQLite")
+    migrate.set_defaults(handler=_migrate)
+
+    dev = subparsers.add_parser(
+        "dev",
+        help="everything on one machine: SQLite, a process per code location, server and UI",
+    )
+    dev.add_argument("-m", "--module", action="append", default=[], help="a code location module")
+    dev.add_argument("-f", "--file", action="append", default=[], help="a code location file")
+    dev.add_argument("-d", "--working-directory", help="put this directory on sys.path")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.set_defaults(handler=_dev)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from server.core.config import Settings
+
+    overrides = {
+        k: v
+        for k, v in {
+            "database_url": getattr(args, "database_url", None),
+            "workspace": getattr(args, "workspace", None),
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+        }.items()
+        if v is not None
+    }
+    return Settings(**overrides)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from server.storage.migrate import head_revision, upgrade
+
+    settings = _settings(args)
+    url = settings.resolved_database_url()
+    upgrade(url)
+    print(f"database schema is at revision {head_revision()} ({_redact(url)})")
+    return 0
+
+
+def _server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.api.app import create_app
+    from server.storage.migrate import SchemaBehind
+
+    settings = _settings(args)
+    app = create_app(settings, port=settings.port)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    except SchemaBehind as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from server.devmode import run_dev
+
+    if not args.module and not args.file:
+        print("error: give at least one code location: -m MODULE or -f FILE", file=sys.stderr)
+        return 2
+    return run_dev(
+        modules=args.module,
+        files=args.file,
+        working_directory=args.working_directory,
+        host=args.host,
+        port=args.port,
+    )
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url
 
 
 def main(argv: list[str] | None = None) -> int:

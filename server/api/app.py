@@ -1,0 +1,107 @@
+"""The application factory. Nothing connects at import time: the lifespan builds the
+database, the location registry and the run coordinator, and tears them down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import RedirectResponse
+
+from server.api.deps import require_api_token
+from server.api.problems import install_problem_handlers
+from server.api.routes import assets, health, locations, runs
+from server.core.config import Settings
+from server.runs.coordinator import RunCoordinator, RunLimits
+from server.storage.db import Database
+from server.storage.migrate import check_at_head
+from server.storage.models import LocationRow
+from server.workspace.config import load_workspace
+from server.workspace.registry import LocationClient, LocationRegistry
+from server.workspace.staleness import StalenessCache
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def default_client_factory(address: str) -> LocationClient:
+    from codeloc.grpc.client import CodeLocationClient
+
+    client: LocationClient = CodeLocationClient(address)
+    return client
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    client_factory: Callable[[str], LocationClient] | None = None,
+    port: int | None = None,
+) -> FastAPI:
+    """Build the app. ``port`` is where it will listen, for the address runs report to."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.resolved_database_url())
+        if settings.check_schema:
+            check_at_head(database.engine)
+        registry = LocationRegistry(
+            client_factory or default_client_factory, poll_seconds=settings.location_poll_seconds
+        )
+        if settings.workspace is not None:
+            for loc in load_workspace(settings.workspace).locations:
+                registry.add(loc.name, loc.grpc, source="workspace")
+        with database.transaction() as session:
+            for row in session.query(LocationRow).order_by(LocationRow.name):
+                if row.name not in {s.name for s in registry.states()}:
+                    registry.add(row.name, row.address, source="api")
+        coordinator = RunCoordinator(
+            database,
+            registry,
+            event_url=settings.resolved_public_url(port),
+            limits=RunLimits(global_max=settings.max_concurrent_runs),
+        )
+        app.state.settings = settings
+        app.state.database = database
+        app.state.registry = registry
+        app.state.staleness = StalenessCache()
+        app.state.coordinator = coordinator
+        await registry.refresh_all()
+        registry.start()
+        coordinator.start()
+        try:
+            yield
+        finally:
+            await coordinator.stop()
+            await registry.stop()
+            database.dispose()
+
+    app = FastAPI(
+        title="Tessera",
+        version=_version(),
+        description="Assets across code locations: one merged graph, runs, materializations.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    authed: list[Any] = [Depends(require_api_token)]
+    app.include_router(health.router, prefix="/api/v1")
+    app.include_router(runs.ingest_router, prefix="/api/v1")
+    app.include_router(locations.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(assets.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(runs.router, prefix="/api/v1", dependencies=authed)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app
+
+
+def _version() -> str:
+    from codeloc import __version__
+
+    return __version__

@@ -1,0 +1,31 @@
+"""Opaque pagination cursors: URL-safe base64 of a small JSON value."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from server.errors import InvalidRequest
+
+__all__ = ["decode_cursor", "encode_cursor"]
+
+
+def encode_cursor(kind: str, value: Any) -> str:
+    raw = json.dumps([kind, value], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, kind: str) -> Any:
+    """The value of a cursor made by ``encode_cursor(kind, …)``; ``InvalidRequest`` if not."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        found_kind, value = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidRequest(f"invalid cursor {cursor!r}: pass back a next_cursor as is") from None
+    if found_kind != kind:
+        raise InvalidRequest(f"this cursor belongs to another listing ({found_kind!r})")
+    return value

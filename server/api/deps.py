@@ -1,0 +1,76 @@
+"""Dependencies handed to routes: the app state's pieces, and one transaction per request."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from server.core.config import Settings
+from server.errors import Unauthorized
+from server.runs.coordinator import RunCoordinator
+from server.storage.db import Database
+from server.workspace.registry import LocationRegistry
+from server.workspace.staleness import StalenessCache
+
+__all__ = [
+    "CoordinatorDep",
+    "DatabaseDep",
+    "RegistryDep",
+    "SessionDep",
+    "SettingsDep",
+    "StalenessDep",
+    "require_api_token",
+]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def _registry(request: Request) -> LocationRegistry:
+    registry: LocationRegistry = request.app.state.registry
+    return registry
+
+
+def _staleness(request: Request) -> StalenessCache:
+    cache: StalenessCache = request.app.state.staleness
+    return cache
+
+
+def _coordinator(request: Request) -> RunCoordinator:
+    coordinator: RunCoordinator = request.app.state.coordinator
+    return coordinator
+
+
+def _session(database: Annotated[Database, Depends(_database)]) -> Iterator[Session]:
+    with database.transaction() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DatabaseDep = Annotated[Database, Depends(_database)]
+RegistryDep = Annotated[LocationRegistry, Depends(_registry)]
+StalenessDep = Annotated[StalenessCache, Depends(_staleness)]
+CoordinatorDep = Annotated[RunCoordinator, Depends(_coordinator)]
+SessionDep = Annotated[Session, Depends(_session)]
+
+
+def require_api_token(request: Request, settings: SettingsDep) -> None:
+    """With ``TESSERA_API_TOKEN`` set, every API call must carry it as a bearer token."""
+    expected = settings.api_token
+    if not expected:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
+        raise Unauthorized("this server needs 'Authorization: Bearer <token>' (TESSERA_API_TOKEN)")

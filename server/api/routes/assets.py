@@ -1,0 +1,147 @@
+"""``/api/v1/assets`` and ``/api/v1/asset-graph``: the merged catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Response
+
+from codeloc._key import AssetKey
+from server.api.cursor import decode_cursor, encode_cursor
+from server.api.deps import RegistryDep, SessionDep, StalenessDep
+from server.api.schemas import AssetGraphPublic, AssetPublic, AssetsPublic, MaterializationsPublic
+from server.errors import InvalidRequest, NotFound
+from server.storage import events as event_store
+from server.workspace.catalog import asset_view, filter_keys, materialization_view
+from server.workspace.graph import MergedGraph
+
+router = APIRouter(tags=["assets"])
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _staleness(session: Any, graph: MergedGraph, cache: Any) -> Any:
+    return cache.get(
+        graph,
+        event_store.materialization_version(session),
+        lambda: event_store.latest_materializations(session),
+    )
+
+
+def _key_from_path(path: str) -> AssetKey:
+    segments = [s for s in path.split("/") if s]
+    if not segments:
+        raise InvalidRequest("an asset key needs at least one segment")
+    return AssetKey(segments)
+
+
+@router.get("/assets", response_model=AssetsPublic)
+def list_assets(
+    session: SessionDep,
+    registry: RegistryDep,
+    staleness: StalenessDep,
+    group: str | None = None,
+    location: str | None = None,
+    prefix: str | None = None,
+    q: str | None = None,
+    limit: Limit = 100,
+    cursor: str | None = None,
+) -> Response:
+    graph = registry.graph
+    keys = filter_keys(graph, group=group, location=location, prefix=prefix, q=q)
+    after = decode_cursor(cursor, "assets")
+    start = 0
+    if after is not None:
+        if not isinstance(after, list) or not all(isinstance(s, str) for s in after) or not after:
+            raise InvalidRequest("invalid cursor for /assets")
+        start = _bisect_after(keys, tuple(after))
+    page = keys[start : start + limit]
+    stale = _staleness(session, graph, staleness)
+    latest = event_store.latest_materializations(session, [k.to_user_string() for k in page])
+    body = {
+        "assets": [
+            asset_view(graph, k, latest.get(k.to_user_string()), stale.get(k, ())) for k in page
+        ],
+        "next_cursor": encode_cursor("assets", list(page[-1].path))
+        if start + limit < len(keys)
+        else None,
+        "total": len(keys),
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _bisect_after(keys: Any, after: tuple[str, ...]) -> int:
+    lo, hi = 0, len(keys)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if keys[mid].path <= after:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@router.get("/assets/{key:path}/materializations", response_model=MaterializationsPublic)
+def list_materializations(
+    key: str,
+    session: SessionDep,
+    registry: RegistryDep,
+    limit: Limit = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    asset_key = _key_from_path(key)
+    if registry.graph.get(asset_key) is None:
+        raise NotFound(f"no asset '{asset_key.to_user_string()}' in any code location")
+    before = decode_cursor(cursor, "materializations")
+    if before is not None and not isinstance(before, int):
+        raise InvalidRequest("invalid cursor for materializations")
+    rows = event_store.list_materializations(
+        session, asset_key.to_user_string(), before_id=before, limit=limit
+    )
+    return {
+        "materializations": [materialization_view(r) for r in rows],
+        "next_cursor": encode_cursor("materializations", rows[-1].id)
+        if len(rows) == limit
+        else None,
+    }
+
+
+@router.get("/assets/{key:path}", response_model=AssetPublic)
+def get_asset(
+    key: str, session: SessionDep, registry: RegistryDep, staleness: StalenessDep
+) -> Response:
+    asset_key = _key_from_path(key)
+    graph = registry.graph
+    if graph.get(asset_key) is None:
+        raise NotFound(f"no asset '{asset_key.to_user_string()}' in any code location")
+    stale = _staleness(session, graph, staleness)
+    latest = event_store.latest_materializations(session, [asset_key.to_user_string()])
+    view = asset_view(
+        graph, asset_key, latest.get(asset_key.to_user_string()), stale.get(asset_key, ())
+    )
+    return Response(orjson.dumps(view), media_type="application/json")
+
+
+@router.get("/asset-graph", response_model=AssetGraphPublic)
+def asset_graph(registry: RegistryDep) -> Response:
+    """The whole merged graph: nodes with what a graph view needs, and every edge."""
+    graph = registry.graph
+    nodes = []
+    edges = []
+    for key in graph.sorted_keys:
+        node = graph.nodes[key]
+        snap = node.node
+        path = list(key.path)
+        nodes.append(
+            {
+                "key": path,
+                "location": node.location,
+                "group": snap.group if snap else None,
+                "is_external": node.is_external,
+                "conflict": bool(node.conflict_locations),
+            }
+        )
+        for child in node.children:
+            edges.append([path, list(child.path)])
+    return Response(orjson.dumps({"nodes": nodes, "edges": edges}), media_type="application/json")

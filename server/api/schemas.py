@@ -1,0 +1,206 @@
+"""The REST API's request and response bodies. Names follow ``<Thing>Create`` (a request)
+and ``<Thing>Public`` / ``<Things>Public`` (a response)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AssetGraphPublic",
+    "AssetPublic",
+    "AssetsPublic",
+    "CodeLocationCreate",
+    "CodeLocationPublic",
+    "EventPublic",
+    "HealthPublic",
+    "IngestBatch",
+    "IngestEvent",
+    "IngestResultPublic",
+    "MaterializationPublic",
+    "MaterializationsPublic",
+    "RunCreate",
+    "RunPublic",
+    "RunsCreatedPublic",
+    "RunsPublic",
+]
+
+MetadataPublic = dict[str, dict[str, Any]]  # name -> {"kind": "int", "value": 5}
+
+
+class HealthPublic(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class CodeLocationPublic(BaseModel):
+    name: str
+    address: str
+    status: Literal["loading", "loaded", "error", "unreachable"]
+    error: str | None
+    asset_count: int
+    server_id: str | None
+    loaded_at: float | None
+    sdk_version: str | None = None
+    source: Literal["workspace", "api"] = "workspace"
+
+
+class CodeLocationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
+    address: str = Field(min_length=3, max_length=512, description="host:port of its gRPC server")
+
+
+class MaterializationPublic(BaseModel):
+    run_id: str
+    timestamp: float
+    code_version: str | None
+    data_version: str | None
+    metadata: MetadataPublic
+    tags: dict[str, str]
+    asset_key: list[str] | None = None
+
+
+class MaterializationsPublic(BaseModel):
+    materializations: list[MaterializationPublic]
+    next_cursor: str | None
+
+
+class StaleCausePublic(BaseModel):
+    reason: str
+    message: str
+    key: list[str] | None = None
+
+
+class ConflictPublic(BaseModel):
+    locations: list[str]
+    message: str
+
+
+class AssetPublic(BaseModel):
+    key: list[str]
+    location: str | None
+    group: str | None
+    description: str | None
+    code_version: str | None
+    metadata: MetadataPublic
+    tags: dict[str, str]
+    owners: list[str]
+    deps: list[list[str]]
+    dependents: list[list[str]]
+    config_schema: dict[str, Any] | None
+    latest_materialization: MaterializationPublic | None
+    stale: bool
+    stale_causes: list[StaleCausePublic]
+    is_external: bool
+    is_executable: bool
+    conflict: ConflictPublic | None = None
+    cycle: list[list[str]] | None = None
+    jobs: list[str] = []
+    required_resources: list[str] = []
+    retry_policy: dict[str, Any] | None = None
+
+
+class AssetsPublic(BaseModel):
+    assets: list[AssetPublic]
+    next_cursor: str | None
+    total: int
+
+
+class AssetGraphPublic(BaseModel):
+    nodes: list[dict[str, Any]]
+    edges: list[list[list[str]]]
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    selection: list[str | list[str]] | str = Field(
+        description="asset keys (lists of segments or '/'-joined) or a selection expression"
+    )
+    run_config: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class RunPublic(BaseModel):
+    run_id: str
+    location: str
+    status: str
+    asset_keys: list[list[str]]
+    run_config: dict[str, Any]
+    tags: dict[str, str]
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    error: str | None
+    job_name: str | None = None
+    depends_on: list[str] = []
+    queue_position: int | None = None
+
+
+class RunsPublic(BaseModel):
+    runs: list[RunPublic]
+    next_cursor: str | None
+
+
+class RunsCreatedPublic(BaseModel):
+    runs: list[RunPublic]
+
+
+class EventPublic(BaseModel):
+    seq: int
+    timestamp: float
+    type: str
+    level: str
+    step_key: str | None
+    asset_key: list[str] | None
+    message: str
+    metadata: MetadataPublic
+    error: str | None = None
+
+
+class IngestMaterialization(BaseModel):
+    asset_key: list[str]
+    metadata: MetadataPublic = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    code_version: str | None = None
+    data_version: str | None = None
+
+
+class IngestEvent(BaseModel):
+    seq: int = Field(ge=1)
+    timestamp: float
+    type: Literal[
+        "RUN_QUEUED",
+        "RUN_STARTING",
+        "RUN_START",
+        "RUN_SUCCESS",
+        "RUN_FAILURE",
+        "RUN_CANCELED",
+        "STEP_START",
+        "STEP_SUCCESS",
+        "STEP_FAILURE",
+        "STEP_UP_FOR_RETRY",
+        "ASSET_MATERIALIZATION",
+        "LOG",
+        "ENGINE_EVENT",
+    ]
+    level: str = "INFO"
+    step_key: str | None = None
+    asset_key: list[str] | None = None
+    message: str = ""
+    metadata: MetadataPublic = Field(default_factory=dict)
+    materialization: IngestMaterialization | None = None
+    error: str | None = None
+
+
+class IngestBatch(BaseModel):
+    run_id: str
+    events: list[IngestEvent] = Field(max_length=10_000)
+
+
+class IngestResultPublic(BaseModel):
+    accepted: int
+    duplicates: int
+    last_seq: int

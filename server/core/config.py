@@ -1,0 +1,53 @@
+"""Settings of the server: flags, then ``TESSERA_*`` environment variables, then defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "normalize_database_url"]
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told. Each field is also ``TESSERA_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore")
+
+    home: Path = Path(".tessera")
+    database_url: str = ""
+    storage: str = ""
+    workspace: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 3000
+    #: the address code locations send run events to; derived from host and port if unset
+    public_url: str = ""
+    #: when set, every API request except health and ingest needs ``Authorization: Bearer …``
+    api_token: str = ""
+    #: how often locations are polled for a new server id or a changed snapshot
+    location_poll_seconds: float = Field(default=2.0, gt=0)
+    #: at most this many runs STARTING/STARTED at once (0 = no limit)
+    max_concurrent_runs: int = Field(default=0, ge=0)
+    #: a running run whose worker is gone is failed after this many seconds without news
+    run_monitor_seconds: float = Field(default=2.0, gt=0)
+    #: check that the database schema is at head before serving
+    check_schema: bool = True
+
+    def resolved_database_url(self) -> str:
+        url = self.database_url or f"sqlite:///{self.home / 'tessera.db'}"
+        return normalize_database_url(url)
+
+    def resolved_public_url(self, port: int | None = None) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{port or self.port}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever the URL says (``postgres://`` included)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,449 @@
+"""The run coordinator: creates runs, starts queued ones within the limits, cancels, and
+watches running ones.
+
+The database is the coordination point, not memory: a run is claimed with one conditional
+``UPDATE … WHERE status = 'QUEUED'``, and the count-then-claim of a tick runs under a lock
+held by the database (an advisory lock on PostgreSQL, the write lock on SQLite), so that
+several server processes never start more runs than the limits allow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from codeloc._key import AssetKey
+from codeloc.engine import RunStatus
+from server.errors import InvalidRequest, NotFound
+from server.runs.planning import plan_runs, resolve_selection, validate_run_config
+from server.storage import runs as run_store
+from server.storage.db import Database
+from server.storage.events import ingest_events
+from server.storage.models import RunRow
+from server.workspace.registry import LocationRegistry
+
+__all__ = ["FIRST_WORKER_SEQ", "RunCoordinator", "RunLimits"]
+
+log = logging.getLogger(__name__)
+
+#: RUN_QUEUED is seq 1 and RUN_STARTING seq 2, written by the server; the worker goes on from 3.
+FIRST_WORKER_SEQ = 3
+PRIORITY_TAG = "tessera/priority"
+_ACTIVE = (RunStatus.STARTING.value, RunStatus.STARTED.value, RunStatus.CANCELING.value)
+_LOCK_ID = 0x7E55E4A
+
+
+@dataclass(frozen=True, slots=True)
+class RunLimits:
+    """At most ``global_max`` active runs (0: no limit), per location, and per tag ``k=v``."""
+
+    global_max: int = 0
+    per_location: Mapping[str, int] | None = None
+    per_tag: Mapping[str, int] | None = None
+
+
+class RunCoordinator:
+    def __init__(
+        self,
+        database: Database,
+        registry: LocationRegistry,
+        *,
+        event_url: str,
+        limits: RunLimits | None = None,
+        starting_timeout: float = 30.0,
+        cancel_grace: float = 10.0,
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.event_url = event_url
+        self.limits = limits or RunLimits()
+        self.starting_timeout = starting_timeout
+        self.cancel_grace = cancel_grace
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._launcher = ThreadPoolExecutor(max_workers=8, thread_name_prefix="launch")
+        registry.on_location_restart.append(self._location_restarted)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        selection: str | Sequence[str | Sequence[str]],
+        run_config: Mapping[str, Any],
+        tags: Mapping[str, str],
+    ) -> list[RunRow]:
+        """Create the runs of a launch request (one per location, in dependency order).
+
+        Everything is checked first — selection, conflicts, config — so that a refused
+        request creates nothing.
+        """
+        graph = self.registry.graph
+        keys = resolve_selection(graph, selection)
+        planned = plan_runs(graph, keys)
+        validate_run_config(graph, keys, run_config)
+        for run in planned:
+            self.registry.client(run.location)  # 503 now if a location is down
+        priority = _priority(tags)
+        created: list[RunRow] = []
+        run_ids: dict[str, str] = {}
+        with self.database.transaction() as session:
+            for run in planned:
+                run_id = str(uuid.uuid4())
+                run_ids[run.location] = run_id
+                row = run_store.create_run(
+                    session,
+                    run_id=run_id,
+                    location=run.location,
+                    asset_keys=[k.to_user_string() for k in run.asset_keys],
+                    run_config=run_config,
+                    tags=tags,
+                    token=secrets.token_urlsafe(16),
+                    depends_on=[run_ids[up] for up in run.upstream_locations],
+                    priority=priority,
+                )
+                _server_event(session, row, "RUN_QUEUED", "run queued", seq=1)
+                created.append(row)
+        self.wake()
+        return created
+
+    def cancel(self, run_id: str) -> RunRow:
+        with self.database.transaction() as session:
+            row = run_store.get_run(session, run_id)
+            if row is None:
+                raise NotFound(f"no run '{run_id}'")
+            if row.status == RunStatus.QUEUED.value and run_store.set_status(
+                session,
+                run_id,
+                RunStatus.CANCELED,
+                error="canceled before it started",
+                only_from=[RunStatus.QUEUED.value],
+            ):
+                _server_event(session, row, "RUN_CANCELED", "canceled before it started")
+            elif row.status in (RunStatus.STARTING.value, RunStatus.STARTED.value):
+                run_store.set_status(
+                    session,
+                    run_id,
+                    RunStatus.CANCELING,
+                    only_from=[RunStatus.STARTING.value, RunStatus.STARTED.value],
+                )
+                location = row.location
+                self._launcher.submit(self._send_cancel, location, run_id)
+        with self.database.transaction() as session:
+            fresh = run_store.get_run(session, run_id)
+            assert fresh is not None
+            return fresh
+
+    def _send_cancel(self, location: str, run_id: str) -> None:
+        try:
+            self.registry.client(location).cancel(run_id)  # type: ignore[attr-defined]
+        except Exception as exc:
+            log.warning("could not ask %s to cancel run %s: %s", location, run_id, exc)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        # Without a running loop (a test calling submit directly) there is nobody to wake.
+        with contextlib.suppress(RuntimeError):
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="coordinator")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._launcher.shutdown(wait=False, cancel_futures=True)
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+            self._wake.clear()
+            try:
+                await asyncio.to_thread(self.tick)
+            except Exception:
+                log.exception("coordinator tick failed")
+
+    def tick(self) -> None:
+        """One round: settle dependencies, start what the limits allow, watch the rest."""
+        self._settle_dependencies()
+        for row, token in self._claim():
+            self._launcher.submit(self._launch, row, token)
+        self._monitor()
+
+    # -- pieces of a tick --------------------------------------------------------------------
+
+    def _settle_dependencies(self) -> None:
+        with self.database.transaction() as session:
+            waiting = list(
+                session.scalars(select(RunRow).where(RunRow.status == RunStatus.QUEUED.value))
+            )
+            for row in waiting:
+                if not row.depends_on:
+                    continue
+                failed = session.execute(
+                    select(RunRow.run_id, RunRow.location, RunRow.status).where(
+                        RunRow.run_id.in_(row.depends_on),
+                        RunRow.status.in_([RunStatus.FAILURE.value, RunStatus.CANCELED.value]),
+                    )
+                ).first()
+                if failed is not None:
+                    reason = (
+                        f"upstream run {failed.run_id} in location '{failed.location}' ended "
+                        f"{failed.status}; this run depends on it and was canceled"
+                    )
+                    if run_store.set_status(
+                        session,
+                        row.run_id,
+                        RunStatus.CANCELED,
+                        error=reason,
+                        only_from=[RunStatus.QUEUED.value],
+                    ):
+                        _server_event(session, row, "RUN_CANCELED", reason, level="ERROR")
+
+    def _claim(self) -> list[tuple[RunRow, str]]:
+        claimed: list[tuple[RunRow, str]] = []
+        with self.database.transaction() as session:
+            _lock(session)
+            queued = list(
+                session.scalars(
+                    select(RunRow)
+                    .where(RunRow.status == RunStatus.QUEUED.value)
+                    .order_by(RunRow.priority.desc(), RunRow.id)
+                    .limit(200)
+                )
+            )
+            if not queued:
+                return []
+            active_total, active_by_location = _active_counts(session)
+            tag_limits = dict(self.limits.per_tag or {})
+            active_by_tag = _active_tag_counts(session, tag_limits) if tag_limits else {}
+            tags_by_run = (
+                run_store.tags_of(session, [r.run_id for r in queued]) if tag_limits else {}
+            )
+            done = _succeeded(session, {d for r in queued for d in r.depends_on})
+            for row in queued:
+                if any(dep not in done for dep in row.depends_on):
+                    continue
+                if self.limits.global_max and active_total >= self.limits.global_max:
+                    break
+                loc_limit = (self.limits.per_location or {}).get(row.location)
+                if loc_limit is not None and active_by_location.get(row.location, 0) >= loc_limit:
+                    continue
+                run_tags = tags_by_run.get(row.run_id, {})
+                hit = [f"{k}={v}" for k, v in run_tags.items() if f"{k}={v}" in tag_limits]
+                if any(active_by_tag.get(t, 0) >= tag_limits[t] for t in hit):
+                    continue
+                token = secrets.token_urlsafe(24)
+                result = session.execute(
+                    update(RunRow)
+                    .where(RunRow.run_id == row.run_id, RunRow.status == RunStatus.QUEUED.value)
+                    .values(
+                        status=RunStatus.STARTING.value,
+                        token_hash=run_store.hash_token(token),
+                        updated_at=time.time(),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if not result.rowcount:  # type: ignore[attr-defined]
+                    continue
+                _server_event(session, row, "RUN_STARTING", "launching", seq=2)
+                active_total += 1
+                active_by_location[row.location] = active_by_location.get(row.location, 0) + 1
+                for t in hit:
+                    active_by_tag[t] = active_by_tag.get(t, 0) + 1
+                claimed.append((row, token))
+        return claimed
+
+    def _launch(self, row: RunRow, token: str) -> None:
+        try:
+            client = self.registry.client(row.location)
+            server_id = self.registry.state(row.location).server_id
+            client.launch(  # type: ignore[attr-defined]
+                run_id=row.run_id,
+                asset_keys=[AssetKey.from_user_string(k) for k in row.asset_keys],
+                run_config=row.run_config,
+                tags=_tags(self.database, row.run_id),
+                event_url=f"{self.event_url}/api/v1/runs/{row.run_id}/events",
+                event_token=token,
+                first_seq=FIRST_WORKER_SEQ,
+            )
+        except Exception as exc:
+            reason = f"launch in location '{row.location}' failed: {exc}"
+            log.warning("%s", reason)
+            self.fail(row.run_id, reason)
+            return
+        with self.database.transaction() as session:
+            session.execute(
+                update(RunRow)
+                .where(RunRow.run_id == row.run_id)
+                .values(location_server_id=server_id)
+                .execution_options(synchronize_session=False)
+            )
+
+    def fail(self, run_id: str, reason: str) -> None:
+        """End a run as FAILURE with ``reason``, unless it already ended."""
+        with self.database.transaction() as session:
+            row = run_store.get_run(session, run_id)
+            if row is None or row.status in run_store.TERMINAL:
+                return
+            _server_event(session, row, "RUN_FAILURE", reason, level="ERROR")
+
+    def _monitor(self) -> None:
+        now = time.time()
+        with self.database.transaction() as session:
+            stuck = list(
+                session.scalars(
+                    select(RunRow).where(
+                        RunRow.status == RunStatus.STARTING.value,
+                        RunRow.updated_at < now - self.starting_timeout,
+                    )
+                )
+            )
+            canceling = list(
+                session.scalars(
+                    select(RunRow).where(
+                        RunRow.status == RunStatus.CANCELING.value,
+                        RunRow.updated_at < now - self.cancel_grace * 2,
+                    )
+                )
+            )
+        for row in stuck:
+            self.fail(
+                row.run_id,
+                f"run stuck in STARTING for more than {self.starting_timeout:.0f}s: the location "
+                f"'{row.location}' never started it",
+            )
+        for row in canceling:
+            with self.database.transaction() as session:
+                fresh = run_store.get_run(session, row.run_id)
+                if fresh is not None and fresh.status == RunStatus.CANCELING.value:
+                    _server_event(
+                        session,
+                        fresh,
+                        "RUN_CANCELED",
+                        "the location did not confirm the cancel in time; marked canceled",
+                    )
+
+    def _location_restarted(self, location: str, old: str | None, new: str | None) -> None:
+        with self.database.transaction() as session:
+            rows = list(
+                session.scalars(
+                    select(RunRow).where(
+                        RunRow.location == location,
+                        RunRow.status.in_(_ACTIVE),
+                        RunRow.location_server_id == old,
+                    )
+                )
+            )
+        for row in rows:
+            self.fail(
+                row.run_id,
+                f"code location '{location}' restarted while the run was in progress "
+                f"(server id {old} → {new}); its worker is gone",
+            )
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _server_event(
+    session: Session,
+    row: RunRow,
+    event_type: str,
+    message: str,
+    *,
+    seq: int | None = None,
+    level: str = "INFO",
+) -> None:
+    """Record an event the server itself observed, through the same path as ingest."""
+    fresh = run_store.get_run(session, row.run_id) or row
+    number = seq if seq is not None else fresh.last_seq + 1
+    ingest_events(
+        session,
+        fresh,
+        [
+            {
+                "seq": number,
+                "timestamp": time.time(),
+                "type": event_type,
+                "level": level,
+                "message": message,
+                "error": message if event_type in ("RUN_FAILURE", "RUN_CANCELED") else None,
+            }
+        ],
+    )
+
+
+def _lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+    else:
+        # A write as the first statement takes SQLite's write lock for the transaction.
+        session.execute(text("UPDATE runs SET updated_at = updated_at WHERE 1 = 0"))
+
+
+def _active_counts(session: Session) -> tuple[int, dict[str, int]]:
+    rows = session.execute(
+        select(RunRow.location, func.count())
+        .where(RunRow.status.in_(_ACTIVE))
+        .group_by(RunRow.location)
+    ).all()
+    by_location = {loc: int(n) for loc, n in rows}
+    return sum(by_location.values()), by_location
+
+
+def _active_tag_counts(session: Session, limits: Mapping[str, int]) -> dict[str, int]:
+    from server.storage.models import RunTagRow
+
+    out: dict[str, int] = {}
+    for tag in limits:
+        key, _, value = tag.partition("=")
+        out[tag] = int(
+            session.scalar(
+                select(func.count())
+                .select_from(RunTagRow)
+                .join(RunRow, RunRow.run_id == RunTagRow.run_id)
+                .where(RunTagRow.key == key, RunTagRow.value == value, RunRow.status.in_(_ACTIVE))
+            )
+            or 0
+        )
+    return out
+
+
+def _succeeded(session: Session, run_ids: set[str]) -> set[str]:
+    if not run_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(RunRow.run_id).where(
+                RunRow.run_id.in_(run_ids), RunRow.status == RunStatus.SUCCESS.value
+            )
+        )
+    )
+
+
+def _tags(database: Database, run_id: str) -> dict[str, str]:
+    with database.transaction() as session:
+        return run_store.tags_of(session, [run_id])[run_id]
+
+
+def _priority(tags: Mapping[str, str]) -> int:
+    raw = tags.get(PRIORITY_TAG, "0")
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidRequest(f"tag '{PRIORITY_TAG}' must be an integer, got {raw!r}") from None

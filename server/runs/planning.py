@@ -1,0 +1,192 @@
+"""From a launch request to runs: resolve the selection against the merged graph, validate
+run config against each asset's schema, and split the work into one run per location in
+dependency order. Nothing here touches the database or a location."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from codeloc._errors import SelectionError
+from codeloc._key import AssetKey
+from codeloc._selection import AssetSelection, parse_selection
+from server.errors import ConfigInvalid, Conflict, InvalidSelection
+from server.workspace.graph import MergedGraph
+
+__all__ = ["PlannedRun", "plan_runs", "resolve_selection", "validate_run_config"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRun:
+    location: str
+    asset_keys: tuple[AssetKey, ...]
+    #: locations whose runs (of the same request) must succeed first
+    upstream_locations: tuple[str, ...]
+
+
+def resolve_selection(
+    graph: MergedGraph, selection: str | Sequence[str | Sequence[str]]
+) -> set[AssetKey]:
+    """The keys a request selects: an expression, or a list of keys (lists or ``a/b``)."""
+    try:
+        if isinstance(selection, str):
+            keys = parse_selection(selection).resolve(graph)
+            if not keys:
+                raise InvalidSelection(f"the selection '{selection}' matches no asset")
+            return set(keys)
+        if not selection:
+            raise InvalidSelection("the selection is empty: name at least one asset")
+        wanted = [
+            AssetKey.from_coercible(item) if isinstance(item, str) else AssetKey(list(item))
+            for item in selection
+        ]
+        return set(AssetSelection.keys(*wanted).resolve(graph))
+    except SelectionError as exc:
+        extra: dict[str, Any] = {}
+        if exc.position is not None:
+            extra["position"] = exc.position
+        raise InvalidSelection(str(exc), **extra) from None
+    except ValueError as exc:
+        raise InvalidSelection(f"invalid asset key in selection: {exc}") from None
+
+
+def plan_runs(graph: MergedGraph, keys: set[AssetKey]) -> list[PlannedRun]:
+    """One run per location, ordered so that every run follows the runs it depends on."""
+    by_location: dict[str, list[AssetKey]] = {}
+    for key in sorted(keys):
+        node = graph.nodes[key]
+        name = key.to_user_string()
+        if node.conflict_locations:
+            both = " and ".join(f"'{n}'" for n in node.conflict_locations)
+            raise Conflict(
+                f"asset '{name}' is materialized by both {both}; remove it from one of them "
+                "before launching it",
+                locations=node.conflict_locations,
+            )
+        if node.is_external:
+            raise InvalidSelection(f"asset '{name}' is external: no code location materializes it")
+        if node.cycle:
+            path = " -> ".join(k.to_user_string() for k in node.cycle)
+            raise Conflict(f"asset '{name}' is on a dependency cycle across locations: {path}")
+        location = node.location
+        assert location is not None
+        by_location.setdefault(location, []).append(key)
+
+    # Location-level edges: a selected key whose selected ancestor lives elsewhere. The path
+    # between them may leave the selection, so walk ancestors, not just parents.
+    upstream: dict[str, set[str]] = {loc: set() for loc in by_location}
+    for location, loc_keys in by_location.items():
+        for ancestor in _selected_ancestors(graph, loc_keys, keys):
+            other = graph.nodes[ancestor].location
+            if other is not None and other != location:
+                upstream[location].add(other)
+
+    order = _order_locations(upstream)
+    position = {key: i for i, key in enumerate(graph.topological_order)}
+    return [
+        PlannedRun(
+            loc,
+            tuple(sorted(by_location[loc], key=lambda k: position.get(k, 0))),
+            tuple(sorted(upstream[loc])),
+        )
+        for loc in order
+    ]
+
+
+def _selected_ancestors(
+    graph: MergedGraph, start: Sequence[AssetKey], selected: set[AssetKey]
+) -> set[AssetKey]:
+    found: set[AssetKey] = set()
+    seen: set[AssetKey] = set(start)
+    queue = deque(start)
+    while queue:
+        key = queue.popleft()
+        for parent in graph.parents(key):
+            if parent in seen:
+                continue
+            seen.add(parent)
+            if parent in selected:
+                found.add(parent)
+            queue.append(parent)
+    return found
+
+
+def _order_locations(upstream: Mapping[str, set[str]]) -> list[str]:
+    indegree = {loc: len(ups) for loc, ups in upstream.items()}
+    downstream: dict[str, list[str]] = {loc: [] for loc in upstream}
+    for loc, ups in upstream.items():
+        for up in ups:
+            downstream[up].append(loc)
+    ready = deque(sorted(loc for loc, n in indegree.items() if n == 0))
+    order: list[str] = []
+    while ready:
+        loc = ready.popleft()
+        order.append(loc)
+        for child in sorted(downstream[loc]):
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    if len(order) != len(indegree):
+        stuck = sorted(loc for loc, n in indegree.items() if n > 0)
+        raise Conflict(
+            f"the selection goes back and forth between locations {stuck}: each would have "
+            "to run before the other; launch the parts separately"
+        )
+    return order
+
+
+def validate_run_config(
+    graph: MergedGraph, keys: set[AssetKey], run_config: Mapping[str, Any]
+) -> None:
+    """Validate each selected asset's config against its JSON Schema; 422 names the field."""
+    unknown = set(run_config) - {"ops", "resources", "execution", "loggers"}
+    if unknown:
+        raise ConfigInvalid(
+            f"run config has unknown top-level keys {sorted(unknown)}; expected 'ops' and "
+            "'resources'",
+            field=sorted(unknown)[0],
+        )
+    ops = run_config.get("ops") or {}
+    if not isinstance(ops, Mapping):
+        raise ConfigInvalid("run_config.ops must be an object", field="ops")
+    node_names: dict[str, AssetKey] = {}
+    for key in sorted(keys):
+        snap = graph.nodes[key].node
+        if snap is None:
+            continue
+        node_names[snap.node_name] = key
+        node_names.setdefault(key.name, key)
+    for op_name in ops:
+        if op_name not in node_names:
+            raise ConfigInvalid(
+                f"run config has an entry for '{op_name}', which is not among the selected assets",
+                field=f"ops.{op_name}",
+            )
+    for key in sorted(keys):
+        snap = graph.nodes[key].node
+        if snap is None or snap.config_schema is None:
+            continue
+        entry = ops.get(snap.node_name, ops.get(key.name, {})) or {}
+        if not isinstance(entry, Mapping):
+            raise ConfigInvalid(
+                f"run config for '{snap.node_name}' must be an object",
+                field=f"ops.{snap.node_name}",
+            )
+        config = entry.get("config", {})
+        validator = jsonschema.Draft202012Validator(dict(snap.config_schema))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+        if error is not None:
+            field = ".".join(str(p) for p in error.absolute_path)
+            if not field and error.validator == "required":
+                missing = error.message.split("'")[1] if "'" in error.message else ""
+                field = missing
+            raise ConfigInvalid(
+                f"config for asset '{key.to_user_string()}' is invalid: "
+                f"field '{field or '<root>'}': {error.message}",
+                asset=key.to_user_string(),
+                field=field,
+            )

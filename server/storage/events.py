@@ -1,0 +1,203 @@
+"""Run events and materializations: the ingest path, and reading them back.
+
+Ingest is idempotent by ``(run_id, seq)``: ``INSERT … ON CONFLICT DO NOTHING RETURNING seq``
+says which events are new, and only those produce materializations and status changes, so
+a batch sent twice (a retry after a lost answer) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from codeloc.engine import RunStatus
+from server.storage.models import (
+    LatestMaterializationRow,
+    MaterializationRow,
+    RunEventRow,
+    RunRow,
+)
+from server.storage.runs import TERMINAL, set_status
+
+__all__ = [
+    "IngestResult",
+    "ingest_events",
+    "latest_materializations",
+    "list_events",
+    "list_materializations",
+    "materialization_version",
+]
+
+# What a run-level event does to the run's status.
+_STATUS_OF_EVENT = {
+    "RUN_START": RunStatus.STARTED,
+    "RUN_SUCCESS": RunStatus.SUCCESS,
+    "RUN_FAILURE": RunStatus.FAILURE,
+    "RUN_CANCELED": RunStatus.CANCELED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    last_seq: int
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def ingest_events(
+    session: Session, run: RunRow, events: Sequence[Mapping[str, Any]]
+) -> IngestResult:
+    """Store a batch of one run's events (dicts of the wire format); skip those already stored."""
+    if not events:
+        return IngestResult(0, 0, run.last_seq)
+    by_seq: dict[int, Mapping[str, Any]] = {}
+    for event in events:
+        by_seq.setdefault(int(event["seq"]), event)
+    rows = [
+        {
+            "run_id": run.run_id,
+            "seq": seq,
+            "timestamp": float(e["timestamp"]),
+            "type": e["type"],
+            "level": e.get("level") or "INFO",
+            "step_key": e.get("step_key"),
+            "asset_key": _key_string(e.get("asset_key")),
+            "message": e.get("message") or "",
+            "metadata": e.get("metadata") or {},
+            "error": e.get("error"),
+        }
+        for seq, e in sorted(by_seq.items())
+    ]
+    statement = (
+        _insert(session, RunEventRow.__table__)
+        .on_conflict_do_nothing(index_elements=["run_id", "seq"])
+        .returning(RunEventRow.__table__.c.seq)
+    )
+    inserted = set(session.scalars(statement, rows))
+    new_events = [by_seq[seq] for seq in sorted(inserted)]
+    for event in new_events:
+        if event["type"] == "ASSET_MATERIALIZATION" and event.get("materialization"):
+            _record_materialization(session, run.run_id, event)
+    for event in new_events:
+        status = _STATUS_OF_EVENT.get(event["type"])
+        if status is not None:
+            error = event.get("error") or (
+                event.get("message") if status is not RunStatus.SUCCESS else None
+            )
+            set_status(
+                session,
+                run.run_id,
+                status,
+                at=float(event["timestamp"]),
+                error=error if status in (RunStatus.FAILURE, RunStatus.CANCELED) else None,
+            )
+    last_seq = max(run.last_seq, max(by_seq))
+    session.execute(
+        update(RunRow)
+        .where(RunRow.run_id == run.run_id, RunRow.last_seq < last_seq)
+        .values(last_seq=last_seq)
+        .execution_options(synchronize_session=False)
+    )
+    return IngestResult(len(inserted), len(by_seq) - len(inserted), last_seq)
+
+
+def _record_materialization(session: Session, run_id: str, event: Mapping[str, Any]) -> None:
+    mat = event["materialization"]
+    key = _key_string(mat.get("asset_key") or event.get("asset_key"))
+    assert key is not None
+    values = {
+        "asset_key": key,
+        "run_id": run_id,
+        "timestamp": float(event["timestamp"]),
+        "code_version": mat.get("code_version"),
+        "data_version": mat.get("data_version"),
+        "metadata": mat.get("metadata") or {},
+        "tags": mat.get("tags") or {},
+    }
+    mat_id = session.scalar(
+        _insert(session, MaterializationRow.__table__)
+        .values(event_seq=int(event["seq"]), **values)
+        .returning(MaterializationRow.__table__.c.id)
+    )
+    # The newest by id wins, so an older event ingested late never hides a newer one.
+    latest = _insert(session, LatestMaterializationRow.__table__).values(
+        materialization_id=mat_id, **values
+    )
+    table = LatestMaterializationRow.__table__
+    session.execute(
+        latest.on_conflict_do_update(
+            index_elements=["asset_key"],
+            set_={
+                c: latest.excluded[c] for c in ("materialization_id", *values) if c != "asset_key"
+            },
+            where=table.c.materialization_id < latest.excluded.materialization_id,
+        )
+    )
+
+
+def _key_string(key: Any) -> str | None:
+    if key is None:
+        return None
+    if isinstance(key, str):
+        return key
+    return "/".join(key)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def list_events(
+    session: Session, run_id: str, *, after: int = 0, limit: int = 1000
+) -> list[RunEventRow]:
+    return list(
+        session.scalars(
+            select(RunEventRow)
+            .where(RunEventRow.run_id == run_id, RunEventRow.seq > after)
+            .order_by(RunEventRow.seq)
+            .limit(limit)
+        )
+    )
+
+
+def list_materializations(
+    session: Session, asset_key: str, *, before_id: int | None = None, limit: int = 50
+) -> list[MaterializationRow]:
+    """Newest first, served by the ``(asset_key, id)`` index however long the history."""
+    query = (
+        select(MaterializationRow)
+        .where(MaterializationRow.asset_key == asset_key)
+        .order_by(MaterializationRow.id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(MaterializationRow.id < before_id)
+    return list(session.scalars(query))
+
+
+def latest_materializations(
+    session: Session, keys: Sequence[str] | None = None
+) -> dict[str, LatestMaterializationRow]:
+    query = select(LatestMaterializationRow)
+    if keys is not None:
+        query = query.where(LatestMaterializationRow.asset_key.in_(keys))
+    return {row.asset_key: row for row in session.scalars(query)}
+
+
+def materialization_version(session: Session) -> int:
+    """Changes whenever a materialization is stored: the staleness cache is keyed on it."""
+    return int(session.scalar(select(func.coalesce(func.max(MaterializationRow.id), 0))) or 0)
+
+
+def is_terminal(status: str) -> bool:
+    return status in TERMINAL

@@ -1,0 +1,139 @@
+"""Runs in the database: create, read, list, change status. Functions flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from codeloc.engine import RunStatus
+from server.storage.models import RunRow, RunTagRow
+
+__all__ = [
+    "TERMINAL",
+    "create_run",
+    "get_run",
+    "hash_token",
+    "list_runs",
+    "set_status",
+    "tags_of",
+]
+
+TERMINAL = (RunStatus.SUCCESS.value, RunStatus.FAILURE.value, RunStatus.CANCELED.value)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_run(
+    session: Session,
+    *,
+    run_id: str,
+    location: str,
+    asset_keys: Sequence[str],
+    run_config: Mapping[str, Any],
+    tags: Mapping[str, str],
+    token: str,
+    depends_on: Sequence[str] = (),
+    job_name: str | None = None,
+    priority: int = 0,
+) -> RunRow:
+    now = time.time()
+    row = RunRow(
+        run_id=run_id,
+        location=location,
+        job_name=job_name,
+        status=RunStatus.QUEUED.value,
+        asset_keys=list(asset_keys),
+        run_config=dict(run_config),
+        priority=priority,
+        depends_on=list(depends_on),
+        created_at=now,
+        updated_at=now,
+        token_hash=hash_token(token),
+        last_seq=0,
+    )
+    session.add(row)
+    session.flush()
+    for key, value in tags.items():
+        session.add(RunTagRow(run_id=run_id, key=key, value=value))
+    session.flush()
+    return row
+
+
+def get_run(session: Session, run_id: str) -> RunRow | None:
+    return session.scalar(select(RunRow).where(RunRow.run_id == run_id))
+
+
+def tags_of(session: Session, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {r: {} for r in run_ids}
+    if not run_ids:
+        return out
+    rows = session.execute(
+        select(RunTagRow.run_id, RunTagRow.key, RunTagRow.value).where(
+            RunTagRow.run_id.in_(run_ids)
+        )
+    )
+    for run_id, key, value in rows:
+        out[run_id][key] = value
+    return out
+
+
+def list_runs(
+    session: Session,
+    *,
+    statuses: Sequence[str] = (),
+    location: str | None = None,
+    tag: tuple[str, str] | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[RunRow]:
+    """Newest first; ``before_id`` continues a page."""
+    query = select(RunRow).order_by(RunRow.id.desc()).limit(limit)
+    if statuses:
+        query = query.where(RunRow.status.in_(statuses))
+    if location:
+        query = query.where(RunRow.location == location)
+    if tag is not None:
+        query = query.where(
+            RunRow.run_id.in_(
+                select(RunTagRow.run_id).where(RunTagRow.key == tag[0], RunTagRow.value == tag[1])
+            )
+        )
+    if before_id is not None:
+        query = query.where(RunRow.id < before_id)
+    return list(session.scalars(query))
+
+
+def set_status(
+    session: Session,
+    run_id: str,
+    status: RunStatus,
+    *,
+    error: str | None = None,
+    at: float | None = None,
+    only_from: Sequence[str] | None = None,
+) -> bool:
+    """Move a run to ``status`` unless it is terminal (or not in ``only_from``).
+
+    One conditional UPDATE: two writers racing cannot take a terminal run anywhere else.
+    Returns whether the run changed.
+    """
+    now = at or time.time()
+    values: dict[str, Any] = {"status": status.value, "updated_at": now}
+    if status is RunStatus.STARTED:
+        values["started_at"] = func.coalesce(RunRow.started_at, now)
+    if status.is_terminal:
+        values["ended_at"] = now
+    if error is not None:
+        values["error"] = error
+    query = update(RunRow).where(RunRow.run_id == run_id, RunRow.status.not_in(TERMINAL))
+    if only_from is not None:
+        query = query.where(RunRow.status.in_(only_from))
+    result = session.execute(query.values(**values).execution_options(synchronize_session=False))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,176 @@
+"""The merged asset graph: every location's assets, with edges across locations by key."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from codeloc._key import AssetKey
+from codeloc._snapshot import AssetNodeSnap, LocationSnapshot
+
+__all__ = ["MergedAssetNode", "MergedGraph"]
+
+
+@dataclass(slots=True)
+class MergedAssetNode:
+    """One key of the merged graph.
+
+    ``definitions`` holds the node of every location that materializes the key (more than
+    one is a conflict); ``declarations`` those of locations that only declare it.
+    """
+
+    key: AssetKey
+    definitions: dict[str, AssetNodeSnap] = field(default_factory=dict)
+    declarations: dict[str, AssetNodeSnap] = field(default_factory=dict)
+    parents: list[AssetKey] = field(default_factory=list)
+    children: list[AssetKey] = field(default_factory=list)
+    cycle: list[AssetKey] | None = None
+
+    @property
+    def node(self) -> AssetNodeSnap | None:
+        """The definition to show: the defining location's, else a declaration."""
+        for snap in self.definitions.values():
+            return snap
+        for snap in self.declarations.values():
+            return snap
+        return None
+
+    @property
+    def location(self) -> str | None:
+        return next(iter(self.definitions), None)
+
+    @property
+    def is_external(self) -> bool:
+        return not self.definitions
+
+    @property
+    def conflict_locations(self) -> list[str]:
+        return sorted(self.definitions) if len(self.definitions) > 1 else []
+
+
+class MergedGraph:
+    """Built once from the snapshots of the loaded locations; rebuilt when one changes.
+
+    Implements the selection protocol of ``codeloc._selection``, so expressions such as
+    ``location:sales and +orders`` resolve across locations.
+    """
+
+    def __init__(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
+        self.version = "+".join(f"{n}:{s.hash}" for n, s in sorted(snapshots.items()))
+        nodes: dict[AssetKey, MergedAssetNode] = {}
+        for location in sorted(snapshots):
+            for snap in snapshots[location].assets:
+                node = nodes.get(snap.key)
+                if node is None:
+                    node = nodes[snap.key] = MergedAssetNode(snap.key)
+                if snap.is_executable:
+                    node.definitions[location] = snap
+                else:
+                    node.declarations[location] = snap
+        # Edges come from every definition of a key (a conflict unions them), then from
+        # declarations for keys nobody defines.
+        for node in list(nodes.values()):
+            sources = node.definitions or node.declarations
+            parents: dict[AssetKey, None] = {}
+            for snap in sources.values():
+                for dep in snap.deps:
+                    parents[dep.key] = None
+            node.parents = list(parents)
+            for parent in node.parents:
+                parent_node = nodes.get(parent)
+                if parent_node is None:
+                    parent_node = nodes[parent] = MergedAssetNode(parent)
+                parent_node.children.append(node.key)
+        self.nodes = nodes
+        self.sorted_keys: list[AssetKey] = sorted(nodes)
+        self._index = {key: i for i, key in enumerate(self.sorted_keys)}
+        self.topological_order, self.cycles = _order_and_cycles(nodes)
+        for cycle in self.cycles:
+            for key in cycle[:-1]:
+                nodes[key].cycle = cycle
+        self.groups: dict[str, list[AssetKey]] = {}
+        for key in self.sorted_keys:
+            shown = nodes[key].node
+            if shown is not None:
+                self.groups.setdefault(shown.group, []).append(key)
+
+    # -- the selection protocol --------------------------------------------------------------
+
+    @property
+    def all_keys(self) -> Collection[AssetKey]:
+        return self.nodes.keys()
+
+    def parents(self, key: AssetKey) -> Iterable[AssetKey]:
+        node = self.nodes.get(key)
+        return node.parents if node else ()
+
+    def children(self, key: AssetKey) -> Iterable[AssetKey]:
+        node = self.nodes.get(key)
+        return node.children if node else ()
+
+    def group_of(self, key: AssetKey) -> str | None:
+        node = self.nodes.get(key)
+        snap = node.node if node else None
+        return snap.group if snap else None
+
+    def location_of(self, key: AssetKey) -> str | None:
+        node = self.nodes.get(key)
+        return node.location if node else None
+
+    def tags_of(self, key: AssetKey) -> Mapping[str, str]:
+        node = self.nodes.get(key)
+        snap = node.node if node else None
+        return snap.tags if snap else {}
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def get(self, key: AssetKey) -> MergedAssetNode | None:
+        return self.nodes.get(key)
+
+    def position(self, key: AssetKey) -> int:
+        """Where ``key`` sorts among all keys (for cursors)."""
+        return self._index[key]
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+
+def _order_and_cycles(
+    nodes: Mapping[AssetKey, MergedAssetNode],
+) -> tuple[list[AssetKey], list[list[AssetKey]]]:
+    """A topological order of the acyclic part, and each cycle as a closed path of keys."""
+    indegree = {key: len(node.parents) for key, node in nodes.items()}
+    ready = deque(key for key, n in indegree.items() if n == 0)
+    order: list[AssetKey] = []
+    while ready:
+        key = ready.popleft()
+        order.append(key)
+        for child in nodes[key].children:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    if len(order) == len(nodes):
+        return order, []
+    remaining = {key for key, n in indegree.items() if n > 0}
+    cycles: list[list[AssetKey]] = []
+    on_cycle: set[AssetKey] = set()
+    for start in sorted(remaining):
+        if start in on_cycle:
+            continue
+        # Walk remaining parents until a key repeats: that closes a cycle. Keys that merely
+        # sit downstream of a cycle are reached by the walk but are not on the loop.
+        seen: dict[AssetKey, int] = {}
+        path: list[AssetKey] = []
+        key = start
+        while key not in seen and key not in on_cycle:
+            seen[key] = len(path)
+            path.append(key)
+            key = min(p for p in nodes[key].parents if p in remaining)
+        if key in on_cycle:
+            continue
+        loop = path[seen[key] :]
+        loop.reverse()
+        on_cycle.update(loop)
+        cycles.append([*loop, loop[0]])
+    return order, cycles

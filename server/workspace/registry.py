@@ -1,0 +1,250 @@
+"""The location registry: which code locations exist, their state, and the merged graph.
+
+Each location is polled in the background: a new server id (the process restarted) or a
+new snapshot hash triggers a reload; a location that stops answering is marked
+``unreachable`` and keeps its last snapshot, one whose code fails to import is ``error``.
+Nothing that happens to one location disturbs the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+from codeloc._snapshot import LocationSnapshot
+from server.errors import CodeLocationUnavailable, Conflict, NotFound
+from server.workspace.graph import MergedGraph
+
+__all__ = ["LocationClient", "LocationRegistry", "LocationState"]
+
+log = logging.getLogger(__name__)
+
+LocationStatus = Literal["loading", "loaded", "error", "unreachable"]
+
+
+class LocationClient(Protocol):
+    """What the registry needs of a code location (``codeloc.grpc.client`` provides it)."""
+
+    def info(self, timeout: float = ...) -> Any: ...
+    def snapshot(self, timeout: float = ...) -> LocationSnapshot: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocationState:
+    name: str
+    address: str
+    status: LocationStatus = "loading"
+    error: str | None = None
+    server_id: str | None = None
+    snapshot: LocationSnapshot | None = None
+    loaded_at: float | None = None
+    source: Literal["workspace", "api"] = "workspace"
+    sdk_version: str | None = None
+    checked_at: float | None = None
+
+    @property
+    def asset_count(self) -> int:
+        return len(self.snapshot.assets) if self.snapshot else 0
+
+
+@dataclass
+class _Entry:
+    state: LocationState
+    client: LocationClient
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class LocationRegistry:
+    """Every location, its client and state, and the merged graph of the loaded ones."""
+
+    def __init__(
+        self,
+        client_factory: Callable[[str], LocationClient],
+        *,
+        poll_seconds: float = 2.0,
+        rpc_timeout: float = 30.0,
+    ) -> None:
+        self._client_factory = client_factory
+        self._entries: dict[str, _Entry] = {}
+        self._poll_seconds = poll_seconds
+        self._rpc_timeout = rpc_timeout
+        self._graph = MergedGraph({})
+        self._graph_lock = threading.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.on_location_restart: list[Callable[[str, str | None, str | None], None]] = []
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def graph(self) -> MergedGraph:
+        return self._graph
+
+    def states(self) -> list[LocationState]:
+        return [e.state for _, e in sorted(self._entries.items())]
+
+    def state(self, name: str) -> LocationState:
+        entry = self._entries.get(name)
+        if entry is None:
+            raise NotFound(f"no code location named '{name}'; known: {sorted(self._entries)}")
+        return entry.state
+
+    def client(self, name: str) -> LocationClient:
+        entry = self._entries.get(name)
+        if entry is None:
+            raise NotFound(f"no code location named '{name}'")
+        if entry.state.status != "loaded":
+            detail = f": {entry.state.error}" if entry.state.error else ""
+            raise CodeLocationUnavailable(f"code location '{name}' is {entry.state.status}{detail}")
+        return entry.client
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def add(self, name: str, address: str, source: Literal["workspace", "api"] = "api") -> None:
+        if name in self._entries:
+            raise Conflict(f"a code location named '{name}' already exists")
+        client = self._client_factory(address)
+        self._entries[name] = _Entry(LocationState(name, address, source=source), client)
+
+    def remove(self, name: str) -> None:
+        entry = self._entries.pop(name, None)
+        if entry is None:
+            raise NotFound(f"no code location named '{name}'")
+        entry.client.close()
+        self._rebuild_graph()
+
+    def refresh(self, name: str, *, force: bool = False) -> LocationState:
+        """Ask the location for its info; reload its snapshot if it changed (or ``force``).
+
+        Blocking: call it in a thread from async code.
+        """
+        entry = self._entries.get(name)
+        if entry is None:
+            raise NotFound(f"no code location named '{name}'")
+        with entry.lock:
+            old = entry.state
+            new = self._check(entry, force)
+            entry.state = new
+        if new.snapshot is not old.snapshot:
+            self._rebuild_graph()
+        if old.server_id and new.server_id and new.server_id != old.server_id:
+            for callback in self.on_location_restart:
+                callback(name, old.server_id, new.server_id)
+        return new
+
+    def _check(self, entry: _Entry, force: bool) -> LocationState:
+        state = entry.state
+        now = time.time()
+        try:
+            info = entry.client.info(timeout=min(5.0, self._rpc_timeout))
+        except Exception as exc:
+            if state.status != "unreachable":
+                log.warning(
+                    "code location %s at %s is unreachable: %s", state.name, state.address, exc
+                )
+            # The last snapshot stays: the catalog keeps showing what the location had.
+            return replace(state, status="unreachable", error=_short(exc), checked_at=now)
+        load_error = getattr(info, "load_error", None)
+        if load_error:
+            return replace(
+                state,
+                status="error",
+                error=_format_load_error(load_error),
+                server_id=info.server_id,
+                snapshot=None,
+                sdk_version=getattr(info, "sdk_version", None),
+                checked_at=now,
+                loaded_at=now,
+            )
+        unchanged = (
+            not force
+            and state.status == "loaded"
+            and state.server_id == info.server_id
+            and state.snapshot is not None
+            and state.snapshot.hash == info.snapshot_hash
+        )
+        if unchanged:
+            return replace(state, checked_at=now)
+        try:
+            snapshot = entry.client.snapshot(timeout=self._rpc_timeout)
+        except Exception as exc:
+            return replace(state, status="unreachable", error=_short(exc), checked_at=now)
+        log.info("loaded code location %s: %d assets", state.name, len(snapshot.assets))
+        return LocationState(
+            name=state.name,
+            address=state.address,
+            status="loaded",
+            error=None,
+            server_id=info.server_id,
+            snapshot=snapshot,
+            loaded_at=now,
+            source=state.source,
+            sdk_version=getattr(info, "sdk_version", None),
+            checked_at=now,
+        )
+
+    def _rebuild_graph(self) -> None:
+        with self._graph_lock:
+            snapshots = {
+                name: e.state.snapshot
+                for name, e in self._entries.items()
+                if e.state.snapshot is not None
+            }
+            graph = MergedGraph(snapshots)
+            if graph.version != self._graph.version:
+                self._graph = graph
+
+    # -- the background loop -----------------------------------------------------------------
+
+    async def refresh_all(self, *, force: bool = False) -> None:
+        await asyncio.gather(
+            *(asyncio.to_thread(self.refresh, name, force=force) for name in list(self._entries)),
+            return_exceptions=True,
+        )
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._poll(), name="location-poll")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for entry in self._entries.values():
+            entry.client.close()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_seconds)
+            try:
+                await self.refresh_all()
+            except Exception:  # the loop must outlive any one bad round
+                log.exception("polling code locations failed")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    details = getattr(exc, "details", None)
+    if callable(details):  # a grpc.RpcError says more in details() than in str()
+        with contextlib.suppress(Exception):
+            text = [str(details())]
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+def _format_load_error(error: Any) -> str:
+    if isinstance(error, str):
+        return error
+    if isinstance(error, Mapping):
+        kind, message, trace = error.get("type"), error.get("message"), error.get("traceback")
+    else:
+        kind = getattr(error, "type", None)
+        message = getattr(error, "message", None)
+        trace = getattr(error, "traceback", None)
+    head = f"{kind}: {message}" if kind else str(message)
+    return f"{head}\n{trace}".rstrip() if trace else head
