@@ -1,0 +1,256 @@
+"""The selection expression language: a tokenizer and a recursive-descent parser.
+
+Grammar and examples are in the docstring of ``codeloc._selection``; this module turns text
+into the ``AssetSelection`` values defined there, raising ``SelectionError`` with the exact
+position of the offending token.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import NamedTuple
+
+from codeloc._errors import SelectionError
+from codeloc._key import AssetKey
+from codeloc._selection import (
+    _ATTRIBUTES,
+    _GLOB_CHARS,
+    _KEYWORDS,
+    _WORD_CHARS,
+    AssetSelection,
+    _All,
+    _And,
+    _Attribute,
+    _combine,
+    _Key,
+    _KeyGlob,
+    _Lineage,
+    _Not,
+    _Or,
+    _Tag,
+)
+
+__all__ = ["parse_selection"]
+
+
+class _Token(NamedTuple):
+    kind: str  # "word", "string", "attr", "end", a keyword, or the punctuation itself
+    text: str  # for "string", the raw content between the quotes, escapes undone later
+    pos: int
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i, glob = 0, False
+    while i < len(text):
+        char, start = text[i], i
+        if char.isspace():
+            i += 1
+            continue
+        if char in "()+*=" and not (glob and char == "*"):
+            tokens.append(_Token(char, char, i))
+            i += 1
+        elif char == '"':
+            i += 1
+            while i < len(text) and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            if i >= len(text):
+                raise SelectionError("unclosed string", text, start)
+            i += 1
+            tokens.append(_Token("string", text[start + 1 : i - 1], start))
+        elif char in _WORD_CHARS or (glob and char == "*"):
+            chars = _GLOB_CHARS if glob else _WORD_CHARS
+            while i < len(text) and text[i] in chars:
+                i += 1
+            word = text[start:i]
+            if i < len(text) and text[i] == ":":
+                i += 1
+                tokens.append(_Token("attr", word, start))
+                glob = word.lower() == "key"
+                continue
+            kind = word.lower() if word.lower() in _KEYWORDS else "word"
+            tokens.append(_Token(kind, word, start))
+        else:
+            raise SelectionError(f"unexpected character {char!r}", text, i)
+        glob = False
+    tokens.append(_Token("end", "", len(text)))
+    return tokens
+
+
+def _split_escaped(raw: str) -> list[str]:
+    segments = [""]
+    for piece in re.findall(r"\\.|[^\\/]+|/", raw, flags=re.DOTALL):
+        if piece == "/":
+            segments.append("")
+        else:
+            segments[-1] += piece[1] if piece[0] == "\\" else piece
+    return segments
+
+
+_TERM_START = frozenset({"word", "string", "attr", "("})
+_MAX_NESTING = 100
+
+
+def _is_number(token: _Token) -> bool:
+    return token.kind == "word" and token.text.isdigit()
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+        self.nesting_left = _MAX_NESTING
+
+    def peek(self, ahead: int = 0) -> _Token:
+        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
+
+    def accept(self, kind: str) -> bool:
+        if self.peek().kind != kind:
+            return False
+        self.index += 1
+        return True
+
+    def take(self) -> _Token:
+        token = self.peek()
+        self.index += 1
+        return token
+
+    def error(self, message: str, position: int) -> SelectionError:
+        return SelectionError(message, expression=self.text, position=position)
+
+    def parse(self) -> AssetSelection:
+        if self.peek().kind == "end":
+            raise self.error("empty selection expression", 0)
+        selection = self.parse_or()
+        token = self.peek()
+        if token.kind == ")":
+            raise self.error("unmatched ')'", token.pos)
+        if token.kind != "end":
+            raise self.error(f"expected 'and' or 'or', found {token.text!r}", token.pos)
+        return selection
+
+    def parse_or(self) -> AssetSelection:
+        operands = [self.parse_and()]
+        while self.accept("or"):
+            operands.append(self.parse_and())
+        return _combine(_Or, operands)
+
+    def parse_and(self) -> AssetSelection:
+        operands = [self.parse_not()]
+        while self.accept("and"):
+            operands.append(self.parse_not())
+        return _combine(_And, operands)
+
+    def parse_not(self) -> AssetSelection:
+        # Every "(" and "not" passes here: bound the recursion before Python does.
+        if self.nesting_left == 0:
+            raise self.error("expression nested too deeply", self.peek().pos)
+        self.nesting_left -= 1
+        selection = _Not(self.parse_not()) if self.accept("not") else self.parse_lineage()
+        self.nesting_left += 1
+        return selection
+
+    def parse_lineage(self) -> AssetSelection:
+        first, second = self.peek(), self.peek(1)
+        up: int | None = 0
+        if first.kind == "*" and second.kind in _TERM_START:
+            self.take()
+            up = None
+        elif first.kind == "+":
+            up = self.count_plus()
+        elif _is_number(first) and second.kind == "+" and self.peek(2).kind in _TERM_START:
+            up = self.depth(self.take())
+            self.take()
+        operand = self.parse_primary()
+        down: int | None = 0
+        if self.accept("*"):
+            down = None
+        elif self.peek().kind == "+" and _is_number(self.peek(1)):
+            self.take()
+            down = self.depth(self.take())
+        elif self.peek().kind == "+":
+            down = self.count_plus()
+        return operand if up == down == 0 else _Lineage(operand, up, down)
+
+    def count_plus(self) -> int:
+        count = 0
+        while self.accept("+"):
+            count += 1
+        return count
+
+    def depth(self, token: _Token) -> int:
+        if int(token.text) < 1:
+            raise self.error("lineage depth must be at least 1", token.pos)
+        return int(token.text)
+
+    def parse_primary(self) -> AssetSelection:
+        token = self.take()
+        if token.kind == "(":
+            selection = self.parse_or()
+            closing = self.take()
+            if closing.kind == "end":
+                raise self.error("unclosed '('", token.pos)
+            if closing.kind != ")":
+                found = closing.text
+                raise self.error(f"expected 'and', 'or' or ')', found {found!r}", closing.pos)
+            return selection
+        if token.kind == "*":
+            return _All()
+        if token.kind in ("word", "string"):
+            return self.key(token)
+        if token.kind == "attr":
+            return self.attribute(token)
+        previous = self.tokens[self.index - 2] if self.index >= 2 else None
+        if token.kind != "end":
+            raise self.error(f"expected an asset selection, found {token.text!r}", token.pos)
+        if previous is None:
+            raise self.error("empty selection expression", token.pos)
+        if previous.kind == "(":
+            raise self.error("unclosed '('", previous.pos)
+        raise self.error(f"nothing after {previous.text!r}", previous.pos)
+
+    def key(self, token: _Token) -> AssetSelection:
+        raw = token.text
+        segments = _split_escaped(raw) if token.kind == "string" else raw.split("/")
+        if not all(segments):
+            raise self.error("empty segment in asset key", token.pos)
+        if token.kind == "word" and "*" in raw:
+            return _KeyGlob(token.text)
+        return _Key(AssetKey(segments))
+
+    def attribute(self, token: _Token) -> AssetSelection:
+        name = token.text.lower()
+        if name not in _ATTRIBUTES:
+            close = difflib.get_close_matches(name, _ATTRIBUTES, n=1)
+            hint = f"did you mean '{close[0]}:'? " if close else ""
+            known = ", ".join(f"{a}:" for a in _ATTRIBUTES)
+            raise self.error(f"unknown attribute {token.text!r}; {hint}use {known}", token.pos)
+        if name == "key":
+            return self.key(self.value_token(token))
+        value = self.value(token)
+        if name != "tag":
+            return _Attribute(name, value)
+        return _Tag(value, self.value(self.take()) if self.peek().kind == "=" else None)
+
+    def value_token(self, after: _Token) -> _Token:
+        token = self.take()
+        if token.kind not in ("word", "string"):
+            found = "nothing" if token.kind == "end" else repr(token.text)
+            what = f"{after.text}:" if after.kind == "attr" else after.text
+            raise self.error(f"expected a value after {what!r}, found {found}", token.pos)
+        return token
+
+    def value(self, after: _Token) -> str:
+        token = self.value_token(after)
+        return "/".join(_split_escaped(token.text)) if token.kind == "string" else token.text
+
+
+def parse_selection(text: str) -> AssetSelection:
+    """Parse a selection expression (see the module docstring for the grammar).
+
+    Raises:
+        SelectionError: The text does not parse; ``position`` is the offset of the problem.
+    """
+    return _Parser(text).parse()
