@@ -167,13 +167,17 @@ class AssetsDefinition:
         *,
         group_name: str | None = None,
         key_prefix: CoercibleToAssetKeyPrefix = None,
+        upstream_renames: Mapping[AssetKey, AssetKey] | None = None,
     ) -> AssetsDefinition:
         """A copy with a group applied and/or a prefix added to every key it produces.
 
         A group is only applied to assets that have none; one that has raises
-        ``GroupConflictError`` naming it.
+        ``GroupConflictError`` naming it. ``upstream_renames`` maps upstream keys that are
+        renamed along with this definition (assets loaded and prefixed together) to their
+        new keys, so that dependencies among them still hold.
         """
         prefix = prefix_segments(key_prefix)
+        moved = dict(upstream_renames or {})
         specs = []
         for spec in self.specs:
             changes: dict[str, Any] = {}
@@ -187,6 +191,8 @@ class AssetsDefinition:
                 changes["group_name"] = group_name
             if prefix:
                 changes["key"] = spec.key.with_prefix(prefix)
+            if any(d in moved for d in spec.deps):
+                changes["deps"] = tuple(moved.get(d, d) for d in spec.deps)
             specs.append(spec.replace(**changes) if changes else spec)
         renamed = {old.key: new.key for old, new in zip(self.specs, specs, strict=True)}
         return AssetsDefinition(
@@ -194,7 +200,7 @@ class AssetsDefinition:
             specs=specs,
             fn=self.fn,
             signature=self.signature,
-            inputs=self.inputs,
+            inputs=[InputSpec(i.param, moved.get(i.key, i.key)) for i in self.inputs],
             output_names=self.output_names,
             io_manager_keys={renamed[k]: v for k, v in self.io_manager_keys.items()},
             retry_policy=self.retry_policy,

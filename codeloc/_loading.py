@@ -14,7 +14,7 @@ from typing import Any
 from codeloc._assets import AssetsDefinition
 from codeloc._definitions import Definitions
 from codeloc._errors import DefinitionError
-from codeloc._key import CoercibleToAssetKeyPrefix
+from codeloc._key import AssetKey, CoercibleToAssetKeyPrefix
 from codeloc._spec import AssetSpec
 
 __all__ = [
@@ -33,14 +33,23 @@ def load_assets_from_modules(
     """Every asset definition at module level in ``modules`` (lists of them included).
 
     ``group_name`` is applied to each (one that already has a group raises
-    ``GroupConflictError``) and ``key_prefix`` is put in front of each key.
+    ``GroupConflictError``) and ``key_prefix`` is put in front of each key, and of each
+    upstream key that is itself among the loaded assets, so that their dependencies hold.
     """
     found: dict[int, AssetsDefinition | AssetSpec] = {}
     for module in modules:
         for value in vars(module).values():
             for item in _asset_values(value):
                 found.setdefault(id(item), item)
-    return [_apply(item, group_name, key_prefix) for item in found.values()]
+    renames: dict[AssetKey, AssetKey] = {}
+    if key_prefix:
+        renames = {
+            key: key.with_prefix(key_prefix)
+            for item in found.values()
+            if isinstance(item, AssetsDefinition)
+            for key in item.keys
+        }
+    return [_apply(item, group_name, key_prefix, renames) for item in found.values()]
 
 
 def load_assets_from_package_module(
@@ -73,14 +82,17 @@ def _asset_values(value: Any) -> list[AssetsDefinition | AssetSpec]:
 
 
 def _apply(
-    item: AssetsDefinition | AssetSpec, group: str | None, prefix: CoercibleToAssetKeyPrefix
+    item: AssetsDefinition | AssetSpec,
+    group: str | None,
+    prefix: CoercibleToAssetKeyPrefix,
+    renames: dict[AssetKey, AssetKey],
 ) -> AssetsDefinition | AssetSpec:
     if group is None and not prefix:
         return item
     if isinstance(item, AssetSpec):
         # A declared external asset keeps its key: it names something defined elsewhere.
         return item
-    return item.with_attributes(group_name=group, key_prefix=prefix)
+    return item.with_attributes(group_name=group, key_prefix=prefix, upstream_renames=renames)
 
 
 # -- a code location's definitions ------------------------------------------------------------

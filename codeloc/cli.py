@@ -69,7 +69,8 @@ def _materialize(args: argparse.Namespace) -> int:
         )
         selection = parse_selection(args.select).resolve(defs.graph)
         run_config = _load_run_config(args.config)
-    except (TesseraError, ValueError, OSError) as exc:
+    except (TesseraError, ImportError, ValueError, OSError) as exc:
+        # ImportError: a module that does not exist is a bad argument, not a failed run.
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not selection:

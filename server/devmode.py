@@ -61,7 +61,8 @@ def start_location(loc: LocationProcess, timeout: float = 60.0) -> None:
 
 def _pump(loc: LocationProcess) -> None:
     process = loc.process
-    assert process is not None and process.stdout is not None
+    assert process is not None
+    assert process.stdout is not None
     for line in process.stdout:
         sys.stderr.write(f"[{loc.name}] {line}")
 
@@ -90,8 +91,7 @@ def run_dev(
     workdir = working_directory or os.getcwd()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [workdir, env.get("PYTHONPATH")]))
     locations = [
-        LocationProcess(m.split(".")[-1] if m.count(".") > 1 else m, ["-m", m, "-d", workdir], env)
-        for m in modules
+        LocationProcess(m.rsplit(".", 1)[-1], ["-m", m, "-d", workdir], env) for m in modules
     ] + [LocationProcess(Path(f).stem, ["-f", f, "-d", workdir], env) for f in files]
     for loc in locations:
         loc.args += ["--name", loc.name]

@@ -30,16 +30,28 @@ class StepLogger:
         self._run_id = run_id
         self._step_key = step_key
 
-    def log(self, level: int, msg: object, *args: object, exc_info: Any = None) -> None:
+    def log(
+        self,
+        level: int,
+        msg: object,
+        *args: object,
+        exc_info: Any = None,
+        extra: Mapping[str, object] | None = None,
+        **_ignored: Any,
+    ) -> None:
+        """Log as ``logging.Logger.log`` does; ``stack_info``/``stacklevel`` are accepted."""
         message = str(msg) % args if args else str(msg)
         if exc_info:
             import traceback
 
-            info = sys.exc_info() if exc_info is True else exc_info
+            if isinstance(exc_info, BaseException):
+                info: Any = (type(exc_info), exc_info, exc_info.__traceback__)
+            else:
+                info = sys.exc_info() if exc_info is True else exc_info
             if info and info[0] is not None:
                 message += "\n" + "".join(traceback.format_exception(*info)).rstrip()
         if _USER_LOGGER.isEnabledFor(level):
-            _USER_LOGGER.log(level, "[%s] %s", self._step_key or "-", message)
+            _USER_LOGGER.log(level, "[%s] %s", self._step_key or "-", message, extra=extra)
         if self._emit is not None:
             self._emit(
                 Event(
@@ -51,25 +63,29 @@ class StepLogger:
                 )
             )
 
-    def debug(self, msg: object, *args: object) -> None:
-        self.log(logging.DEBUG, msg, *args)
+    # The level methods take the keyword arguments of ``logging.Logger`` (``exc_info``,
+    # ``extra``, ``stack_info``, ``stacklevel``), so code written for a standard logger works.
 
-    def info(self, msg: object, *args: object) -> None:
-        self.log(logging.INFO, msg, *args)
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.DEBUG, msg, *args, **kwargs)
 
-    def warning(self, msg: object, *args: object) -> None:
-        self.log(logging.WARNING, msg, *args)
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.INFO, msg, *args, **kwargs)
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.WARNING, msg, *args, **kwargs)
 
     warn = warning
 
-    def error(self, msg: object, *args: object, exc_info: Any = None) -> None:
-        self.log(logging.ERROR, msg, *args, exc_info=exc_info)
+    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.ERROR, msg, *args, **kwargs)
 
-    def exception(self, msg: object, *args: object) -> None:
-        self.log(logging.ERROR, msg, *args, exc_info=True)
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        kwargs.setdefault("exc_info", True)
+        self.log(logging.ERROR, msg, *args, **kwargs)
 
-    def critical(self, msg: object, *args: object) -> None:
-        self.log(logging.CRITICAL, msg, *args)
+    def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.log(logging.CRITICAL, msg, *args, **kwargs)
 
 
 class AssetExecutionContext:

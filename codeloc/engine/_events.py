@@ -71,6 +71,11 @@ class Event:
     error: str | None = None
 
     @property
+    def tags(self) -> dict[str, str]:
+        """The tags of the materialization this event reports (empty for other events)."""
+        return self.materialization.tags if self.materialization is not None else {}
+
+    @property
     def event_type_value(self) -> str:
         return self.type.value
 

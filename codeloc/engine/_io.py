@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,6 @@ class FilesystemIOManager(IOManager):
             base = base[len("file://") :]
         self._local_base = None if self._remote else Path(base)
         self._made: set[Path] = set()
-        self.scratch: tempfile.TemporaryDirectory[str] | None = None
         self._lock = threading.Lock()
 
     def _local_path(self, key: AssetKey) -> Path:
@@ -147,8 +148,10 @@ def default_io_manager(ephemeral: bool) -> IOManager:
     temporary directory unless ``TESSERA_STORAGE`` is set; a deployed location uses storage.
     """
     if ephemeral and not os.environ.get("TESSERA_STORAGE"):
-        tmp = tempfile.TemporaryDirectory(prefix="tessera-")
-        manager = FilesystemIOManager(tmp.name)
-        manager.scratch = tmp  # removed with the manager, as an ephemeral instance should be
+        path = tempfile.mkdtemp(prefix="tessera-")
+        manager = FilesystemIOManager(path)
+        # Removed with the manager, as an ephemeral instance should be. Not through a
+        # TemporaryDirectory: its clean-up at garbage collection raises a ResourceWarning.
+        weakref.finalize(manager, shutil.rmtree, path, ignore_errors=True)
         return manager
     return FilesystemIOManager()

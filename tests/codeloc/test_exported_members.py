@@ -1,0 +1,146 @@
+"""The public names of ``codeloc``: every name the source document uses, and nothing by accident."""
+
+import inspect
+
+import pytest
+
+import codeloc
+
+# The names the source document (and the SDK issue) uses, with ``from codeloc import …``.
+SOURCE_DOCUMENT_NAMES = {
+    "asset",
+    "multi_asset",
+    "AssetOut",
+    "AssetIn",
+    "AssetKey",
+    "AssetsDefinition",
+    "AssetSpec",
+    "Definitions",
+    "Config",
+    "RunConfig",
+    "ConfigurableResource",
+    "AssetExecutionContext",
+    "build_asset_context",
+    "MaterializeResult",
+    "Output",
+    "MetadataValue",
+    "RetryPolicy",
+    "Backoff",
+    "Jitter",
+    "materialize",
+    "load_assets_from_modules",
+    "load_assets_from_package_module",
+    "define_asset_job",
+    "AssetSelection",
+    "graph_asset",
+    "op",
+    "graph",
+}
+
+EXPORTED = [
+    "AssetExecutionContext",
+    "AssetIn",
+    "AssetJob",
+    "AssetKey",
+    "AssetMaterialization",
+    "AssetOut",
+    "AssetSelection",
+    "AssetSpec",
+    "AssetsDefinition",
+    "Backoff",
+    "Config",
+    "ConfigInvalid",
+    "ConfigurableResource",
+    "CycleError",
+    "DefinitionError",
+    "Definitions",
+    "DuplicateKeyError",
+    "ExecuteResult",
+    "FilesystemIOManager",
+    "GraphDefinition",
+    "GroupConflictError",
+    "IOManager",
+    "InMemoryIOManager",
+    "Jitter",
+    "MaterializeResult",
+    "MetadataValue",
+    "OpDefinition",
+    "Output",
+    "RetryPolicy",
+    "RunConfig",
+    "RunFailedError",
+    "RunInterrupted",
+    "ScheduleDefinition",
+    "SelectionError",
+    "SensorDefinition",
+    "TesseraError",
+    "UnknownResourceError",
+    "__version__",
+    "asset",
+    "build_asset_context",
+    "define_asset_job",
+    "graph",
+    "graph_asset",
+    "load_assets_from_modules",
+    "load_assets_from_package_module",
+    "materialize",
+    "multi_asset",
+    "op",
+    "sensor",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert codeloc.__all__ == EXPORTED
+
+
+def test_every_exported_name_resolves_to_a_public_object() -> None:
+    for name in codeloc.__all__:
+        value = getattr(codeloc, name)
+        if name == "__version__":
+            assert isinstance(value, str)
+            continue
+        module = inspect.getmodule(value)
+        assert module is not None, name
+        assert module.__name__.startswith("codeloc"), (name, module.__name__)
+
+
+def test_source_document_names_are_exported() -> None:
+    assert set(codeloc.__all__) >= SOURCE_DOCUMENT_NAMES
+
+
+def test_config_classes_are_pydantic_models_imported_on_demand() -> None:
+    from pydantic import BaseModel
+
+    from codeloc import Config, ConfigurableResource
+
+    assert issubclass(Config, BaseModel)
+    assert issubclass(ConfigurableResource, BaseModel)
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+        codeloc.NoSuchThing  # noqa: B018
+
+
+def test_every_exception_derives_from_the_one_root() -> None:
+    errors = [
+        codeloc.ConfigInvalid,
+        codeloc.CycleError,
+        codeloc.DefinitionError,
+        codeloc.DuplicateKeyError,
+        codeloc.GroupConflictError,
+        codeloc.RunFailedError,
+        codeloc.RunInterrupted,
+        codeloc.SelectionError,
+        codeloc.UnknownResourceError,
+    ]
+    for error in errors:
+        assert issubclass(error, codeloc.TesseraError), error
+    for error in (
+        codeloc.CycleError,
+        codeloc.DuplicateKeyError,
+        codeloc.GroupConflictError,
+        codeloc.UnknownResourceError,
+    ):
+        assert issubclass(error, codeloc.DefinitionError), error

@@ -1,0 +1,1 @@
+"""A package where one asset already has a group: loading it with a group is an error."""

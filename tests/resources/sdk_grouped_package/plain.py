@@ -1,0 +1,6 @@
+from codeloc import asset
+
+
+@asset
+def campaigns() -> list[str]:
+    return ["spring", "autumn"]

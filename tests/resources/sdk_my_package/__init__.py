@@ -1,0 +1,1 @@
+"""The ``my_package`` of the source document: its ``cereal`` subpackage holds assets."""

@@ -1,0 +1,1 @@
+"""Cereal assets, spread over submodules and a nested subpackage."""
