@@ -2,7 +2,8 @@
 
 The catalog reads the latest materialization of every asset on every page; scanning the
 history for it gets slower as history grows, so it gets a table of its own, filled here
-from the history that already exists.
+from the history that already exists. The newest is the one with the latest timestamp (the
+later stored on a tie), as ingest keeps it: an event stored late may be an older one.
 
 Revision ID: 0002
 Revises: 0001
@@ -38,11 +39,14 @@ def upgrade() -> None:
         INSERT INTO latest_materializations
             (asset_key, materialization_id, run_id, timestamp, code_version, data_version,
              metadata, tags)
-        SELECT m.asset_key, m.id, m.run_id, m.timestamp, m.code_version, m.data_version,
-               m.metadata, m.tags
-        FROM asset_materializations m
-        JOIN (SELECT asset_key, MAX(id) AS id FROM asset_materializations GROUP BY asset_key)
-            newest ON newest.id = m.id
+        SELECT asset_key, id, run_id, timestamp, code_version, data_version, metadata, tags
+        FROM (
+            SELECT m.*, ROW_NUMBER() OVER (
+                PARTITION BY m.asset_key ORDER BY m.timestamp DESC, m.id DESC
+            ) AS newest
+            FROM asset_materializations m
+        ) ranked
+        WHERE newest = 1
         """
     )
     op.create_table(

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from server.api.deps import require_api_token
 from server.api.problems import install_problem_handlers
@@ -19,6 +20,7 @@ from server.runs.coordinator import RunCoordinator, RunLimits
 from server.storage.db import Database
 from server.storage.migrate import check_at_head
 from server.storage.models import LocationRow
+from server.ui import STATIC_DIR
 from server.workspace.config import load_workspace
 from server.workspace.registry import LocationClient, LocationRegistry
 from server.workspace.staleness import StalenessCache
@@ -95,8 +97,11 @@ def create_app(
     app.include_router(runs.router, prefix="/api/v1", dependencies=authed)
 
     @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    def index() -> FileResponse:
+        # The UI is static: every piece of data it shows comes from /api/v1.
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/ui", StaticFiles(directory=STATIC_DIR), name="ui")
 
     return app
 

@@ -23,7 +23,12 @@ def decode_cursor(cursor: str | None, kind: str) -> Any:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        found_kind, value = json.loads(raw)
+        decoded = json.loads(raw)
+        # Only the [kind, value] pair encode_cursor makes: a dict or a two-character string
+        # would unpack too.
+        if not isinstance(decoded, list):
+            raise ValueError(decoded)
+        found_kind, value = decoded
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
         raise InvalidRequest(f"invalid cursor {cursor!r}: pass back a next_cursor as is") from None
     if found_kind != kind:

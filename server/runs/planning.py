@@ -180,13 +180,25 @@ def validate_run_config(
         validator = jsonschema.Draft202012Validator(dict(snap.config_schema))
         error = jsonschema.exceptions.best_match(validator.iter_errors(config))
         if error is not None:
-            field = ".".join(str(p) for p in error.absolute_path)
-            if not field and error.validator == "required":
-                missing = error.message.split("'")[1] if "'" in error.message else ""
-                field = missing
+            field = ".".join(_field_path(error))
             raise ConfigInvalid(
                 f"config for asset '{key.to_user_string()}' is invalid: "
                 f"field '{field or '<root>'}': {error.message}",
                 asset=key.to_user_string(),
                 field=field,
             )
+
+
+def _field_path(error: jsonschema.exceptions.ValidationError) -> list[str]:
+    """Where in the config the error is; a missing or unexpected field is named too."""
+    path = [str(p) for p in error.absolute_path]
+    instance = error.instance
+    if isinstance(instance, Mapping):
+        # These errors sit on the object that lacks or has too much, not on the field itself.
+        required = error.validator_value
+        if error.validator == "required" and isinstance(required, list):
+            path += [str(n) for n in required if n not in instance][:1]
+        elif error.validator == "additionalProperties":
+            known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+            path += sorted(str(n) for n in instance if n not in known)[:1]
+    return path

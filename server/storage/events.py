@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -130,7 +130,8 @@ def _record_materialization(session: Session, run_id: str, event: Mapping[str, A
         .values(event_seq=int(event["seq"]), **values)
         .returning(MaterializationRow.__table__.c.id)
     )
-    # The newest by id wins, so an older event ingested late never hides a newer one.
+    # The newest by timestamp wins (the later stored on a tie): a batch retried or sent out
+    # of order stores an older materialization after a newer one, and it must not hide it.
     latest = _insert(session, LatestMaterializationRow.__table__).values(
         materialization_id=mat_id, **values
     )
@@ -141,7 +142,13 @@ def _record_materialization(session: Session, run_id: str, event: Mapping[str, A
             set_={
                 c: latest.excluded[c] for c in ("materialization_id", *values) if c != "asset_key"
             },
-            where=table.c.materialization_id < latest.excluded.materialization_id,
+            where=or_(
+                table.c.timestamp < latest.excluded.timestamp,
+                and_(
+                    table.c.timestamp == latest.excluded.timestamp,
+                    table.c.materialization_id < latest.excluded.materialization_id,
+                ),
+            ),
         )
     )
 

@@ -36,7 +36,8 @@ def load_workspace(path: Path) -> WorkspaceFile:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"workspace file {path}: {where}: {first['msg']}") from None
+        place = f"{where}: " if where else ""  # e.g. the whole file is a list, not a mapping
+        raise ValueError(f"workspace file {path}: {place}{first['msg']}") from None
     names = [loc.name for loc in workspace.locations]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from codeloc._key import AssetKey
@@ -153,24 +153,81 @@ def _order_and_cycles(
     if len(order) == len(nodes):
         return order, []
     remaining = {key for key, n in indegree.items() if n > 0}
+    # What Kahn leaves holds the cycles and the keys merely downstream of them. A key is on
+    # a cycle iff its strongly connected component has a loop; two loops may share keys, so
+    # one loop is found through each key of a component that no earlier loop covered.
     cycles: list[list[AssetKey]] = []
     on_cycle: set[AssetKey] = set()
-    for start in sorted(remaining):
-        if start in on_cycle:
-            continue
-        # Walk remaining parents until a key repeats: that closes a cycle. Keys that merely
-        # sit downstream of a cycle are reached by the walk but are not on the loop.
-        seen: dict[AssetKey, int] = {}
-        path: list[AssetKey] = []
-        key = start
-        while key not in seen and key not in on_cycle:
-            seen[key] = len(path)
-            path.append(key)
-            key = min(p for p in nodes[key].parents if p in remaining)
-        if key in on_cycle:
-            continue
-        loop = path[seen[key] :]
-        loop.reverse()
-        on_cycle.update(loop)
-        cycles.append([*loop, loop[0]])
+    for component in _tangles(nodes, remaining):
+        for start in sorted(component):
+            if start in on_cycle:
+                continue
+            loop = _loop_through(nodes, start, component)
+            on_cycle.update(loop)
+            cycles.append([*loop, loop[0]])
     return order, cycles
+
+
+def _tangles(nodes: Mapping[AssetKey, MergedAssetNode], keys: set[AssetKey]) -> list[set[AssetKey]]:
+    """The strongly connected components of ``keys`` that contain a loop (Tarjan, iterative)."""
+    index: dict[AssetKey, int] = {}
+    low: dict[AssetKey, int] = {}
+    stack: list[AssetKey] = []
+    on_stack: set[AssetKey] = set()
+    found: list[set[AssetKey]] = []
+
+    def visit(key: AssetKey) -> Iterator[AssetKey]:
+        index[key] = low[key] = len(index)
+        stack.append(key)
+        on_stack.add(key)
+        return iter([p for p in nodes[key].parents if p in keys])
+
+    for root in sorted(keys):
+        if root in index:
+            continue
+        work = [(root, visit(root))]
+        while work:
+            key, parents = work[-1]
+            for parent in parents:
+                if parent not in index:
+                    work.append((parent, visit(parent)))
+                    break
+                if parent in on_stack:
+                    low[key] = min(low[key], index[parent])
+            else:
+                work.pop()
+                if work:
+                    above = work[-1][0]
+                    low[above] = min(low[above], low[key])
+                if low[key] == index[key]:
+                    component: set[AssetKey] = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == key:
+                            break
+                    if len(component) > 1 or key in nodes[key].parents:
+                        found.append(component)
+    return found
+
+
+def _loop_through(
+    nodes: Mapping[AssetKey, MergedAssetNode], start: AssetKey, component: set[AssetKey]
+) -> list[AssetKey]:
+    """A shortest loop from ``start`` back to itself inside ``component``, parent to child."""
+    reached_from: dict[AssetKey, AssetKey] = {}
+    queue = deque([start])
+    while queue:
+        key = queue.popleft()
+        for parent in nodes[key].parents:
+            if parent == start:
+                loop = [start]
+                while key != start:
+                    loop.append(key)
+                    key = reached_from[key]
+                return loop
+            if parent in component and parent not in reached_from:
+                reached_from[parent] = key
+                queue.append(parent)
+    raise AssertionError(f"no loop through {start!r} in its component")

@@ -1,0 +1,174 @@
+"""Fixtures for the server's tests: databases on SQLite and PostgreSQL, merged graphs.
+
+Every storage test runs twice, on a SQLite file under ``tmp_path`` and on the machine's
+PostgreSQL (``TESSERA_TEST_POSTGRES_URL``, default ``postgres@127.0.0.1:5432``). The
+PostgreSQL database is created fresh for the test session under a unique name, migrated
+once, truncated between tests and dropped at the end. PostgreSQL not answering is a
+failure, not a skip: the server's production database must be tested.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from codeloc import Definitions
+from codeloc._snapshot import LocationSnapshot, snapshot_of
+from server.storage.db import Database
+from server.storage.migrate import upgrade
+from server.storage.models import Base
+from server.workspace.graph import MergedGraph
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------
+
+
+class PostgresServer:
+    """Creates and drops databases on the test PostgreSQL server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.prefix = f"tessera_test_{os.getpid()}_{secrets.token_hex(3)}"
+        self._created: list[str] = []
+        self._admin: Engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+    def check(self) -> None:
+        try:
+            with self._admin.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return
+        except OperationalError as exc:
+            self._admin.dispose()
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+        # Outside the except block, so that the report is this message and no traceback.
+        pytest.fail(
+            f"PostgreSQL is not reachable at {make_url(self.admin_url).render_as_string()}: "
+            f"{reason}\nThe server's storage tests need a real PostgreSQL: start one, or point "
+            "TESSERA_TEST_POSTGRES_URL at a server where the user may CREATE DATABASE.",
+            pytrace=False,
+        )
+
+    def create_database(self, suffix: str = "") -> str:
+        """A new empty database; returns its URL."""
+        name = f"{self.prefix}{suffix}"
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self._created.append(name)
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, url: str) -> None:
+        name = make_url(url).database
+        assert name in self._created
+        with self._admin.connect() as conn:
+            # WITH (FORCE): a connection a failed test left open must not keep it alive.
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._created.remove(name)
+
+    def close(self) -> None:
+        for name in list(self._created):
+            with self._admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._created.clear()
+        self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer(os.environ.get("TESSERA_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    server.check()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """The session's PostgreSQL database, migrated to head once."""
+    url = postgres.create_database()
+    upgrade(url)
+    yield url
+    postgres.drop_database(url)
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+# -- the fixtures tests use ----------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a database at the head revision and without rows."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tessera.db'}"
+        upgrade(url)
+        return url
+    url = str(request.getfixturevalue("postgres_url"))
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def empty_database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """The URL of a database without any table, made for this test only."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database(f"_{secrets.token_hex(3)}")
+    yield url
+    server.drop_database(url)
+
+
+# -- merged graphs -------------------------------------------------------------------------------
+
+
+def _snapshots_of(locations: Mapping[str, Sequence[Any]]) -> dict[str, LocationSnapshot]:
+    return {name: snapshot_of(Definitions(assets)) for name, assets in locations.items()}
+
+
+@pytest.fixture
+def snapshots_of() -> Callable[[Mapping[str, Sequence[Any]]], dict[str, LocationSnapshot]]:
+    """``snapshots_of({"A": [asset, …], "B": […]})``: each location's snapshot."""
+    return _snapshots_of
+
+
+@pytest.fixture
+def graph_of() -> Callable[[Mapping[str, Sequence[Any]]], MergedGraph]:
+    """``graph_of({"A": [asset, …], "B": […]})``: the merged graph of those locations."""
+
+    def build(locations: Mapping[str, Sequence[Any]]) -> MergedGraph:
+        return MergedGraph(_snapshots_of(locations))
+
+    return build

@@ -1,0 +1,326 @@
+"""The ingest path: idempotent by (run_id, seq), materializations, run status, last_seq."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from codeloc.engine import RunStatus
+from server.storage.db import Database
+from server.storage.events import (
+    IngestResult,
+    ingest_events,
+    latest_materializations,
+    list_events,
+    list_materializations,
+    materialization_version,
+)
+from server.storage.models import MaterializationRow, RunEventRow, RunRow
+from server.storage.runs import create_run, get_run, set_status, tags_of
+
+
+def event(seq: int, type_: str = "LOG", *, timestamp: float | None = None, **extra: Any) -> dict:
+    return {
+        "seq": seq,
+        "timestamp": float(seq) if timestamp is None else timestamp,
+        "type": type_,
+        "message": f"event {seq}",
+        **extra,
+    }
+
+
+def materialized(
+    seq: int, key: list[str], *, timestamp: float | None = None, code_version: str = "v1"
+) -> dict:
+    return event(
+        seq,
+        "ASSET_MATERIALIZATION",
+        timestamp=timestamp,
+        asset_key=key,
+        materialization={
+            "asset_key": key,
+            "code_version": code_version,
+            "data_version": f"data-{seq}",
+            "metadata": {"rows": {"kind": "int", "value": seq}},
+            "tags": {"seq": str(seq)},
+        },
+    )
+
+
+@pytest.fixture
+def run_id(database: Database) -> str:
+    with database.transaction() as session:
+        create_run(
+            session,
+            run_id="run-1",
+            location="code_location_1",
+            asset_keys=["code_location_1_asset"],
+            run_config={},
+            tags={"team": "data"},
+            token="secret",
+        )
+    return "run-1"
+
+
+def ingest(database: Database, run_id: str, events: list[dict]) -> IngestResult:
+    """One batch in one transaction, as the ingest route does it."""
+    with database.transaction() as session:
+        run = get_run(session, run_id)
+        assert run is not None
+        return ingest_events(session, run, events)
+
+
+def stored_seqs(database: Database, run_id: str) -> list[int]:
+    with database.transaction() as session:
+        return [e.seq for e in list_events(session, run_id)]
+
+
+def run_row(database: Database, run_id: str) -> RunRow:
+    with database.transaction() as session:
+        row = get_run(session, run_id)
+        assert row is not None
+        return row
+
+
+def test_create_run_stores_it_queued_with_tags(database: Database, run_id: str) -> None:
+    row = run_row(database, run_id)
+    assert (row.status, row.location, row.asset_keys, row.last_seq) == (
+        "QUEUED",
+        "code_location_1",
+        ["code_location_1_asset"],
+        0,
+    )
+    with database.transaction() as session:
+        assert tags_of(session, [run_id]) == {run_id: {"team": "data"}}
+
+
+def test_the_same_batch_twice_is_stored_once(database: Database, run_id: str) -> None:
+    batch = [event(1), event(2), materialized(3, ["code_location_1_asset"])]
+
+    first = ingest(database, run_id, batch)
+    second = ingest(database, run_id, batch)
+
+    assert first == IngestResult(accepted=3, duplicates=0, last_seq=3)
+    assert second == IngestResult(accepted=0, duplicates=3, last_seq=3)
+    assert stored_seqs(database, run_id) == [1, 2, 3]
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(MaterializationRow)) == 1
+
+
+def test_a_seq_repeated_inside_one_batch_counts_once(database: Database, run_id: str) -> None:
+    result = ingest(database, run_id, [event(1), event(1), event(2)])
+
+    assert (result.accepted, result.last_seq) == (2, 2)
+    assert stored_seqs(database, run_id) == [1, 2]
+
+
+def test_overlapping_batches_store_each_event_once(database: Database, run_id: str) -> None:
+    first = ingest(database, run_id, [event(s) for s in (1, 2, 3, 4)])
+    second = ingest(database, run_id, [event(s) for s in (3, 4, 5, 6)])
+
+    assert (first.accepted, first.duplicates) == (4, 0)
+    assert (second.accepted, second.duplicates, second.last_seq) == (2, 2, 6)
+    assert stored_seqs(database, run_id) == [1, 2, 3, 4, 5, 6]
+    with database.transaction() as session:
+        messages = [e.message for e in list_events(session, run_id, after=4)]
+    assert messages == ["event 5", "event 6"]
+
+
+def test_out_of_order_batches_keep_last_seq_at_the_max(database: Database, run_id: str) -> None:
+    late = ingest(database, run_id, [event(s) for s in (5, 6)])
+    early = ingest(database, run_id, [event(s) for s in (1, 2)])
+    middle = ingest(database, run_id, [event(s) for s in (4, 3)])
+
+    assert [late.last_seq, early.last_seq, middle.last_seq] == [6, 6, 6]
+    assert run_row(database, run_id).last_seq == 6
+    assert stored_seqs(database, run_id) == [1, 2, 3, 4, 5, 6]
+
+
+def test_events_of_another_run_are_apart(database: Database, run_id: str) -> None:
+    with database.transaction() as session:
+        create_run(
+            session,
+            run_id="run-2",
+            location="code_location_2",
+            asset_keys=[],
+            run_config={},
+            tags={},
+            token="t",
+        )
+    ingest(database, run_id, [event(1), event(2)])
+    other = ingest(database, "run-2", [event(1)])
+
+    assert (other.accepted, other.duplicates, other.last_seq) == (1, 0, 1)
+    assert stored_seqs(database, "run-2") == [1]
+    assert run_row(database, run_id).last_seq == 2
+
+
+def test_materialization_fills_history_and_latest(database: Database, run_id: str) -> None:
+    key = ["one", "two"]
+    ingest(database, run_id, [event(1, "RUN_START"), materialized(2, key, timestamp=100.0)])
+
+    with database.transaction() as session:
+        history = list_materializations(session, "one/two")
+        latest = latest_materializations(session)
+        version = materialization_version(session)
+    assert [(m.run_id, m.event_seq, m.timestamp, m.code_version) for m in history] == [
+        (run_id, 2, 100.0, "v1")
+    ]
+    assert history[0].mat_metadata == {"rows": {"kind": "int", "value": 2}}
+    assert history[0].tags == {"seq": "2"}
+    assert list(latest) == ["one/two"]
+    row = latest["one/two"]
+    assert (row.materialization_id, row.run_id, row.timestamp, row.data_version) == (
+        history[0].id,
+        run_id,
+        100.0,
+        "data-2",
+    )
+    assert version == history[0].id
+
+
+def test_materialization_and_latest_are_one_transaction(database: Database, run_id: str) -> None:
+    def fail_after_ingest() -> None:
+        with database.transaction() as session:
+            run = get_run(session, run_id)
+            assert run is not None
+            ingest_events(session, run, [materialized(1, ["code_location_1_asset"])])
+            raise RuntimeError("the request fails after ingest")
+
+    with pytest.raises(RuntimeError, match="fails after ingest"):
+        fail_after_ingest()
+
+    with database.transaction() as session:
+        assert list_events(session, run_id) == []
+        assert list_materializations(session, "code_location_1_asset") == []
+        assert latest_materializations(session) == {}
+        assert materialization_version(session) == 0
+
+
+def test_a_newer_materialization_replaces_the_latest(database: Database, run_id: str) -> None:
+    ingest(database, run_id, [materialized(1, ["a"], timestamp=10.0, code_version="old")])
+    ingest(database, run_id, [materialized(2, ["a"], timestamp=20.0, code_version="new")])
+
+    with database.transaction() as session:
+        latest = latest_materializations(session, ["a"])["a"]
+        history = list_materializations(session, "a")
+    assert (latest.timestamp, latest.code_version) == (20.0, "new")
+    assert [m.code_version for m in history] == ["new", "old"]
+
+
+def test_an_older_materialization_stored_late_does_not_replace_the_latest(
+    database: Database, run_id: str
+) -> None:
+    ingest(database, run_id, [materialized(5, ["a"], timestamp=50.0, code_version="newer")])
+    ingest(database, run_id, [materialized(3, ["a"], timestamp=30.0, code_version="older")])
+
+    with database.transaction() as session:
+        latest = latest_materializations(session)
+        history = list_materializations(session, "a")
+    assert (latest["a"].timestamp, latest["a"].code_version) == (50.0, "newer")
+    assert latest["a"].materialization_id == min(m.id for m in history)
+    assert len(history) == 2
+
+
+def test_latest_is_per_key(database: Database, run_id: str) -> None:
+    ingest(
+        database,
+        run_id,
+        [
+            materialized(1, ["a"], timestamp=1.0),
+            materialized(2, ["b"], timestamp=2.0),
+            materialized(3, ["a"], timestamp=3.0, code_version="v2"),
+        ],
+    )
+
+    with database.transaction() as session:
+        latest = latest_materializations(session)
+        only_b = latest_materializations(session, ["b"])
+    assert {k: (r.timestamp, r.code_version) for k, r in latest.items()} == {
+        "a": (3.0, "v2"),
+        "b": (2.0, "v1"),
+    }
+    assert list(only_b) == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("final", "status"),
+    [("RUN_SUCCESS", "SUCCESS"), ("RUN_FAILURE", "FAILURE"), ("RUN_CANCELED", "CANCELED")],
+)
+def test_run_status_follows_run_events(
+    database: Database, run_id: str, final: str, status: str
+) -> None:
+    ingest(database, run_id, [event(1, "RUN_START", timestamp=100.0)])
+    started = run_row(database, run_id)
+    assert (started.status, started.started_at, started.ended_at) == ("STARTED", 100.0, None)
+
+    ingest(database, run_id, [event(2, final, timestamp=105.0, error="boom")])
+
+    ended = run_row(database, run_id)
+    assert (ended.status, ended.started_at, ended.ended_at) == (status, 100.0, 105.0)
+    assert ended.error == (None if status == "SUCCESS" else "boom")
+
+
+def test_a_terminal_status_never_changes(database: Database, run_id: str) -> None:
+    ingest(database, run_id, [event(1, "RUN_START"), event(2, "RUN_SUCCESS", timestamp=20.0)])
+    # A late batch: a failure, a restart, then events out of order.
+    ingest(database, run_id, [event(3, "RUN_FAILURE", error="late"), event(4, "RUN_START")])
+    ingest(database, run_id, [event(5, "RUN_CANCELED")])
+
+    row = run_row(database, run_id)
+    assert (row.status, row.ended_at, row.error, row.last_seq) == ("SUCCESS", 20.0, None, 5)
+
+
+def test_out_of_order_status_events_end_terminal(database: Database, run_id: str) -> None:
+    ingest(database, run_id, [event(9, "RUN_FAILURE", timestamp=9.0, message="step failed")])
+    ingest(database, run_id, [event(1, "RUN_START", timestamp=1.0)])
+
+    row = run_row(database, run_id)
+    assert (row.status, row.error, row.ended_at) == ("FAILURE", "step failed", 9.0)
+
+
+def test_set_status_on_a_terminal_run_returns_false(database: Database, run_id: str) -> None:
+    with database.transaction() as session:
+        assert set_status(session, run_id, RunStatus.STARTED, at=1.0)
+        assert set_status(session, run_id, RunStatus.CANCELED, at=2.0, error="stop")
+    before = run_row(database, run_id)
+
+    with database.transaction() as session:
+        for status in RunStatus:
+            assert not set_status(session, run_id, status, at=99.0, error="again")
+
+    after = run_row(database, run_id)
+    assert (after.status, after.ended_at, after.updated_at, after.error) == (
+        "CANCELED",
+        2.0,
+        before.updated_at,
+        "stop",
+    )
+
+
+def test_set_status_only_from(database: Database, run_id: str) -> None:
+    with database.transaction() as session:
+        moved = set_status(session, run_id, RunStatus.CANCELED, only_from=["STARTED"])
+    assert not moved
+    assert run_row(database, run_id).status == "QUEUED"
+
+
+def test_duplicate_status_events_do_not_apply_twice(database: Database, run_id: str) -> None:
+    ingest(database, run_id, [event(1, "RUN_START", timestamp=10.0)])
+    with database.transaction() as session:
+        assert set_status(session, run_id, RunStatus.CANCELING, at=11.0)
+    # The RUN_START batch retried: its event is a duplicate and must not undo CANCELING.
+    result = ingest(database, run_id, [event(1, "RUN_START", timestamp=10.0)])
+
+    assert result.duplicates == 1
+    assert run_row(database, run_id).status == "CANCELING"
+
+
+def test_empty_batch(database: Database, run_id: str) -> None:
+    ingest(database, run_id, [event(1), event(2)])
+    assert ingest(database, run_id, []) == IngestResult(0, 0, 2)
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(RunEventRow)) == 2
+        assert session.scalar(select(RunRow.last_seq)) == 2
