@@ -31,13 +31,19 @@ class PlannedRun:
 def resolve_selection(
     graph: MergedGraph, selection: str | Sequence[str | Sequence[str]]
 ) -> set[AssetKey]:
-    """The keys a request selects: an expression, or a list of keys (lists or ``a/b``)."""
+    """The keys a request selects: an expression, or a list of keys (lists or ``a/b``).
+
+    An expression's lineage may reach external assets (``+x`` where ``x`` reads a table no
+    location makes); those are left out, as nobody here can materialize them. A key named
+    explicitly stays, and planning says why it cannot run.
+    """
     try:
         if isinstance(selection, str):
-            keys = parse_selection(selection).resolve(graph)
+            expression = parse_selection(selection)
+            keys = {k for k in expression.resolve(graph) if not graph.nodes[k].is_external}
             if not keys:
                 raise InvalidSelection(f"the selection '{selection}' matches no asset")
-            return set(keys)
+            return keys
         if not selection:
             raise InvalidSelection("the selection is empty: name at least one asset")
         wanted = [

@@ -346,3 +346,15 @@ def test_malformed_run_config(
         validate_run_config(graph, {K("limited")}, run_config)
 
     assert raised.value.extra["field"] == field
+
+
+def test_lineage_leaves_out_external_assets(
+    graph_of: Callable[..., MergedGraph],
+) -> None:
+    @asset(deps=[AssetKey("warehouse_table")])
+    def reads_table() -> None: ...
+
+    graph = graph_of({"a": [reads_table]})
+    assert resolve_selection(graph, "+reads_table") == {AssetKey("reads_table")}
+    with pytest.raises(InvalidSelection, match="external"):
+        plan_runs(graph, resolve_selection(graph, [["warehouse_table"]]))
