@@ -96,7 +96,7 @@ def create_app(
     app.include_router(assets.router, prefix="/api/v1", dependencies=authed)
     app.include_router(runs.router, prefix="/api/v1", dependencies=authed)
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index() -> FileResponse:
         # The UI is static: every piece of data it shows comes from /api/v1.
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

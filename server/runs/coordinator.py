@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from codeloc._key import AssetKey
 from codeloc.engine import RunStatus
+from codeloc.grpc._model import EventDestination, RunLaunch
 from server.errors import InvalidRequest, NotFound
 from server.runs.planning import plan_runs, resolve_selection, validate_run_config
 from server.storage import runs as run_store
@@ -72,6 +73,7 @@ class RunCoordinator:
         self.cancel_grace = cancel_grace
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._launcher = ThreadPoolExecutor(max_workers=8, thread_name_prefix="launch")
         registry.on_location_restart.append(self._location_restarted)
 
@@ -161,17 +163,20 @@ class RunCoordinator:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="coordinator")
 
     async def stop(self) -> None:
+        """Finish the tick in progress (it holds database connections), then stop."""
+        self._stopping = True
+        self.wake()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._launcher.shutdown(wait=False, cancel_futures=True)
+            await self._task
+        await asyncio.to_thread(self._launcher.shutdown, wait=True, cancel_futures=True)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=0.5)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await asyncio.to_thread(self.tick)
             except Exception:
@@ -273,13 +278,16 @@ class RunCoordinator:
             client = self.registry.client(row.location)
             server_id = self.registry.state(row.location).server_id
             client.launch(  # type: ignore[attr-defined]
-                run_id=row.run_id,
-                asset_keys=[AssetKey.from_user_string(k) for k in row.asset_keys],
-                run_config=row.run_config,
-                tags=_tags(self.database, row.run_id),
-                event_url=f"{self.event_url}/api/v1/runs/{row.run_id}/events",
-                event_token=token,
-                first_seq=FIRST_WORKER_SEQ,
+                RunLaunch(
+                    run_id=row.run_id,
+                    asset_keys=tuple(AssetKey.from_user_string(k) for k in row.asset_keys),
+                    destination=EventDestination(
+                        f"{self.event_url}/api/v1/runs/{row.run_id}/events", token
+                    ),
+                    run_config=row.run_config,
+                    tags=_tags(self.database, row.run_id),
+                    first_seq=FIRST_WORKER_SEQ,
+                )
             )
         except Exception as exc:
             reason = f"launch in location '{row.location}' failed: {exc}"

@@ -31,8 +31,8 @@ LocationStatus = Literal["loading", "loaded", "error", "unreachable"]
 class LocationClient(Protocol):
     """What the registry needs of a code location (``codeloc.grpc.client`` provides it)."""
 
-    def info(self, timeout: float = ...) -> Any: ...
-    def snapshot(self, timeout: float = ...) -> LocationSnapshot: ...
+    def info(self) -> Any: ...
+    def snapshot(self) -> LocationSnapshot: ...
     def close(self) -> None: ...
 
 
@@ -69,12 +69,10 @@ class LocationRegistry:
         client_factory: Callable[[str], LocationClient],
         *,
         poll_seconds: float = 2.0,
-        rpc_timeout: float = 30.0,
     ) -> None:
         self._client_factory = client_factory
         self._entries: dict[str, _Entry] = {}
         self._poll_seconds = poll_seconds
-        self._rpc_timeout = rpc_timeout
         self._graph = MergedGraph({})
         self._graph_lock = threading.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -142,7 +140,7 @@ class LocationRegistry:
         state = entry.state
         now = time.time()
         try:
-            info = entry.client.info(timeout=min(5.0, self._rpc_timeout))
+            info = entry.client.info()
         except Exception as exc:
             if state.status != "unreachable":
                 log.warning(
@@ -150,12 +148,15 @@ class LocationRegistry:
                 )
             # The last snapshot stays: the catalog keeps showing what the location had.
             return replace(state, status="unreachable", error=_short(exc), checked_at=now)
+        if getattr(info, "state", "loaded") == "loading":
+            # The process is up but still importing user code: ask again next round.
+            return replace(state, status="loading", server_id=info.server_id, checked_at=now)
         load_error = getattr(info, "load_error", None)
-        if load_error:
+        if load_error or getattr(info, "state", None) == "failed":
             return replace(
                 state,
                 status="error",
-                error=_format_load_error(load_error),
+                error=_format_load_error(load_error) if load_error else "failed to load",
                 server_id=info.server_id,
                 snapshot=None,
                 sdk_version=getattr(info, "sdk_version", None),
@@ -172,8 +173,11 @@ class LocationRegistry:
         if unchanged:
             return replace(state, checked_at=now)
         try:
-            snapshot = entry.client.snapshot(timeout=self._rpc_timeout)
+            snapshot = entry.client.snapshot()
         except Exception as exc:
+            if hasattr(exc, "load_error"):
+                # It answered, but its code is (re)loading or failed between the two calls.
+                return replace(state, status="loading", checked_at=now)
             return replace(state, status="unreachable", error=_short(exc), checked_at=now)
         log.info("loaded code location %s: %d assets", state.name, len(snapshot.assets))
         return LocationState(

@@ -55,9 +55,9 @@ export async function api(path, { method = "GET", body, signal } = {}) {
 }
 
 /** An asset key as a path: segments URL-encoded, joined by "/". */
-export const keyPath = (key) => key.map(encodeURIComponent).join("/");
+const keyPath = (key) => key.map(encodeURIComponent).join("/");
 
-export function query(params) {
+function query(params) {
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
     if (value === undefined || value === null || value === "") continue;

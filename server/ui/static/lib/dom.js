@@ -85,7 +85,7 @@ export function formatClock(seconds) {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-export function formatAgo(seconds) {
+function formatAgo(seconds) {
   if (seconds === null || seconds === undefined) return "—";
   const diff = Date.now() / 1000 - seconds;
   if (diff < 5) return "just now";
@@ -180,6 +180,10 @@ export function debounce(fn, ms) {
   };
 }
 
+export function formatNumber(value) {
+  return typeof value === "number" ? value.toLocaleString(undefined, { maximumFractionDigits: 6 }) : String(value);
+}
+
 /** Render a metadata value `{kind, value}` for reading. */
 export function metadataValue(entry) {
   if (!entry || typeof entry !== "object") return String(entry);
@@ -187,7 +191,7 @@ export function metadataValue(entry) {
   switch (kind) {
     case "int":
     case "float":
-      return h("span", { class: "num" }, typeof value === "number" ? value.toLocaleString() : String(value));
+      return h("span", { class: "num" }, formatNumber(value));
     case "bool":
       return String(value);
     case "url":

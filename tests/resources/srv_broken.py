@@ -1,0 +1,3 @@
+"""A code location whose code fails to import."""
+
+raise RuntimeError("the warehouse credentials are missing")
