@@ -74,6 +74,7 @@ class RunCoordinator:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._loop_ref: asyncio.AbstractEventLoop | None = None
         self._launcher = ThreadPoolExecutor(max_workers=8, thread_name_prefix="launch")
         registry.on_location_restart.append(self._location_restarted)
 
@@ -155,12 +156,22 @@ class RunCoordinator:
     # -- the loop ----------------------------------------------------------------------------
 
     def wake(self) -> None:
-        # Without a running loop (a test calling submit directly) there is nobody to wake.
-        with contextlib.suppress(RuntimeError):
+        """Run a tick now rather than at the next half second; safe from any thread."""
+        loop = self._loop_ref
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
             self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="coordinator")
+        self._loop_ref = asyncio.get_running_loop()
+        self._task = self._loop_ref.create_task(self._loop(), name="coordinator")
 
     async def stop(self) -> None:
         """Finish the tick in progress (it holds database connections), then stop."""

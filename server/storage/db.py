@@ -34,9 +34,14 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session inside one transaction: committed on success, rolled back on error."""
+        """A session inside one transaction: committed on success, rolled back on error.
+
+        Callables appended to ``session.info["after_commit"]`` run after the commit.
+        """
         with self._sessions.begin() as session:
             yield session
+        for callback in session.info.pop("after_commit", ()):
+            callback()
 
     def dispose(self) -> None:
         self.engine.dispose()

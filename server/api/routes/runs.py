@@ -166,6 +166,7 @@ def ingest(
     run_id: str,
     body: IngestBatch,
     session: SessionDep,
+    coordinator: CoordinatorDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Store a batch of a run's events; idempotent by ``(run_id, seq)``.
@@ -183,6 +184,10 @@ def ingest(
     result = event_store.ingest_events(
         session, row, [e.model_dump(mode="json") for e in body.events]
     )
+    if any(e.type in ("RUN_SUCCESS", "RUN_FAILURE", "RUN_CANCELED") for e in body.events):
+        # A run that ended may release a downstream run or a slot in the queue. The tick
+        # must see this transaction, so it is woken once the session commits.
+        session.info.setdefault("after_commit", []).append(coordinator.wake)
     return {
         "accepted": result.accepted,
         "duplicates": result.duplicates,
