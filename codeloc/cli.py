@@ -34,6 +34,26 @@ def register(subparsers: Any) -> None:
     mat.add_argument("--json", action="store_true", help="print the events as JSON lines")
     mat.set_defaults(handler=_materialize)
 
+    loc = subparsers.add_parser(
+        "codeloc",
+        help="serve one code location over gRPC",
+        description="Serve the definitions of a module over gRPC and run its runs, each in a "
+        "worker forked from a process that has already imported the code. Prints "
+        "'serving NAME on HOST:PORT' once listening; SIGTERM or SIGINT drains running work, "
+        "then exits.",
+    )
+    _add_source_args(loc)
+    loc.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    loc.add_argument("--port", type=int, default=4000, help="port to listen on; 0 picks a free one")
+    loc.add_argument("--name", help="the location's name (default: the module name)")
+    loc.add_argument(
+        "--shutdown-grace",
+        type=float,
+        default=30.0,
+        help="seconds running work may take to finish on shutdown before it is canceled",
+    )
+    loc.set_defaults(handler=_codeloc)
+
 
 def _add_source_args(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
@@ -118,3 +138,26 @@ def _materialize(args: argparse.Namespace) -> int:
         state = "succeeded" if result.success else "FAILED"
         print(f"run {result.run_id} {state} in {elapsed:.2f}s")
     return 0 if result.success else 1
+
+
+def _codeloc(args: argparse.Namespace) -> int:
+    from codeloc.grpc._model import CodeSource
+    from codeloc.grpc.server import serve
+
+    source = CodeSource(
+        module=args.module,
+        file=args.file,
+        package=args.package,
+        working_directory=args.working_directory,
+    )
+    try:
+        return serve(
+            source,
+            name=args.name,
+            host=args.host,
+            port=args.port,
+            shutdown_grace=args.shutdown_grace,
+        )
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,7 +1,6 @@
 """A small warehouse of cereal data: dependencies, config, metadata, code versions, retries."""
 
 from codeloc import Definitions
-
 from examples.cereals.assets import (
     cereal_report,
     cereals,

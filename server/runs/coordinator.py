@@ -64,6 +64,7 @@ class RunCoordinator:
         limits: RunLimits | None = None,
         starting_timeout: float = 30.0,
         cancel_grace: float = 10.0,
+        lost_location_seconds: float = 60.0,
     ) -> None:
         self.database = database
         self.registry = registry
@@ -71,6 +72,7 @@ class RunCoordinator:
         self.limits = limits or RunLimits()
         self.starting_timeout = starting_timeout
         self.cancel_grace = cancel_grace
+        self.lost_location_seconds = lost_location_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -271,6 +273,9 @@ class RunCoordinator:
                         status=RunStatus.STARTING.value,
                         token_hash=run_store.hash_token(token),
                         updated_at=time.time(),
+                        # Which process of the location gets the run: a restart shows as
+                        # another server id, and the run's worker is then gone.
+                        location_server_id=self._server_id(row.location),
                     )
                     .execution_options(synchronize_session=False)
                 )
@@ -287,7 +292,6 @@ class RunCoordinator:
     def _launch(self, row: RunRow, token: str) -> None:
         try:
             client = self.registry.client(row.location)
-            server_id = self.registry.state(row.location).server_id
             client.launch(  # type: ignore[attr-defined]
                 RunLaunch(
                     run_id=row.run_id,
@@ -304,14 +308,12 @@ class RunCoordinator:
             reason = f"launch in location '{row.location}' failed: {exc}"
             log.warning("%s", reason)
             self.fail(row.run_id, reason)
-            return
-        with self.database.transaction() as session:
-            session.execute(
-                update(RunRow)
-                .where(RunRow.run_id == row.run_id)
-                .values(location_server_id=server_id)
-                .execution_options(synchronize_session=False)
-            )
+
+    def _server_id(self, location: str) -> str | None:
+        try:
+            return self.registry.state(location).server_id
+        except NotFound:
+            return None
 
     def fail(self, run_id: str, reason: str) -> None:
         """End a run as FAILURE with ``reason``, unless it already ended."""
@@ -340,6 +342,7 @@ class RunCoordinator:
                     )
                 )
             )
+        self._fail_runs_of_lost_locations(now)
         for row in stuck:
             self.fail(
                 row.run_id,
@@ -356,6 +359,30 @@ class RunCoordinator:
                         "RUN_CANCELED",
                         "the location did not confirm the cancel in time; marked canceled",
                     )
+
+    def _fail_runs_of_lost_locations(self, now: float) -> None:
+        """Runs of a location that has not answered for ``lost_location_seconds`` fail: their
+        worker cannot report, and nobody can cancel them."""
+        lost = [
+            s.name
+            for s in self.registry.states()
+            if s.unreachable_since is not None
+            and now - s.unreachable_since > self.lost_location_seconds
+        ]
+        if not lost:
+            return
+        with self.database.transaction() as session:
+            rows = list(
+                session.scalars(
+                    select(RunRow).where(RunRow.location.in_(lost), RunRow.status.in_(_ACTIVE))
+                )
+            )
+        for row in rows:
+            self.fail(
+                row.run_id,
+                f"code location '{row.location}' has been unreachable for more than "
+                f"{self.lost_location_seconds:.0f}s while the run was in progress",
+            )
 
     def _location_restarted(self, location: str, old: str | None, new: str | None) -> None:
         with self.database.transaction() as session:

@@ -48,6 +48,8 @@ class LocationState:
     source: Literal["workspace", "api"] = "workspace"
     sdk_version: str | None = None
     checked_at: float | None = None
+    #: when the location stopped answering, while it still does not
+    unreachable_since: float | None = None
 
     @property
     def asset_count(self) -> int:
@@ -132,6 +134,12 @@ class LocationRegistry:
         if new.snapshot is not old.snapshot:
             self._rebuild_graph()
         if old.server_id and new.server_id and new.server_id != old.server_id:
+            log.warning(
+                "code location %s restarted (server id %s -> %s)",
+                name,
+                old.server_id,
+                new.server_id,
+            )
             for callback in self.on_location_restart:
                 callback(name, old.server_id, new.server_id)
         return new
@@ -146,8 +154,18 @@ class LocationRegistry:
                 log.warning(
                     "code location %s at %s is unreachable: %s", state.name, state.address, exc
                 )
+            # A gRPC channel that failed waits longer and longer before it reconnects; a
+            # fresh one notices a restarted location at the next poll.
+            entry.client.close()
+            entry.client = self._client_factory(state.address)
             # The last snapshot stays: the catalog keeps showing what the location had.
-            return replace(state, status="unreachable", error=_short(exc), checked_at=now)
+            return replace(
+                state,
+                status="unreachable",
+                error=_short(exc),
+                checked_at=now,
+                unreachable_since=state.unreachable_since or now,
+            )
         if getattr(info, "state", "loaded") == "loading":
             # The process is up but still importing user code: ask again next round.
             return replace(state, status="loading", server_id=info.server_id, checked_at=now)
@@ -157,6 +175,7 @@ class LocationRegistry:
                 state,
                 status="error",
                 error=_format_load_error(load_error) if load_error else "failed to load",
+                unreachable_since=None,
                 server_id=info.server_id,
                 snapshot=None,
                 sdk_version=getattr(info, "sdk_version", None),
@@ -207,10 +226,14 @@ class LocationRegistry:
     # -- the background loop -----------------------------------------------------------------
 
     async def refresh_all(self, *, force: bool = False) -> None:
-        await asyncio.gather(
-            *(asyncio.to_thread(self.refresh, name, force=force) for name in list(self._entries)),
+        names = list(self._entries)
+        results = await asyncio.gather(
+            *(asyncio.to_thread(self.refresh, name, force=force) for name in names),
             return_exceptions=True,
         )
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, Exception) and not isinstance(result, NotFound):
+                log.error("refreshing code location %s failed", name, exc_info=result)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._poll(), name="location-poll")

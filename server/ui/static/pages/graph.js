@@ -107,7 +107,6 @@ class LineagePage {
       h("h1", { class: "graph-title" }, this.title()),
       this.focus ? this.depthPicker() : null,
       this.stats,
-      h("span", { class: "spacer" }),
       findInput,
       h("label", { class: "check", for: "collapse-groups" }, collapseToggle, " Collapse groups"),
       h("div", { class: "btn-group" },

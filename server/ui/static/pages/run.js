@@ -202,18 +202,21 @@ export async function render(root, { id }, ctx) {
   }
 
   let timer = null;
+  let failing = false; // one toast per streak of failed polls, not one every 500 ms
   async function tick() {
     try {
       const wasTerminal = TERMINAL.has(run.status);
       run = await getRun(run.run_id, { signal: ctx.signal });
       await Promise.all([pull(), refreshUpstream()]);
       if (!ctx.alive()) return;
+      failing = false;
       draw();
       // One more pull after the run ends: its last events may land just after the status.
       if (TERMINAL.has(run.status) && wasTerminal) return;
     } catch (err) {
       if (!ctx.alive()) return;
-      if (err.name !== "AbortError") toast(errorBox(err), "error", 3000);
+      if (err.name !== "AbortError" && !failing) toast(errorBox(err), "error");
+      failing = true;
     }
     timer = setTimeout(tick, POLL_MS);
   }

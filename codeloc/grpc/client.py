@@ -1,0 +1,178 @@
+"""A typed client of a code location: the project's dataclasses in, the project's out.
+
+Every call is blocking, has a deadline and is thread-safe (one channel, shared). From
+async code, run it in a thread::
+
+    info = await asyncio.to_thread(client.info)
+
+Errors come back as the project's own: ``CodeLocationUnavailable`` (unreachable, deadline
+passed, shutting down), ``CodeLocationNotLoaded``, ``LaunchRejected`` / ``RunAlreadyExists``,
+``RunNotFound``, and the SDK's ``ConfigInvalid`` for run config that does not validate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from codeloc._errors import ConfigInvalid, TesseraError
+from codeloc._snapshot import LocationSnapshot
+from codeloc.grpc import convert
+from codeloc.grpc._errors import (
+    CodeLocationNotLoaded,
+    CodeLocationUnavailable,
+    LaunchRejected,
+    RunAlreadyExists,
+    RunNotFound,
+)
+from codeloc.grpc._model import LocationInfo, RunLaunch, RunState
+from codeloc.protos.tessera.codelocation.v1 import code_location_pb2 as cl_pb
+from codeloc.protos.tessera.codelocation.v1 import code_location_pb2_grpc as cl_grpc
+from codeloc.protos.tessera.codelocation.v1 import runs_pb2 as runs_pb
+
+__all__ = ["CodeLocationClient"]
+
+T = TypeVar("T")
+MAX_MESSAGE = 64 * 1024 * 1024
+"""Snapshot chunks are ~1 MiB; this only matters for one asset with an enormous schema."""
+
+_ERRORS: dict[str, type[TesseraError]] = {
+    "CodeLocationNotLoaded": CodeLocationNotLoaded,
+    "CodeLocationUnavailable": CodeLocationUnavailable,
+    "LaunchRejected": LaunchRejected,
+    "RunAlreadyExists": RunAlreadyExists,
+    "RunNotFound": RunNotFound,
+}
+
+
+class CodeLocationClient:
+    """Talks to the code location at ``address`` (``host:port``).
+
+    Args:
+        timeout: the deadline of each call, in seconds.
+        snapshot_timeout: the deadline of a whole snapshot stream.
+    """
+
+    def __init__(
+        self, address: str, *, timeout: float = 10.0, snapshot_timeout: float = 300.0
+    ) -> None:
+        self.address = address
+        self.timeout = timeout
+        self.snapshot_timeout = snapshot_timeout
+        self._channel = grpc.insecure_channel(
+            address,
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE),
+                ("grpc.max_send_message_length", MAX_MESSAGE),
+            ],
+        )
+        self._stub = cl_grpc.CodeLocationStub(self._channel)
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    def info(self) -> LocationInfo:
+        reply = self._call(self._stub.GetInfo, cl_pb.GetInfoRequest())
+        return convert.from_info(reply.location)
+
+    def snapshot(self) -> LocationSnapshot:
+        """Every definition of the location, streamed in chunks and checked to be complete."""
+        snapshot = self._snapshot("")
+        assert snapshot is not None
+        return snapshot
+
+    def snapshot_if_changed(self, known_hash: str) -> LocationSnapshot | None:
+        """``None`` when the location's snapshot still has ``known_hash``."""
+        return self._snapshot(known_hash)
+
+    def _snapshot(self, known_hash: str) -> LocationSnapshot | None:
+        request = cl_pb.StreamSnapshotRequest(known_hash=known_hash)
+        assembler = convert.SnapshotAssembler()
+        try:
+            for chunk in self._stub.StreamSnapshot(request, timeout=self.snapshot_timeout):
+                assembler.add(chunk)
+            if assembler.unchanged:
+                return None
+            return assembler.result()
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+        except ValueError as exc:
+            raise CodeLocationUnavailable(f"{self.address}: {exc}") from None
+
+    def launch(self, launch: RunLaunch) -> RunState:
+        """Start a run; see ``RunLaunch``. Refused before anything runs when the assets are
+        unknown (``LaunchRejected``) or the config does not validate (``ConfigInvalid``)."""
+        reply = self._call(self._stub.LaunchRun, convert.to_launch(launch))
+        return convert.from_run_state(reply.run)
+
+    def cancel(self, run_id: str) -> RunState:
+        reply = self._call(self._stub.CancelRun, runs_pb.CancelRunRequest(run_id=run_id))
+        return convert.from_run_state(reply.run)
+
+    def runs(self) -> list[RunState]:
+        reply = self._call(self._stub.ListRuns, runs_pb.ListRunsRequest())
+        return [convert.from_run_state(r) for r in reply.runs]
+
+    def shutdown(self, grace: float | None = None) -> int:
+        """Ask the process to drain its runs (up to ``grace`` s) and exit; how many run."""
+        reply = self._call(self._stub.Shutdown, cl_pb.ShutdownRequest(grace_seconds=grace))
+        return int(reply.running)
+
+    def health(self, service: str = "") -> str:
+        """``SERVING``, ``NOT_SERVING`` or ``SERVICE_UNKNOWN``, from the standard service."""
+        reply = self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service))
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+    def wait_until_loaded(self, timeout: float) -> LocationInfo:
+        """Poll until the code has loaded (or failed to: then ``CodeLocationNotLoaded``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                info = self.info()
+                if info.state == "loaded":
+                    return info
+                if info.state == "failed":
+                    raise CodeLocationNotLoaded(
+                        f"location '{info.name}' failed to load", info.load_error
+                    )
+            except CodeLocationUnavailable:
+                if time.monotonic() >= deadline:
+                    raise
+            if time.monotonic() >= deadline:
+                raise CodeLocationUnavailable(f"{self.address} did not load in {timeout:g}s")
+            time.sleep(0.02)
+
+    def _call(self, method: Callable[..., T], request: Any) -> T:
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise _error(exc) from None
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> CodeLocationClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _error(exc: Any) -> TesseraError:
+    """The project's error for a failed call (``exc`` is a ``grpc.RpcError``)."""
+    details = exc.details() or str(exc.code())
+    trailing = dict(exc.trailing_metadata() or ())
+    kind = trailing.get("tessera-error")
+    if kind == "ConfigInvalid":
+        asset, field = trailing.get("tessera-asset", ""), trailing.get("tessera-field", "")
+        return ConfigInvalid(details, asset, field)
+    if kind in _ERRORS:
+        return _ERRORS[kind](details)
+    code = exc.code()
+    if code == grpc.StatusCode.NOT_FOUND:
+        return RunNotFound(details)
+    if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ALREADY_EXISTS):
+        return LaunchRejected(details)
+    return CodeLocationUnavailable(f"{code.name}: {details}")

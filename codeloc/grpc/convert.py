@@ -1,0 +1,552 @@
+"""The edge between protobuf messages and the project's dataclasses.
+
+Every ``*_pb2`` type stays in this module (and in the servicer and the client, which only
+pass messages through it). ``to_*`` functions build messages, ``from_*`` functions read
+them back; for every value ``from_x(to_x(v)) == v``.
+
+JSON-shaped values (run config, config schemas, ``json`` metadata) travel as
+``google.protobuf.Struct``/``Value``, whose numbers are doubles: an integral double comes
+back as an ``int``, which compares equal to the float it may have been.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from google.protobuf import struct_pb2
+
+from codeloc._key import AssetKey
+from codeloc._metadata import MetadataValue
+from codeloc._snapshot import (
+    AssetNodeSnap,
+    DepKind,
+    DepSnap,
+    JobSnap,
+    LocationSnapshot,
+    RetryPolicySnap,
+    ScheduleSnap,
+    SensorSnap,
+)
+from codeloc.engine._events import RunStatus
+from codeloc.engine._executor import ExecutorName
+from codeloc.grpc._model import (
+    DEFAULT_CANCEL_GRACE,
+    EventDestination,
+    LoadError,
+    LoadState,
+    LocationInfo,
+    RunLaunch,
+    RunState,
+)
+from codeloc.protos.tessera.codelocation.v1 import code_location_pb2 as cl_pb
+from codeloc.protos.tessera.codelocation.v1 import runs_pb2 as runs_pb
+from codeloc.protos.tessera.codelocation.v1 import snapshot_pb2 as snap_pb
+
+__all__ = [
+    "SnapshotAssembler",
+    "from_info",
+    "from_launch",
+    "from_node",
+    "from_run_state",
+    "from_struct",
+    "to_info",
+    "to_launch",
+    "to_node",
+    "to_run_state",
+    "to_snapshot_chunks",
+    "to_struct",
+    "unchanged_chunk",
+]
+
+CHUNK_BYTES = 1 << 20
+"""Target size of one snapshot chunk; far below gRPC's default 4 MiB receive limit."""
+
+JOB_KEYS_PER_PIECE = 20_000
+
+_INT64 = (-(2**63), 2**63 - 1)
+# A double holds every integer up to 2**53 exactly; beyond, an integral double stays a float.
+_EXACT_INT = 2**53
+
+
+# -- JSON values --------------------------------------------------------------------------------
+
+
+def to_struct(data: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(data)
+    return struct
+
+
+def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return {k: _from_value(v) for k, v in struct.fields.items()}
+
+
+def _to_value(data: Any, value: struct_pb2.Value) -> None:
+    if data is None:
+        value.null_value = struct_pb2.NULL_VALUE
+    elif isinstance(data, bool):
+        value.bool_value = data
+    elif isinstance(data, int | float):
+        value.number_value = data
+    elif isinstance(data, str):
+        value.string_value = data
+    elif isinstance(data, Mapping):
+        value.struct_value.update(data)
+    else:
+        value.list_value.extend(data)
+
+
+def _from_value(value: struct_pb2.Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "number_value":
+        number = value.number_value
+        if number.is_integer() and abs(number) <= _EXACT_INT:
+            return int(number)
+        return number
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return from_struct(value.struct_value)
+    if kind == "list_value":
+        return [_from_value(v) for v in value.list_value.values]
+    return None
+
+
+# -- metadata -----------------------------------------------------------------------------------
+
+_SCALAR_FIELDS = {
+    "text": "text",
+    "int": "int_value",
+    "float": "float_value",
+    "bool": "bool_value",
+    "md": "markdown",
+    "url": "url",
+    "path": "path",
+}
+_KIND_OF_FIELD = {f: k for k, f in _SCALAR_FIELDS.items()}
+
+
+def to_metadata_value(value: MetadataValue) -> snap_pb.MetadataValue:
+    msg = snap_pb.MetadataValue()
+    kind = value.kind
+    if kind == "int" and not _INT64[0] <= value.value <= _INT64[1]:
+        raise ValueError(f"metadata int {value.value} does not fit in 64 bits")
+    if kind in _SCALAR_FIELDS:
+        setattr(msg, _SCALAR_FIELDS[kind], value.value)
+    elif kind == "json":
+        _to_value(value.value, msg.json)
+    elif kind == "null":
+        msg.null = struct_pb2.NULL_VALUE
+    else:  # asset
+        msg.asset.path.extend(AssetKey.from_user_string(value.value).path)
+    return msg
+
+
+def from_metadata_value(msg: snap_pb.MetadataValue) -> MetadataValue:
+    which = msg.WhichOneof("value")
+    if which in _KIND_OF_FIELD:
+        return MetadataValue(_KIND_OF_FIELD[which], getattr(msg, which))
+    if which == "json":
+        return MetadataValue("json", _from_value(msg.json))
+    if which == "asset":
+        return MetadataValue("asset", "/".join(msg.asset.path))
+    return MetadataValue("null", None)
+
+
+def _to_metadata(metadata: Mapping[str, MetadataValue]) -> list[snap_pb.MetadataEntry]:
+    return [snap_pb.MetadataEntry(name=k, value=to_metadata_value(v)) for k, v in metadata.items()]
+
+
+def _from_metadata(entries: Iterable[snap_pb.MetadataEntry]) -> dict[str, MetadataValue]:
+    return {e.name: from_metadata_value(e.value) for e in entries}
+
+
+# -- asset nodes --------------------------------------------------------------------------------
+
+_DEP_KIND: dict[DepKind, snap_pb.DepKind.ValueType] = {
+    "data": snap_pb.DEP_KIND_DATA,
+    "order": snap_pb.DEP_KIND_ORDER,
+}
+_DEP_KIND_BACK = {v: k for k, v in _DEP_KIND.items()}
+_BACKOFF = {None: snap_pb.BACKOFF_UNSPECIFIED, "LINEAR": snap_pb.BACKOFF_LINEAR}
+_BACKOFF["EXPONENTIAL"] = snap_pb.BACKOFF_EXPONENTIAL
+_BACKOFF_BACK = {v: k for k, v in _BACKOFF.items()}
+_JITTER = {None: snap_pb.JITTER_UNSPECIFIED, "FULL": snap_pb.JITTER_FULL}
+_JITTER["PLUS_MINUS"] = snap_pb.JITTER_PLUS_MINUS
+_JITTER_BACK = {v: k for k, v in _JITTER.items()}
+
+
+def to_node(node: AssetNodeSnap) -> snap_pb.AssetNode:
+    return snap_pb.AssetNode(**_node_fields(node))
+
+
+def _node_fields(node: AssetNodeSnap) -> dict[str, Any]:
+    # Nested dicts rather than nested messages: upb builds them without a Python object per
+    # key and dependency, which halves the cost of a 100,000-asset snapshot.
+    fields: dict[str, Any] = {
+        "key": {"path": node.key.path},
+        "group": node.group,
+        "node_name": node.node_name,
+        "is_executable": node.is_executable,
+    }
+    if node.deps:
+        fields["deps"] = [
+            {"key": {"path": d.key.path}, "kind": _DEP_KIND[d.kind]} for d in node.deps
+        ]
+    if node.description is not None:
+        fields["description"] = node.description
+    if node.code_version is not None:
+        fields["code_version"] = node.code_version
+    if node.metadata:
+        try:
+            fields["metadata"] = _to_metadata(node.metadata)
+        except ValueError as exc:
+            raise ValueError(f"asset '{node.key.to_user_string()}': {exc}") from None
+    if node.tags:
+        fields["tags"] = node.tags
+    if node.owners:
+        fields["owners"] = node.owners
+    if node.config_schema is not None:
+        fields["config_schema"] = to_struct(node.config_schema)
+    if node.required_resources:
+        fields["required_resources"] = node.required_resources
+    if node.jobs:
+        fields["jobs"] = node.jobs
+    policy = node.retry_policy
+    if policy is not None:
+        fields["retry_policy"] = {
+            "max_retries": policy.max_retries,
+            "delay": policy.delay,
+            "backoff": _BACKOFF[policy.backoff],
+            "jitter": _JITTER[policy.jitter],
+        }
+    return fields
+
+
+class _Keys:
+    """Builds each distinct ``AssetKey`` once: a key recurs as a node and in its dependents."""
+
+    def __init__(self) -> None:
+        self._keys: dict[bytes, AssetKey] = {}
+
+    def __call__(self, msg: snap_pb.AssetKey) -> AssetKey:
+        # The encoded message is a cheaper dict key than a tuple of its segments.
+        raw = msg.SerializeToString()
+        key = self._keys.get(raw)
+        if key is None:
+            key = self._keys[raw] = AssetKey(tuple(msg.path))
+        return key
+
+
+def from_node(msg: snap_pb.AssetNode, keys: _Keys | None = None) -> AssetNodeSnap:
+    key_of = keys or _Keys()
+    has = msg.HasField
+    policy = None
+    if has("retry_policy"):
+        p = msg.retry_policy
+        policy = RetryPolicySnap(
+            p.max_retries,
+            p.delay if p.HasField("delay") else None,
+            _BACKOFF_BACK[p.backoff],
+            _JITTER_BACK[p.jitter],
+        )
+    deps = msg.deps
+    metadata = msg.metadata
+    tags = msg.tags
+    # Positional arguments, in the order of AssetNodeSnap's fields: this runs once per asset.
+    return AssetNodeSnap(
+        key_of(msg.key),
+        tuple([DepSnap(key_of(d.key), _DEP_KIND_BACK[d.kind]) for d in deps]) if deps else (),
+        msg.group,
+        msg.node_name,
+        msg.description if has("description") else None,
+        msg.code_version if has("code_version") else None,
+        _from_metadata(metadata) if metadata else {},
+        dict(tags) if tags else {},
+        tuple(msg.owners),
+        from_struct(msg.config_schema) if has("config_schema") else None,
+        tuple(msg.required_resources),
+        policy,
+        msg.is_executable,
+        tuple(msg.jobs),
+    )
+
+
+# -- the snapshot stream ------------------------------------------------------------------------
+
+
+def to_snapshot_chunks(
+    snapshot: LocationSnapshot, max_bytes: int = CHUNK_BYTES
+) -> list[snap_pb.SnapshotChunk]:
+    """``snapshot`` as chunks of about ``max_bytes`` each; the first carries the header."""
+    chunks: list[snap_pb.SnapshotChunk] = [snap_pb.SnapshotChunk()]
+    size = 0
+
+    def room(item_size: int) -> snap_pb.SnapshotChunk:
+        nonlocal size
+        if size and size + item_size > max_bytes:
+            chunks.append(snap_pb.SnapshotChunk(index=len(chunks)))
+            size = 0
+        size += item_size + 8  # the field tag and length prefix, roughly
+        return chunks[-1]
+
+    for node in snapshot.assets:
+        # Added in place (``append`` would copy), so a chunk may pass the target by one node.
+        msg = room(0).assets.add(**_node_fields(node))
+        size += msg.ByteSize()
+    for job in snapshot.jobs:
+        for piece in _job_pieces(job):
+            room(piece.ByteSize()).jobs.append(piece)
+    for sched in snapshot.schedules:
+        room(256).schedules.append(
+            snap_pb.Schedule(
+                name=sched.name,
+                job_name=sched.job_name,
+                cron_schedule=sched.cron_schedule,
+                execution_timezone=sched.execution_timezone,
+            )
+        )
+    for sensor in snapshot.sensors:
+        room(256).sensors.append(
+            snap_pb.Sensor(
+                name=sensor.name,
+                job_name=sensor.job_name,
+                minimum_interval_seconds=sensor.minimum_interval_seconds,
+            )
+        )
+    chunks[0].header.CopyFrom(
+        snap_pb.SnapshotHeader(
+            snapshot_hash=snapshot.hash,
+            asset_count=len(snapshot.assets),
+            chunk_count=len(chunks),
+        )
+    )
+    return chunks
+
+
+def _job_pieces(job: JobSnap) -> Iterator[snap_pb.Job]:
+    keys = job.asset_keys
+    for start in range(0, max(len(keys), 1), JOB_KEYS_PER_PIECE):
+        piece = snap_pb.Job(
+            name=job.name,
+            asset_keys=_keys_to_proto(keys[start : start + JOB_KEYS_PER_PIECE]),
+            continued=start > 0,
+        )
+        if start == 0:
+            if job.description is not None:
+                piece.description = job.description
+            piece.tags.update(job.tags)
+        yield piece
+
+
+def unchanged_chunk(snapshot_hash: str, asset_count: int) -> snap_pb.SnapshotChunk:
+    """The whole stream when the receiver already has the snapshot with this hash."""
+    return snap_pb.SnapshotChunk(
+        header=snap_pb.SnapshotHeader(
+            snapshot_hash=snapshot_hash, asset_count=asset_count, chunk_count=1, unchanged=True
+        )
+    )
+
+
+class SnapshotAssembler:
+    """Reads a snapshot stream chunk by chunk; ``result()`` checks that nothing is missing."""
+
+    def __init__(self) -> None:
+        self.header: snap_pb.SnapshotHeader | None = None
+        self._count = 0
+        self._keys = _Keys()
+        self._assets: list[AssetNodeSnap] = []
+        self._jobs: list[JobSnap] = []
+        self._schedules: list[ScheduleSnap] = []
+        self._sensors: list[SensorSnap] = []
+
+    @property
+    def unchanged(self) -> bool:
+        return self.header is not None and self.header.unchanged
+
+    def add(self, chunk: snap_pb.SnapshotChunk) -> None:
+        if chunk.index != self._count:
+            raise ValueError(f"snapshot chunk {chunk.index} arrived, expected {self._count}")
+        if chunk.HasField("header"):
+            self.header = chunk.header
+        self._count += 1
+        keys = self._keys
+        self._assets.extend(from_node(n, keys) for n in chunk.assets)
+        for job in chunk.jobs:
+            job_keys = tuple(keys(k) for k in job.asset_keys)
+            if job.continued and self._jobs and self._jobs[-1].name == job.name:
+                last = self._jobs[-1]
+                self._jobs[-1] = JobSnap(
+                    last.name, last.asset_keys + job_keys, last.description, last.tags
+                )
+            else:
+                description = job.description if job.HasField("description") else None
+                self._jobs.append(JobSnap(job.name, job_keys, description, dict(job.tags)))
+        self._schedules.extend(
+            ScheduleSnap(
+                s.name,
+                s.job_name,
+                s.cron_schedule,
+                s.execution_timezone if s.HasField("execution_timezone") else None,
+            )
+            for s in chunk.schedules
+        )
+        self._sensors.extend(
+            SensorSnap(
+                s.name,
+                s.job_name if s.HasField("job_name") else None,
+                s.minimum_interval_seconds,
+            )
+            for s in chunk.sensors
+        )
+
+    def result(self) -> LocationSnapshot:
+        header = self.header
+        if header is None:
+            raise ValueError("the snapshot stream had no header")
+        if self._count != header.chunk_count or len(self._assets) != header.asset_count:
+            raise ValueError(
+                f"incomplete snapshot: {self._count} of {header.chunk_count} chunks, "
+                f"{len(self._assets)} of {header.asset_count} assets"
+            )
+        return LocationSnapshot(
+            tuple(self._assets),
+            tuple(self._jobs),
+            tuple(self._schedules),
+            tuple(self._sensors),
+            header.snapshot_hash,
+        )
+
+
+def from_snapshot_chunks(chunks: Iterable[snap_pb.SnapshotChunk]) -> LocationSnapshot:
+    assembler = SnapshotAssembler()
+    for chunk in chunks:
+        assembler.add(chunk)
+    return assembler.result()
+
+
+# -- location info ------------------------------------------------------------------------------
+
+_LOAD_STATE: dict[LoadState, cl_pb.LoadState.ValueType] = {
+    "loading": cl_pb.LOAD_STATE_LOADING,
+    "loaded": cl_pb.LOAD_STATE_LOADED,
+    "failed": cl_pb.LOAD_STATE_FAILED,
+}
+_LOAD_STATE_BACK = {v: k for k, v in _LOAD_STATE.items()}
+
+
+def to_info(info: LocationInfo) -> cl_pb.LocationInfo:
+    msg = cl_pb.LocationInfo(
+        name=info.name,
+        server_id=info.server_id,
+        sdk_version=info.sdk_version,
+        state=_LOAD_STATE[info.state],
+        snapshot_hash=info.snapshot_hash,
+        asset_count=info.asset_count,
+        pid=info.pid,
+        started_at=info.started_at,
+    )
+    error = info.load_error
+    if error is not None:
+        msg.load_error.CopyFrom(
+            cl_pb.LoadError(type=error.type, message=error.message, traceback=error.traceback)
+        )
+    return msg
+
+
+def from_info(msg: cl_pb.LocationInfo) -> LocationInfo:
+    error = msg.load_error
+    return LocationInfo(
+        name=msg.name,
+        server_id=msg.server_id,
+        sdk_version=msg.sdk_version,
+        state=_LOAD_STATE_BACK.get(msg.state, "loading"),
+        snapshot_hash=msg.snapshot_hash,
+        asset_count=msg.asset_count,
+        load_error=LoadError(error.type, error.message, error.traceback)
+        if msg.HasField("load_error")
+        else None,
+        pid=msg.pid,
+        started_at=msg.started_at,
+    )
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+_EXECUTOR: dict[ExecutorName, runs_pb.Executor.ValueType] = {
+    "multiprocess": runs_pb.EXECUTOR_MULTIPROCESS,
+    "in_process": runs_pb.EXECUTOR_IN_PROCESS,
+}
+_EXECUTOR_BACK = {v: k for k, v in _EXECUTOR.items()}
+_RUN_STATUS = {s: getattr(runs_pb, f"RUN_STATUS_{s.value}") for s in RunStatus}
+_RUN_STATUS_BACK = {v: k for k, v in _RUN_STATUS.items()}
+
+
+def _keys_to_proto(keys: Sequence[AssetKey]) -> list[snap_pb.AssetKey]:
+    return [snap_pb.AssetKey(path=k.path) for k in keys]
+
+
+def to_launch(launch: RunLaunch) -> runs_pb.LaunchRunRequest:
+    return runs_pb.LaunchRunRequest(
+        run_id=launch.run_id,
+        asset_keys=_keys_to_proto(launch.asset_keys),
+        run_config=to_struct(launch.run_config),
+        tags=launch.tags,
+        destination=runs_pb.EventDestination(
+            url=launch.destination.url, bearer_token=launch.destination.token
+        ),
+        executor=_EXECUTOR[launch.executor],
+        max_concurrent=launch.max_concurrent,
+        cancel_grace_seconds=launch.cancel_grace,
+        first_seq=launch.first_seq,
+    )
+
+
+def from_launch(msg: runs_pb.LaunchRunRequest) -> RunLaunch:
+    """Raises ``ValueError`` on a request that names no run, no asset or no destination."""
+    if not msg.run_id:
+        raise ValueError("run_id is required")
+    if not msg.asset_keys:
+        raise ValueError("asset_keys is empty: select at least one asset")
+    if not msg.destination.url:
+        raise ValueError("destination.url is required")
+    return RunLaunch(
+        run_id=msg.run_id,
+        asset_keys=tuple(AssetKey(tuple(k.path)) for k in msg.asset_keys),
+        destination=EventDestination(msg.destination.url, msg.destination.bearer_token),
+        run_config=from_struct(msg.run_config),
+        tags=dict(msg.tags),
+        executor=_EXECUTOR_BACK.get(msg.executor, "multiprocess"),
+        max_concurrent=msg.max_concurrent if msg.HasField("max_concurrent") else None,
+        cancel_grace=msg.cancel_grace_seconds
+        if msg.HasField("cancel_grace_seconds")
+        else DEFAULT_CANCEL_GRACE,
+        first_seq=max(1, msg.first_seq),
+    )
+
+
+def to_run_state(state: RunState) -> runs_pb.RunState:
+    return runs_pb.RunState(
+        run_id=state.run_id,
+        status=_RUN_STATUS[state.status],
+        pid=state.pid,
+        asset_keys=_keys_to_proto(state.asset_keys),
+        started_at=state.started_at,
+        ended_at=state.ended_at,
+        error=state.error,
+    )
+
+
+def from_run_state(msg: runs_pb.RunState) -> RunState:
+    return RunState(
+        run_id=msg.run_id,
+        status=_RUN_STATUS_BACK[msg.status],
+        pid=msg.pid,
+        asset_keys=tuple(AssetKey(tuple(k.path)) for k in msg.asset_keys),
+        started_at=msg.started_at,
+        ended_at=msg.ended_at if msg.HasField("ended_at") else None,
+        error=msg.error if msg.HasField("error") else None,
+    )

@@ -1,0 +1,1 @@
+"""Generated from protos/ by ``python -m scripts.gen_protos``; do not edit."""

@@ -1,0 +1,115 @@
+"""A location that uses every field a snapshot carries; the round-trip tests compare them all."""
+
+from codeloc import (
+    AssetOut,
+    AssetSpec,
+    Backoff,
+    Config,
+    ConfigurableResource,
+    Definitions,
+    Jitter,
+    MetadataValue,
+    Output,
+    RetryPolicy,
+    ScheduleDefinition,
+    asset,
+    define_asset_job,
+    multi_asset,
+    sensor,
+)
+
+
+class Warehouse(ConfigurableResource):
+    dsn: str = "sqlite://"
+
+
+class TopConfig(Config):
+    limit: int = 3
+    ratio: float = 0.25
+    names: tuple[str, ...] = ()
+
+
+vendor_feed = AssetSpec(
+    ["vendor", "feed"],
+    description="landed by another team",
+    group_name="external",
+    metadata={"sla_hours": 6},
+    owners=["team:vendors"],
+    tags={"tier": "bronze"},
+)
+
+
+@asset(
+    key_prefix=["raw"],
+    group_name="ingest",
+    deps=[vendor_feed],
+    code_version="v2",
+    description="Orders, as landed.",
+    metadata={
+        "text": "plain",
+        "count": 42,
+        "ratio": 0.5,
+        "flag": True,
+        "nested": {"a": [1, 2.5, None, "x"], "b": {"c": False}},
+        "doc": MetadataValue.md("# Orders"),
+        "link": MetadataValue.url("https://example.com/orders"),
+        "file": MetadataValue.path("/data/orders.parquet"),
+        "nothing": None,
+        "upstream": MetadataValue.asset(["vendor", "feed"]),
+        "big": MetadataValue.int(2**62),
+    },
+    owners=["alice@example.com", "team:data"],
+    tags={"domain": "sales", "pii": "no"},
+    retry_policy=RetryPolicy(
+        max_retries=3, delay=0.5, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+    ),
+)
+def orders(warehouse: Warehouse) -> list[int]:
+    return [1, 2, 3]
+
+
+@asset(group_name="marts", retry_policy=RetryPolicy(max_retries=1))
+def top_orders(config: TopConfig, orders: list[int]) -> list[int]:
+    return sorted(orders)[-config.limit :]
+
+
+@multi_asset(
+    outs={
+        "daily": AssetOut(key=["marts", "daily"], group_name="marts", code_version="1"),
+        "weekly": AssetOut(key=["marts", "weekly"], group_name="marts", description="weekly"),
+    },
+    deps=[top_orders],
+)
+def rollups():
+    yield Output(1, output_name="daily")
+    yield Output(2, output_name="weekly")
+
+
+nightly = define_asset_job(
+    "nightly", selection="group:marts", description="the marts", tags={"team": "bi"}
+)
+everything = define_asset_job("everything")
+
+
+@sensor(job=nightly, minimum_interval_seconds=45)
+def new_orders(context):
+    return None
+
+
+@sensor(minimum_interval_seconds=300, name="watchdog")
+def watchdog(context):
+    return None
+
+
+defs = Definitions(
+    assets=[vendor_feed, orders, top_orders, rollups],
+    jobs=[everything],
+    schedules=[
+        ScheduleDefinition(
+            job=nightly, cron_schedule="0 3 * * *", execution_timezone="Europe/Paris"
+        ),
+        ScheduleDefinition(job=everything, cron_schedule="@weekly", name="weekly_all"),
+    ],
+    sensors=[new_orders, watchdog],
+    resources={"warehouse": Warehouse()},
+)
