@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
+scripts/ensure_chromium.sh  # the browser tests drive Debian's Chromium
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
