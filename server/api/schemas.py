@@ -80,6 +80,8 @@ class ConflictPublic(BaseModel):
 
 class AssetPublic(BaseModel):
     key: list[str]
+    #: the name run config uses for the asset: ``{"ops": {node_name: {"config": …}}}``
+    node_name: str | None = None
     location: str | None
     group: str | None
     description: str | None

@@ -84,6 +84,7 @@ def asset_view(
     retry = snap.retry_policy if snap else None
     return {
         "key": list(key.path),
+        "node_name": snap.node_name if snap else None,
         "location": node.location,
         "group": snap.group if snap else None,
         "description": snap.description if snap else None,

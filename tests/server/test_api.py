@@ -131,6 +131,7 @@ def test_cross_location_edge_from_both_sides(api: TestClient) -> None:
 
 def test_asset_detail_fields(api: TestClient) -> None:
     top = api.get("/api/v1/assets/top_cereals").json()
+    assert top["node_name"] == "top_cereals"
     assert top["group"] == "cereals"
     assert top["tags"] == {"tier": "gold"}
     assert top["config_schema"]["properties"]["limit"]["type"] == "integer"
@@ -160,6 +161,10 @@ def test_asset_list_pages_and_filters(api: TestClient) -> None:
     }
     by_location = api.get("/api/v1/assets", params={"location": "code_location_2"}).json()
     assert [a["key"] for a in by_location["assets"]] == [["code_location_2_asset"]]
+    missing = api.get("/api/v1/assets", params={"status": "missing"}).json()
+    assert missing["total"] == 8
+    assert api.get("/api/v1/assets", params={"status": "fresh"}).json()["total"] == 0
+    assert_problem(api.get("/api/v1/assets", params={"status": "shiny"}), 400, "shiny")
     by_name = api.get("/api/v1/assets", params={"q": "NABISCO"}).json()
     assert [a["key"] for a in by_name["assets"]] == [["nabisco_cereals"]]
     # The search reads descriptions too: shopping_list is "the sugary ones".

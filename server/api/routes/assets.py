@@ -45,11 +45,18 @@ def list_assets(
     location: str | None = None,
     prefix: str | None = None,
     q: str | None = None,
+    status: Annotated[
+        str | None,
+        Query(description="fresh, stale, missing (never materialized), conflict, external"),
+    ] = None,
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> Response:
     graph = registry.graph
     keys = filter_keys(graph, group=group, location=location, prefix=prefix, q=q)
+    stale = _staleness(session, graph, staleness)
+    if status is not None:
+        keys = _with_status(graph, keys, stale, status)
     after = decode_cursor(cursor, "assets")
     start = 0
     if after is not None:
@@ -57,7 +64,6 @@ def list_assets(
             raise InvalidRequest("invalid cursor for /assets")
         start = _bisect_after(keys, tuple(after))
     page = keys[start : start + limit]
-    stale = _staleness(session, graph, staleness)
     latest = event_store.latest_materializations(session, [k.to_user_string() for k in page])
     body = {
         "assets": [
@@ -69,6 +75,33 @@ def list_assets(
         "total": len(keys),
     }
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+_STATUSES = ("fresh", "stale", "missing", "conflict", "external")
+
+
+def _with_status(graph: MergedGraph, keys: Any, stale: Any, status: str) -> list[AssetKey]:
+    if status not in _STATUSES:
+        raise InvalidRequest(f"unknown status {status!r}; use one of {list(_STATUSES)}")
+    out = []
+    for key in keys:
+        node = graph.nodes[key]
+        causes = stale.get(key, ())
+        if status == "external":
+            keep = node.is_external
+        elif status == "conflict":
+            keep = bool(node.conflict_locations)
+        elif node.is_external:
+            keep = False
+        elif status == "missing":
+            keep = any(c.reason == "missing" for c in causes)
+        elif status == "stale":
+            keep = bool(causes)
+        else:
+            keep = not causes
+        if keep:
+            out.append(key)
+    return out
 
 
 def _bisect_after(keys: Any, after: tuple[str, ...]) -> int:
