@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["AssetsDefinition", "asset", "multi_asset"]
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
+_NO_RESOURCES: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class AssetsDefinition:
     __slots__ = (
         "__dict__",
         "_keys",
+        "_required_resources",
         "can_subset",
         "fn",
         "input_keys",
@@ -96,6 +98,13 @@ class AssetsDefinition:
         self.retry_policy = retry_policy
         self.can_subset = can_subset
         self._keys = frozenset(s.key for s in self.specs)
+        sig = self.signature
+        if sig.resource_params or sig.extra_resource_keys or self.io_manager_keys:
+            required = set(sig.resource_params.values()) | sig.extra_resource_keys
+            required.update(k for k in self.io_manager_keys.values() if k != DEFAULT_IO_MANAGER_KEY)
+            self._required_resources = frozenset(required)
+        else:
+            self._required_resources = _NO_RESOURCES
         if fn is not None:
             # Keep what functools.wraps would: tests and tools read these off the definition.
             self.__dict__.update(
@@ -136,9 +145,7 @@ class AssetsDefinition:
 
     @property
     def required_resource_keys(self) -> frozenset[str]:
-        keys = set(self.signature.resource_params.values()) | self.signature.extra_resource_keys
-        keys.update(k for k in self.io_manager_keys.values() if k != DEFAULT_IO_MANAGER_KEY)
-        return frozenset(keys)
+        return self._required_resources
 
     @property
     def group_names_by_key(self) -> dict[AssetKey, str]:

@@ -8,10 +8,9 @@ locations. ``snapshot_of(defs)`` builds one; the server never imports user code.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from codeloc._definitions import Definitions
 from codeloc._key import AssetKey
@@ -31,9 +30,11 @@ __all__ = [
 DepKind = Literal["data", "order"]
 
 
-@dataclass(frozen=True, slots=True)
-class DepSnap:
-    """An edge to an upstream asset: ``data`` passes its value, ``order`` only orders."""
+class DepSnap(NamedTuple):
+    """An edge to an upstream asset: ``data`` passes its value, ``order`` only orders.
+
+    A named tuple: a location has an edge per dependency, and tuples are built in C.
+    """
 
     key: AssetKey
     kind: DepKind
@@ -141,8 +142,8 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
                     node_name=definition.node_name,
                     description=spec.description,
                     code_version=spec.code_version,
-                    metadata=dict(spec.metadata),
-                    tags=dict(spec.tags),
+                    metadata=spec.metadata,
+                    tags=spec.tags,
                     owners=spec.owners,
                     config_schema=schema,
                     required_resources=resources,
@@ -186,42 +187,38 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
 
 
 def snapshot_hash(snapshot: LocationSnapshot) -> str:
-    """A content hash over every field of every node, independent of ``snapshot.hash``."""
-    h = hashlib.sha256()
-    for node in snapshot.assets:
-        h.update(
-            json.dumps(
-                [
-                    node.key.path,
-                    [(d.key.path, d.kind) for d in node.deps],
-                    node.group,
-                    node.node_name,
-                    node.description,
-                    node.code_version,
-                    {k: [v.kind, v.value] for k, v in sorted(node.metadata.items())},
-                    sorted(node.tags.items()),
-                    node.owners,
-                    node.config_schema,
-                    node.required_resources,
-                    None
-                    if node.retry_policy is None
-                    else [
-                        node.retry_policy.max_retries,
-                        node.retry_policy.delay,
-                        node.retry_policy.backoff,
-                        node.retry_policy.jitter,
-                    ],
-                    node.is_executable,
-                    node.jobs,
-                ],
-                sort_keys=True,
-                default=str,
-            ).encode()
+    """A content hash over every field of every node, independent of ``snapshot.hash``.
+
+    Each node becomes a tuple of plain values and the whole list is hashed through one
+    ``repr``: far cheaper than encoding nodes one by one, which matters at 100,000 assets.
+    Loading the same code gives the same values in the same order, so the same hash.
+    """
+    rows: list[tuple[Any, ...]] = []
+    for n in snapshot.assets:
+        retry = n.retry_policy
+        rows.append(
+            (
+                n.key.path,
+                tuple((d.key.path, d.kind) for d in n.deps),
+                n.group,
+                n.node_name,
+                n.description,
+                n.code_version,
+                tuple((k, v.kind, v.value) for k, v in n.metadata.items()),
+                tuple(n.tags.items()),
+                n.owners,
+                n.config_schema,
+                n.required_resources,
+                None
+                if retry is None
+                else (retry.max_retries, retry.delay, retry.backoff, retry.jitter),
+                n.is_executable,
+                n.jobs,
+            )
         )
-    for job in snapshot.jobs:
-        h.update(json.dumps([job.name, [k.path for k in job.asset_keys]]).encode())
-    for sched in snapshot.schedules:
-        h.update(json.dumps([sched.name, sched.job_name, sched.cron_schedule]).encode())
-    for sens in snapshot.sensors:
-        h.update(json.dumps([sens.name, sens.job_name, sens.minimum_interval_seconds]).encode())
-    return h.hexdigest()[:32]
+    rest = (
+        [(j.name, tuple(k.path for k in j.asset_keys), j.description) for j in snapshot.jobs],
+        [(s.name, s.job_name, s.cron_schedule, s.execution_timezone) for s in snapshot.schedules],
+        [(s.name, s.job_name, s.minimum_interval_seconds) for s in snapshot.sensors],
+    )
+    return hashlib.sha256(repr((rows, rest)).encode()).hexdigest()[:32]
