@@ -29,11 +29,7 @@ def python() -> Path:
 
 def is_ready() -> bool:
     """Whether the venv exists and was set up from the current requirements file."""
-    return (
-        python().exists()
-        and _STAMP.exists()
-        and _STAMP.read_text() == REQUIREMENTS.read_text()
-    )
+    return python().exists() and _STAMP.exists() and _STAMP.read_text() == REQUIREMENTS.read_text()
 
 
 def setup(*, force: bool = False) -> None:

@@ -29,11 +29,14 @@ print(json.dumps(info))
 
 
 def _base_env() -> dict[str, str]:
-    """The runner's environment, less what would leak the runner's own venv into a side."""
-    env = dict(os.environ)
-    for name in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"):
-        env.pop(name, None)
-    return env
+    """The runner's environment, less what would leak into a side: the runner's own venv, and
+    settings of either system (``TESSERA_STORAGE`` would move where values are stored)."""
+    dropped = {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"}
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name not in dropped and not name.startswith(("TESSERA_", "DAGSTER_"))
+    }
 
 
 def _probe(name: str, library: str, python: Path, env: dict[str, str]) -> Side:

@@ -1,13 +1,16 @@
-"""Helpers the workloads share: running a driver script, and the generated asset modules."""
+"""Helpers the workloads share: running a driver script, and cases over generated modules."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bench.model import MeasurementError, MeasurementTimeout, Sample, Side
+from bench.model import Case, MeasurementError, MeasurementTimeout, Sample, Settings, Side
 from bench.shapes import Shape, module_source, write_module
 from bench.sides import WORK_DIR
 
@@ -18,26 +21,33 @@ SDK_NAMES = ("Definitions", "asset")
 
 
 def run_driver(side: Side, driver: str, args: Sequence[str], timeout_s: float) -> Sample:
-    """Run ``bench/drivers/DRIVER.py`` in a fresh process of ``side`` and parse its JSON line."""
+    """Run ``bench/drivers/DRIVER.py`` in a fresh process of ``side`` and parse its JSON line.
+
+    The driver runs in its own process group, so that a timeout also ends the processes it
+    started (a code server, say) instead of leaving them to load the machine.
+    """
     argv = [str(side.python), str(DRIVERS_DIR / f"{driver}.py"), "--side", side.name, *args]
+    with subprocess.Popen(
+        argv,
+        env=dict(side.env),
+        cwd=WORK_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise MeasurementTimeout(timeout_s) from exc
+    if process.returncode != 0:
+        raise MeasurementError(_last_error_line(stderr) or f"exit {process.returncode}")
     try:
-        completed = subprocess.run(
-            argv,
-            env=dict(side.env),
-            cwd=WORK_DIR,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise MeasurementTimeout(timeout_s) from exc
-    if completed.returncode != 0:
-        raise MeasurementError(_last_error_line(completed.stderr) or f"exit {completed.returncode}")
-    try:
-        sample = json.loads(completed.stdout.strip().splitlines()[-1])
+        sample = json.loads(stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError) as exc:
-        raise MeasurementError(f"no JSON line from {driver}: {completed.stdout[-200:]!r}") from exc
+        raise MeasurementError(f"no JSON line from {driver}: {stdout[-200:]!r}") from exc
     return {key: float(value) for key, value in sample.items()}
 
 
@@ -45,6 +55,45 @@ def _last_error_line(stderr: str) -> str:
     """The exception line of a traceback (its last line that does not start with a space)."""
     lines = [line for line in stderr.strip().splitlines() if line and not line[0].isspace()]
     return lines[-1][:300] if lines else ""
+
+
+def module_case(
+    driver: str,
+    shape: Shape,
+    n: int,
+    settings: Settings,
+    *,
+    heavy: bool,
+    timeout_s: Mapping[str, float],
+    skip: Mapping[str, str] | None = None,
+) -> Case:
+    """A case that runs ``bench/drivers/DRIVER.py`` on the generated module of ``shape`` and N.
+
+    ``DRIVER`` may contain ``{side}`` for a driver per side. Repetitions: 5 after 1 warm-up;
+    ``heavy`` cases 3 without warm-up (their modules are precompiled anyway); ``--quick`` 2
+    without warm-up; ``--reps`` overrides the count.
+    """
+    return Case(
+        label=f"{shape.value} N={n:,}",
+        params={"shape": shape.value, "n": n},
+        measure=functools.partial(_measure_module, driver, shape, n),
+        reps=settings.reps or (2 if settings.quick else 3 if heavy else 5),
+        warmup=0 if settings.quick or heavy else 1,
+        timeout_s=timeout_s,
+        skip=skip or {},
+        prepare=functools.partial(prepare_modules, shape, n),
+        series=shape.value,
+        size=n,
+    )
+
+
+def _measure_module(driver: str, shape: Shape, n: int, side: Side, timeout_s: float) -> Sample:
+    args = ["--dir", str(MODULES_DIR), "--module", module_name(shape, n, side)]
+    sample = run_driver(side, driver.format(side=side.name), args, timeout_s)
+    if sample.get("assets") != n:
+        # A figure for fewer assets than asked for would flatter that side.
+        raise MeasurementError(f"saw {sample.get('assets', 0):.0f} assets, expected {n}")
+    return sample
 
 
 def module_name(shape: Shape, n: int, side: Side) -> str:
@@ -69,11 +118,6 @@ def prepare_modules(shape: Shape, n: int, sides: Sequence[Side]) -> None:
         )
         if completed.returncode != 0:
             raise MeasurementError(f"cannot compile {path}: {completed.stderr[-300:]}")
-
-
-def module_args(shape: Shape, n: int, side: Side) -> list[str]:
-    """The driver arguments that point at the generated module."""
-    return ["--dir", str(MODULES_DIR), "--module", module_name(shape, n, side)]
 
 
 def sdk_unavailable(side: Side) -> str | None:

@@ -1,0 +1,20 @@
+"""The registered workloads, in the order ``python -m bench run`` runs them.
+
+To add one: write a :class:`bench.model.Workload` subclass in its own module here and list it
+in :data:`WORKLOADS`; ``bench/README.md`` says what it measures.
+"""
+
+from __future__ import annotations
+
+from bench.model import Workload
+from bench.workloads.define import Define
+from bench.workloads.materialize import Materialize
+from bench.workloads.pending import Catalog, Ingest, Launch
+from bench.workloads.snapshot import Snapshot
+
+WORKLOADS: dict[str, Workload] = {
+    workload.name: workload
+    for workload in (Define(), Materialize(), Snapshot(), Launch(), Ingest(), Catalog())
+}
+
+__all__ = ["WORKLOADS"]
