@@ -1,7 +1,7 @@
 """``tessera``: the one command line of the project.
 
 Subcommands come from the SDK (``materialize``, ``codeloc``) and from the server
-(``server``, ``dev``, ``migrate``); each imports its machinery only when it runs.
+(``server``, ``dev``, ``migrate``, ``health``); each imports its machinery only when it runs.
 """
 
 from __future__ import annotations
@@ -49,6 +49,29 @@ def _register_server(subparsers: Any) -> None:
     dev.add_argument("--port", type=int, default=3000)
     dev.add_argument("--host", default="127.0.0.1")
     dev.set_defaults(handler=_dev)
+
+    health = subparsers.add_parser(
+        "health",
+        help="print the health of the server and of every code location in one table",
+        description="Check the server (GET /api/v1/health) and code locations (the standard "
+        "gRPC health service) at once, one row each. Exits 0 only if every one is healthy, "
+        "so it also serves as a container health check.",
+    )
+    health.add_argument("--server", metavar="URL", help="the server's base URL")
+    health.add_argument(
+        "--workspace", type=Path, metavar="FILE", help="check every location of a workspace.yaml"
+    )
+    health.add_argument(
+        "--location",
+        action="append",
+        default=[],
+        metavar="NAME=HOST:PORT",
+        help="a code location to check (repeatable)",
+    )
+    health.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="seconds per check (default 5)"
+    )
+    health.set_defaults(handler=_health)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -105,6 +128,17 @@ def _dev(args: argparse.Namespace) -> int:
         working_directory=args.working_directory,
         host=args.host,
         port=args.port,
+    )
+
+
+def _health(args: argparse.Namespace) -> int:
+    from server.health import main as health_main
+
+    return health_main(
+        server=args.server,
+        workspace=args.workspace,
+        locations=args.location,
+        timeout=args.timeout,
     )
 
 

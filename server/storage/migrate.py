@@ -10,9 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine
 
+import migrations
+
 __all__ = ["SchemaBehind", "check_at_head", "current_revision", "head_revision", "upgrade"]
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(migrations.__file__).resolve().parent
 
 
 class SchemaBehind(RuntimeError):
