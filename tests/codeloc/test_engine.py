@@ -543,3 +543,20 @@ def test_an_explicit_data_version_is_kept() -> None:
         return Output(1, data_version="v-explicit")
 
     assert data_versions(materialize([versioned])) == {"versioned": "v-explicit"}
+
+
+def test_filesystem_io_manager_reads_back_what_its_run_wrote(tmp_path: Path) -> None:
+    from codeloc.engine._io import FilesystemIOManager, InputContext, OutputContext
+
+    manager = FilesystemIOManager(tmp_path, read_cache_bytes=100)
+    key = AssetKey("a")
+    manager.handle_output(OutputContext(key, "run-1", "a"), [1, 2])
+    # Another writer replaces the file: the writing run still reads its own value...
+    (tmp_path / "a").write_bytes(pickle.dumps("changed"))
+    assert manager.load_input(InputContext(key, "run-1", "b")) == [1, 2]
+    # ...and any other run reads the file.
+    assert manager.load_input(InputContext(key, "run-2", "b")) == "changed"
+    # A value larger than the cache is only on disk.
+    manager.handle_output(OutputContext(AssetKey("big"), "run-3", "big"), "x" * 500)
+    (tmp_path / "big").write_bytes(pickle.dumps("from disk"))
+    assert manager.load_input(InputContext(AssetKey("big"), "run-3", "c")) == "from disk"
