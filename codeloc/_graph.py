@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from codeloc._assets import AssetsDefinition
 from codeloc._errors import CycleError, DuplicateKeyError
 from codeloc._key import AssetKey
 from codeloc._spec import AssetSpec
 
-__all__ = ["AssetGraph", "find_cycle", "toposort"]
+__all__ = ["AssetGraph", "find_cycle", "kahn_order", "toposort"]
+
+
+class _Sortable(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+N = TypeVar("N", bound=_Sortable)
 
 
 class AssetGraph:
@@ -91,25 +99,25 @@ class AssetGraph:
         return len(self.spec_by_key)
 
 
-def toposort(
-    nodes: Iterable[AssetKey], parents: Mapping[AssetKey, Sequence[AssetKey]]
-) -> list[AssetKey]:
-    """Kahn's algorithm over ``nodes``; edges to keys outside ``nodes`` are ignored.
+def kahn_order(nodes: Iterable[N], parents: Callable[[N], Iterable[N]]) -> tuple[list[N], list[N]]:
+    """Kahn's algorithm: ``nodes`` ordered so that each follows its parents, and the nodes
+    that could not be ordered because they sit on or below a cycle (sorted).
 
-    Raises ``CycleError`` naming the keys of one cycle.
+    Edges to nodes outside ``nodes`` are ignored. Nodes without parents come in sorted
+    order, so the result does not depend on set iteration order.
     """
     node_set = nodes if isinstance(nodes, set | frozenset | dict) else set(nodes)
-    indegree: dict[AssetKey, int] = {}
-    children: dict[AssetKey, list[AssetKey]] = {}
+    indegree: dict[N, int] = {}
+    children: dict[N, list[N]] = {}
     for node in node_set:
         count = 0
-        for parent in parents.get(node, ()):
+        for parent in parents(node):
             if parent in node_set:
                 count += 1
                 children.setdefault(parent, []).append(node)
         indegree[node] = count
     ready = deque(sorted(k for k, n in indegree.items() if n == 0))
-    order: list[AssetKey] = []
+    order: list[N] = []
     while ready:
         node = ready.popleft()
         order.append(node)
@@ -117,9 +125,17 @@ def toposort(
             indegree[child] -= 1
             if indegree[child] == 0:
                 ready.append(child)
-    if len(order) != len(indegree):
-        remaining = {k for k, n in indegree.items() if n > 0}
-        cycle = find_cycle(remaining, parents)
+    stuck = sorted(k for k, n in indegree.items() if n > 0) if len(order) != len(indegree) else []
+    return order, stuck
+
+
+def toposort(
+    nodes: Iterable[AssetKey], parents: Mapping[AssetKey, Sequence[AssetKey]]
+) -> list[AssetKey]:
+    """Keys in dependency order; raises ``CycleError`` naming the keys of one cycle."""
+    order, stuck = kahn_order(nodes, lambda k: parents.get(k, ()))
+    if stuck:
+        cycle = find_cycle(set(stuck), parents)
         path = " -> ".join(k.to_user_string() for k in cycle)
         raise CycleError(f"the asset graph has a cycle: {path}")
     return order

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from codeloc._assets import AssetsDefinition
 from codeloc._errors import CycleError, DefinitionError
-from codeloc._graph import AssetGraph
+from codeloc._graph import AssetGraph, kahn_order
 from codeloc._key import AssetKey
 
 __all__ = ["ExecutionPlan", "Step", "build_plan"]
@@ -113,24 +112,10 @@ def build_plan(
 
 
 def _order(steps: dict[str, Step]) -> list[Step]:
-    indegree = {k: len(s.upstream_steps) for k, s in steps.items()}
-    children: dict[str, list[str]] = {}
-    for step in steps.values():
-        for up in step.upstream_steps:
-            children.setdefault(up, []).append(step.key)
-    ready = deque(k for k, n in indegree.items() if n == 0)
-    out: list[Step] = []
-    while ready:
-        key = ready.popleft()
-        out.append(steps[key])
-        for child in children.get(key, ()):
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                ready.append(child)
-    if len(out) != len(steps):
-        stuck = sorted(k for k, n in indegree.items() if n > 0)
+    order, stuck = kahn_order(steps, lambda key: steps[key].upstream_steps)
+    if stuck:
         raise CycleError(
             f"the steps {stuck} depend on each other through their assets; split the "
             "multi-asset so that its outputs do not sit on both sides of another asset"
         )
-    return out
+    return [steps[key] for key in order]

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 
 from codeloc._errors import SelectionError
+from codeloc._graph import kahn_order
 from codeloc._key import AssetKey
 from codeloc._selection import AssetSelection, parse_selection
 from server.errors import ConfigInvalid, Conflict, InvalidSelection
@@ -122,22 +123,8 @@ def _selected_ancestors(
 
 
 def _order_locations(upstream: Mapping[str, set[str]]) -> list[str]:
-    indegree = {loc: len(ups) for loc, ups in upstream.items()}
-    downstream: dict[str, list[str]] = {loc: [] for loc in upstream}
-    for loc, ups in upstream.items():
-        for up in ups:
-            downstream[up].append(loc)
-    ready = deque(sorted(loc for loc, n in indegree.items() if n == 0))
-    order: list[str] = []
-    while ready:
-        loc = ready.popleft()
-        order.append(loc)
-        for child in sorted(downstream[loc]):
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                ready.append(child)
-    if len(order) != len(indegree):
-        stuck = sorted(loc for loc, n in indegree.items() if n > 0)
+    order, stuck = kahn_order(upstream, lambda loc: upstream[loc])
+    if stuck:
         raise Conflict(
             f"the selection goes back and forth between locations {stuck}: each would have "
             "to run before the other; launch the parts separately"
