@@ -125,8 +125,11 @@ def test_cross_location_edge_from_both_sides(api: TestClient) -> None:
     assert upstream["dependents"] == [["code_location_2_asset"]]
     assert downstream["stale"] is True
     assert downstream["stale_causes"][0]["reason"] == "missing"
-    edges = api.get("/api/v1/asset-graph").json()["edges"]
-    assert [["code_location_1_asset"], ["code_location_2_asset"]] in edges
+    graph = api.get("/api/v1/asset-graph").json()
+    assert [["code_location_1_asset"], ["code_location_2_asset"]] in graph["edges"]
+    statuses = {tuple(n["key"]): n["status"] for n in graph["nodes"]}
+    assert statuses[("code_location_2_asset",)] == "missing"
+    assert len(graph["nodes"]) == 8
 
 
 def test_asset_detail_fields(api: TestClient) -> None:

@@ -80,28 +80,24 @@ def list_assets(
 _STATUSES = ("fresh", "stale", "missing", "conflict", "external")
 
 
+def _status_of(node: Any, causes: Any) -> str:
+    """The one word a graph node is coloured by."""
+    if node.is_external:
+        return "external"
+    if node.conflict_locations:
+        return "conflict"
+    if any(c.reason == "missing" for c in causes):
+        return "missing"
+    return "stale" if causes else "fresh"
+
+
 def _with_status(graph: MergedGraph, keys: Any, stale: Any, status: str) -> list[AssetKey]:
     if status not in _STATUSES:
         raise InvalidRequest(f"unknown status {status!r}; use one of {list(_STATUSES)}")
-    out = []
-    for key in keys:
-        node = graph.nodes[key]
-        causes = stale.get(key, ())
-        if status == "external":
-            keep = node.is_external
-        elif status == "conflict":
-            keep = bool(node.conflict_locations)
-        elif node.is_external:
-            keep = False
-        elif status == "missing":
-            keep = any(c.reason == "missing" for c in causes)
-        elif status == "stale":
-            keep = bool(causes)
-        else:
-            keep = not causes
-        if keep:
-            out.append(key)
-    return out
+    if status == "stale":
+        # Stale includes never materialized, as the badge does.
+        return [k for k in keys if not graph.nodes[k].is_external and stale.get(k)]
+    return [k for k in keys if _status_of(graph.nodes[k], stale.get(k, ())) == status]
 
 
 def _bisect_after(keys: Any, after: tuple[str, ...]) -> int:
@@ -157,9 +153,10 @@ def get_asset(
 
 
 @router.get("/asset-graph", response_model=AssetGraphPublic)
-def asset_graph(registry: RegistryDep) -> Response:
+def asset_graph(session: SessionDep, registry: RegistryDep, staleness: StalenessDep) -> Response:
     """The whole merged graph: nodes with what a graph view needs, and every edge."""
     graph = registry.graph
+    stale = _staleness(session, graph, staleness)
     nodes = []
     edges = []
     for key in graph.sorted_keys:
@@ -173,6 +170,7 @@ def asset_graph(registry: RegistryDep) -> Response:
                 "group": snap.group if snap else None,
                 "is_external": node.is_external,
                 "conflict": bool(node.conflict_locations),
+                "status": _status_of(node, stale.get(key, ())),
             }
         )
         for child in node.children:
