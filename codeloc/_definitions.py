@@ -31,7 +31,6 @@ class Definitions:
         schedules: Iterable[ScheduleDefinition] | None = None,
         sensors: Iterable[SensorDefinition] | None = None,
         resources: Mapping[str, Any] | None = None,
-        asset_checks: Iterable[Any] | None = None,
     ) -> None:
         definitions, specs = flatten_assets(assets or ())
         self.assets: tuple[AssetsDefinition, ...] = tuple(definitions)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
@@ -98,7 +98,6 @@ class AssetOut:
     tags: Mapping[str, str] | None = None
     is_required: bool = True
     dagster_type: Any = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def resolve_key(self, output_name: str) -> AssetKey:
         if self.key is not None:

@@ -66,6 +66,8 @@ def create_app(
             registry,
             event_url=settings.resolved_public_url(port),
             limits=RunLimits(global_max=settings.max_concurrent_runs),
+            starting_timeout=settings.starting_timeout_seconds,
+            lost_location_seconds=settings.lost_location_seconds,
         )
         app.state.settings = settings
         app.state.database = database

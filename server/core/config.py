@@ -17,7 +17,6 @@ class Settings(BaseSettings):
 
     home: Path = Path(".tessera")
     database_url: str = ""
-    storage: str = ""
     workspace: Path | None = None
     host: str = "127.0.0.1"
     port: int = 3000
@@ -29,8 +28,10 @@ class Settings(BaseSettings):
     location_poll_seconds: float = Field(default=2.0, gt=0)
     #: at most this many runs STARTING/STARTED at once (0 = no limit)
     max_concurrent_runs: int = Field(default=0, ge=0)
-    #: a running run whose worker is gone is failed after this many seconds without news
-    run_monitor_seconds: float = Field(default=2.0, gt=0)
+    #: a run still STARTING after this many seconds has failed to launch
+    starting_timeout_seconds: float = Field(default=30.0, gt=0)
+    #: the runs of a location unreachable for this long fail: nobody can report or cancel them
+    lost_location_seconds: float = Field(default=60.0, gt=0)
     #: check that the database schema is at head before serving
     check_schema: bool = True
 
