@@ -103,10 +103,12 @@ def kahn_order(nodes: Iterable[N], parents: Callable[[N], Iterable[N]]) -> tuple
     """Kahn's algorithm: ``nodes`` ordered so that each follows its parents, and the nodes
     that could not be ordered because they sit on or below a cycle (sorted).
 
-    Edges to nodes outside ``nodes`` are ignored. Nodes without parents come in sorted
-    order, so the result does not depend on set iteration order.
+    Edges to nodes outside ``nodes`` are ignored. Ties are broken by the order of ``nodes``
+    (a set is sorted first, so that the result never depends on hashing).
     """
-    node_set = nodes if isinstance(nodes, set | frozenset | dict) else set(nodes)
+    if isinstance(nodes, set | frozenset):
+        nodes = sorted(nodes)
+    node_set = nodes if isinstance(nodes, dict) else dict.fromkeys(nodes)
     indegree: dict[N, int] = {}
     children: dict[N, list[N]] = {}
     for node in node_set:
@@ -116,7 +118,7 @@ def kahn_order(nodes: Iterable[N], parents: Callable[[N], Iterable[N]]) -> tuple
                 count += 1
                 children.setdefault(parent, []).append(node)
         indegree[node] = count
-    ready = deque(sorted(k for k, n in indegree.items() if n == 0))
+    ready = deque(k for k, n in indegree.items() if n == 0)
     order: list[N] = []
     while ready:
         node = ready.popleft()

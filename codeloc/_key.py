@@ -3,52 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 __all__ = ["AssetKey", "CoercibleToAssetKey", "CoercibleToAssetKeyPrefix"]
 
+_new = tuple.__new__
 
-class AssetKey:
+
+class _KeyTuple(NamedTuple):
+    path: tuple[str, ...]
+
+
+class AssetKey(_KeyTuple):
     """The key of an asset: a non-empty path of string segments.
 
     ``AssetKey("a") == AssetKey(["a"])``; ``AssetKey(["one", "two"]).to_user_string()``
     is ``"one/two"``. Keys are immutable, hashable and ordered by their segments.
+
+    A named tuple underneath, so that hashing and comparing keys — which the graphs do
+    millions of times at 100,000 assets — run in C.
     """
 
-    __slots__ = ("_hash", "path")
+    __slots__ = ()
 
-    path: tuple[str, ...]
-    _hash: int
-
-    def __init__(self, path: str | Sequence[str]) -> None:
-        if isinstance(path, str):
-            segments: tuple[str, ...] = (path,)
-        else:
-            segments = tuple(path)
+    def __new__(cls, path: str | Sequence[str]) -> AssetKey:
+        # A one-segment key from a string is by far the most common: a function name.
+        if path.__class__ is str and path:
+            return _new(cls, ((path,),))
+        segments = (path,) if isinstance(path, str) else tuple(path)
         if not segments:
             raise ValueError("an AssetKey needs at least one segment")
         for segment in segments:
             if not isinstance(segment, str) or not segment:
                 raise ValueError(f"asset key segments must be non-empty strings, got {segment!r}")
-        object.__setattr__(self, "path", segments)
-        object.__setattr__(self, "_hash", hash(segments))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("AssetKey is immutable")
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AssetKey) and self.path == other.path
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __lt__(self, other: AssetKey) -> bool:
-        return self.path < other.path
+        return _new(cls, (segments,))
 
     def __repr__(self) -> str:
         return f"AssetKey({list(self.path)!r})"
-
-    def __reduce__(self) -> tuple[type[AssetKey], tuple[tuple[str, ...]]]:
-        return (AssetKey, (self.path,))
 
     def to_user_string(self) -> str:
         """The segments joined by ``/``, as keys appear in URLs and selection expressions."""

@@ -54,7 +54,7 @@ def test_asset_key_user_string() -> None:
 
 def test_asset_key_is_immutable_and_validated() -> None:
     key = AssetKey("a")
-    with pytest.raises(AttributeError, match="immutable"):
+    with pytest.raises(AttributeError):
         key.path = ("b",)  # type: ignore[misc]
     with pytest.raises(ValueError, match="at least one segment"):
         AssetKey([])
