@@ -429,6 +429,8 @@ def _inspect_function(
 ) -> tuple[Signature, tuple[InputSpec, ...]]:
     """Classify the parameters of ``func``; raise ``DefinitionError`` naming ``owner``."""
     params = _parameters(func)
+    if not params and not ins:
+        return _NO_PARAMETERS, ()
     annotations = _annotations(func)
     # A Config or resource annotation can only exist if the user's code imported pydantic
     # through codeloc._config; when it has not, there is nothing to look for.
@@ -457,7 +459,7 @@ def _inspect_function(
             data.append(pname)
             if not has_default:
                 required.add(pname)
-    unknown_ins = set(ins) - set(data)
+    unknown_ins = set(ins) - set(data) if ins else None
     if unknown_ins:
         raise DefinitionError(
             f"asset '{owner}': ins= names {sorted(unknown_ins)}, which match no parameter of "
@@ -472,6 +474,9 @@ def _inspect_function(
         context_param, config_param, config_type, resources, tuple(i.param for i in inputs)
     )
     return sig, inputs
+
+
+_NO_PARAMETERS = Signature(None, None, None, {}, ())
 
 
 def _parameters(func: Callable[..., Any]) -> list[tuple[str, bool]]:
