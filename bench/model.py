@@ -17,6 +17,17 @@ PRIMARY = "seconds"
 """The metric that the table summarises as median/min/max and that ratios compare."""
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``, linearly interpolated between ranks."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("percentile of no values")
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 class MeasurementError(Exception):
     """A measurement that did not produce a figure (the driver failed or printed garbage)."""
 
@@ -84,11 +95,23 @@ class Case:
 
 @dataclass(frozen=True)
 class Column:
-    """An extra figure shown for each side: the median of one metric over the samples."""
+    """An extra figure shown for each side: by default the median of one metric over the
+    samples; ``stat="p95"`` shows its 95th percentile instead."""
 
     key: str
     header: str
     digits: int = 2
+    stat: str = "median"
+    """``median`` or ``p95``."""
+    scale: float = 1.0
+    """Shown multiplied by this (1000 shows a metric in seconds as milliseconds)."""
+
+    def value(self, samples: SideResult) -> float | None:
+        values = samples.values(self.key)
+        if not values:
+            return None
+        figure = percentile(values, 95) if self.stat == "p95" else statistics.median(values)
+        return figure * self.scale
 
 
 class Workload(abc.ABC):
@@ -98,6 +121,9 @@ class Workload(abc.ABC):
     summary: ClassVar[str]
     """One line for ``list`` and the table title (what is timed, and the unit)."""
     columns: ClassVar[tuple[Column, ...]] = ()
+    unit: ClassVar[str] = "s"
+    """How the table shows median/min/max: ``s`` (seconds) or ``ms`` (milliseconds). The
+    samples and the JSON are in seconds either way."""
 
     @abc.abstractmethod
     def unavailable(self, side: Side) -> str | None:
@@ -106,6 +132,19 @@ class Workload(abc.ABC):
     @abc.abstractmethod
     def cases(self, settings: Settings) -> list[Case]:
         """The cases to run, smallest first."""
+
+    def close(self) -> None:  # noqa: B027 - most workloads have nothing to release
+        """Release what the cases set up and kept between measurements (processes,
+        databases). The runner calls it once after the last case, even after a failure."""
+
+    def details(self) -> dict[str, object]:
+        """Figures about the run as a whole (setup timings, sizes) for the results file;
+        asked after :meth:`close`."""
+        return {}
+
+    def footnotes(self) -> list[str]:
+        """Lines printed under the table (say what the details mean); asked after ``close``."""
+        return []
 
 
 # --- results -------------------------------------------------------------------------------
@@ -136,6 +175,7 @@ class SideResult:
             seconds = self.values()
             data |= {
                 "median": statistics.median(seconds),
+                "p95": percentile(seconds, 95),
                 "min": min(seconds),
                 "max": max(seconds),
                 "medians": {key: self.median(key) for key in self.samples[0]},
@@ -179,18 +219,24 @@ class WorkloadResult:
     name: str
     summary: str
     columns: tuple[Column, ...]
+    unit: str = "s"
     status: str = "ran"
     """``ran``, or ``not built yet`` when no side could run it."""
     notes: dict[str, str] = field(default_factory=dict)
     """Per side name: why it did not run this workload at all."""
     cases: list[CaseResult] = field(default_factory=list)
+    details: dict[str, object] = field(default_factory=dict)
+    """What the workload reports about the run as a whole (``Workload.details``)."""
+    footnotes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
             "name": self.name,
             "summary": self.summary,
+            "unit": self.unit,
             "status": self.status,
             "notes": self.notes,
             "columns": [dataclasses.asdict(column) for column in self.columns],
             "cases": [case.to_json() for case in self.cases],
+            "details": self.details,
         }

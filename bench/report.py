@@ -30,7 +30,7 @@ def format_workload(result: WorkloadResult) -> str:
     if result.status != "ran":
         notes = "; ".join(f"{side}: {note}" for side, note in result.notes.items())
         return f"{title}\n  {result.status}: {notes}\n"
-    return "\n".join([title, *_table(result)]) + "\n"
+    return "\n".join([title, *_table(result), *result.footnotes]) + "\n"
 
 
 @dataclass
@@ -96,10 +96,11 @@ def _side_cells(result: WorkloadResult, case: CaseResult, side: str) -> list[str
     if not side_result.ok:
         return _status_note(side_result)
     seconds = side_result.values()
-    cells = [_seconds(statistics.median(seconds)), _seconds(min(seconds)), _seconds(max(seconds))]
+    show = _milliseconds if result.unit == "ms" else _seconds
+    cells = [show(statistics.median(seconds)), show(min(seconds)), show(max(seconds))]
     for column in result.columns:
-        value = side_result.median(column.key)
-        cells.append("-" if value is None else f"{value:.{column.digits}f}")
+        value = column.value(side_result)
+        cells.append("-" if value is None else f"{value:,.{column.digits}f}")
     return cells
 
 
@@ -109,6 +110,10 @@ def _status_note(side_result: SideResult) -> str:
 
 def _seconds(value: float) -> str:
     return f"{value:.3f}" if value < 100 else f"{value:.1f}"
+
+
+def _milliseconds(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f}"
 
 
 # --- machine and JSON ----------------------------------------------------------------------

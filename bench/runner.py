@@ -27,7 +27,7 @@ from bench.model import (
 
 def run_workload(workload: Workload, sides: Sequence[Side], settings: Settings) -> WorkloadResult:
     """Measure every case of ``workload`` on the sides that can run it."""
-    result = WorkloadResult(workload.name, workload.summary, workload.columns)
+    result = WorkloadResult(workload.name, workload.summary, workload.columns, workload.unit)
     able: list[Side] = []
     for side in sides:
         reason = workload.unavailable(side)
@@ -41,8 +41,13 @@ def run_workload(workload: Workload, sides: Sequence[Side], settings: Settings) 
 
     timed_out: dict[tuple[str, str], int] = {}
     """(side, series) -> the size at which that side timed out."""
-    for case in workload.cases(settings):
-        result.cases.append(_run_case(workload.name, case, able, timed_out))
+    try:
+        for case in workload.cases(settings):
+            result.cases.append(_run_case(workload.name, case, able, timed_out))
+    finally:
+        workload.close()
+    result.details = workload.details()
+    result.footnotes = workload.footnotes()
     return result
 
 

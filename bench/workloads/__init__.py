@@ -7,9 +7,11 @@ in :data:`WORKLOADS`; ``bench/README.md`` says what it measures.
 from __future__ import annotations
 
 from bench.model import Workload
+from bench.workloads.catalog import Catalog
 from bench.workloads.define import Define
+from bench.workloads.ingest import Ingest
+from bench.workloads.launch import Launch
 from bench.workloads.materialize import Materialize
-from bench.workloads.pending import Catalog, Ingest, Launch
 from bench.workloads.snapshot import Snapshot
 
 WORKLOADS: dict[str, Workload] = {

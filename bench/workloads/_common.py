@@ -125,3 +125,27 @@ def sdk_unavailable(side: Side) -> str | None:
     if side.sdk_error is None:
         return None
     return f"{side.library} does not import yet ({side.sdk_error})"
+
+
+_CLI = "import sys; from server.cli import main; sys.argv[0] = 'tessera'; sys.exit(main())"
+
+
+def tessera_command_exists(side: Side, command: str) -> bool:
+    """Whether ``tessera COMMAND --help`` runs on ``side`` (the capability is there)."""
+    return _command_exists(side.python, tuple(sorted(side.env.items())), command)
+
+
+@functools.cache
+def _command_exists(python: Path, env: tuple[tuple[str, str], ...], command: str) -> bool:
+    try:
+        completed = subprocess.run(
+            [str(python), "-c", _CLI, command, "--help"],
+            env=dict(env),
+            cwd=WORK_DIR,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return completed.returncode == 0

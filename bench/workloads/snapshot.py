@@ -16,8 +16,7 @@ import dataclasses
 
 from bench.model import Case, Column, Settings, Side, Workload
 from bench.shapes import Shape
-from bench.workloads._common import module_case, sdk_unavailable
-from bench.workloads.pending import tessera_command_exists
+from bench.workloads._common import module_case, sdk_unavailable, tessera_command_exists
 
 SHAPE = Shape.LAYERED
 SIZES = (10_000, 100_000)
