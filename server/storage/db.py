@@ -34,14 +34,9 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session inside one transaction: committed on success, rolled back on error.
-
-        Callables appended to ``session.info["after_commit"]`` run after the commit.
-        """
+        """A session inside one transaction: committed on success, rolled back on error."""
         with self._sessions.begin() as session:
             yield session
-        for callback in session.info.pop("after_commit", ()):
-            callback()
 
     def dispose(self) -> None:
         self.engine.dispose()

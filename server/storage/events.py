@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,6 +28,7 @@ __all__ = [
     "IngestResult",
     "ingest_events",
     "latest_materializations",
+    "latest_versions",
     "list_events",
     "list_materializations",
     "materialization_version",
@@ -199,6 +200,20 @@ def latest_materializations(
     if keys is not None:
         query = query.where(LatestMaterializationRow.asset_key.in_(keys))
     return {row.asset_key: row for row in session.scalars(query)}
+
+
+class LatestVersions(NamedTuple):
+    timestamp: float
+    code_version: str | None
+    data_version: str | None
+
+
+def latest_versions(session: Session) -> dict[str, LatestVersions]:
+    """What staleness needs of every asset's latest materialization, as plain tuples: at
+    100,000 assets, loading whole ORM rows costs several times as much."""
+    row = LatestMaterializationRow
+    rows = session.execute(select(row.asset_key, row.timestamp, row.code_version, row.data_version))
+    return {key: LatestVersions(ts, cv, dv) for key, ts, cv, dv in rows}
 
 
 def materialization_version(session: Session) -> int:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from codeloc._key import AssetKey
 from server.workspace.graph import MergedGraph
 
 __all__ = ["StaleCause", "StalenessCache", "compute_staleness"]
+
+T = TypeVar("T")
 
 
 class LatestLike(Protocol):
@@ -81,6 +83,18 @@ class StalenessCache:
         self._lock = threading.Lock()
         self._key: tuple[str, int] | None = None
         self._value: dict[AssetKey, tuple[StaleCause, ...]] = {}
+        self._derived: dict[str, tuple[tuple[str, int], Any]] = {}
+
+    def derived(self, name: str, key: tuple[str, int], build: Callable[[], T]) -> T:
+        """A value computed from the graph and staleness, kept until either changes."""
+        with self._lock:
+            found = self._derived.get(name)
+            if found is not None and found[0] == key:
+                return found[1]  # type: ignore[no-any-return]
+        value = build()
+        with self._lock:
+            self._derived[name] = (key, value)
+        return value
 
     def get(
         self,

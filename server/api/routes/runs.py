@@ -165,29 +165,30 @@ def list_run_events(
 def ingest(
     run_id: str,
     body: IngestBatch,
-    session: SessionDep,
+    database: DatabaseDep,
     coordinator: CoordinatorDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """Store a batch of a run's events; idempotent by ``(run_id, seq)``.
 
-    Authenticated by the token issued to the run when it was launched.
+    Authenticated by the token issued to the run when it was launched. The transaction
+    commits before the answer goes out: a worker that reads 200 may forget the batch.
     """
     if body.run_id != run_id:
         raise InvalidRequest(f"batch is for run '{body.run_id}', posted to run '{run_id}'")
-    row = _get(session, run_id)
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        run_store.hash_token(token.strip()), row.token_hash
-    ):
-        raise Unauthorized(f"wrong or missing token for run '{run_id}'")
-    result = event_store.ingest_events(
-        session, row, [e.model_dump(mode="json") for e in body.events]
-    )
+    with database.transaction() as session:
+        row = _get(session, run_id)
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            run_store.hash_token(token.strip()), row.token_hash
+        ):
+            raise Unauthorized(f"wrong or missing token for run '{run_id}'")
+        result = event_store.ingest_events(
+            session, row, [e.model_dump(mode="json") for e in body.events]
+        )
     if any(e.type in ("RUN_SUCCESS", "RUN_FAILURE", "RUN_CANCELED") for e in body.events):
-        # A run that ended may release a downstream run or a slot in the queue. The tick
-        # must see this transaction, so it is woken once the session commits.
-        session.info.setdefault("after_commit", []).append(coordinator.wake)
+        # A run that ended may release a downstream run or a slot in the queue.
+        coordinator.wake()
     return {
         "accepted": result.accepted,
         "duplicates": result.duplicates,
