@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select, update
+import orjson
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -80,15 +81,24 @@ def ingest_events(
         }
         for seq, e in sorted(by_seq.items())
     ]
-    statement = (
-        _insert(session, RunEventRow.__table__)
-        .on_conflict_do_nothing(index_elements=["run_id", "seq"])
-        .returning(RunEventRow.__table__.c.seq)
-    )
-    inserted = set(session.scalars(statement, rows))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        inserted = _insert_events_postgres(session, run.run_id, rows)
+    else:
+        statement = (
+            _insert(session, RunEventRow.__table__)
+            .on_conflict_do_nothing(index_elements=["run_id", "seq"])
+            .returning(RunEventRow.__table__.c.seq)
+        )
+        inserted = set(session.scalars(statement, rows))
     new_events = [by_seq[seq] for seq in sorted(inserted)]
-    for event in new_events:
-        if event["type"] == "ASSET_MATERIALIZATION" and event.get("materialization"):
+    materializations = [
+        e for e in new_events if e["type"] == "ASSET_MATERIALIZATION" and e.get("materialization")
+    ]
+    if postgres and materializations:
+        _record_materializations_postgres(session, run.run_id, materializations)
+    else:
+        for event in materializations:
             _record_materialization(session, run.run_id, event)
     for event in new_events:
         status = _STATUS_OF_EVENT.get(event["type"])
@@ -152,6 +162,107 @@ def _record_materialization(session: Session, run_id: str, event: Mapping[str, A
             ),
         )
     )
+
+
+# PostgreSQL takes a whole batch as arrays, in statements whose text never changes: they are
+# parsed and planned once per connection, where a multi-row VALUES list of a different length
+# every time is parsed anew for each batch (most of the cost of ingest, measured).
+_EVENTS_PG = text(
+    """
+    INSERT INTO run_events
+        (run_id, seq, timestamp, type, level, step_key, asset_key, message, metadata, error)
+    SELECT :run_id, u.seq, u.ts, u.type, u.level, u.step_key, u.asset_key, u.message,
+           CAST(u.metadata AS json), u.error
+    FROM unnest(
+        CAST(:seqs AS integer[]), CAST(:tss AS double precision[]), CAST(:types AS text[]),
+        CAST(:levels AS text[]), CAST(:steps AS text[]), CAST(:keys AS text[]),
+        CAST(:messages AS text[]), CAST(:metadata AS text[]), CAST(:errors AS text[])
+    ) AS u(seq, ts, type, level, step_key, asset_key, message, metadata, error)
+    ON CONFLICT (run_id, seq) DO NOTHING
+    RETURNING seq
+    """
+)
+
+_MATERIALIZATIONS_PG = text(
+    """
+    INSERT INTO asset_materializations
+        (asset_key, run_id, event_seq, timestamp, code_version, data_version, metadata, tags)
+    SELECT u.asset_key, :run_id, u.seq, u.ts, u.code_version, u.data_version,
+           CAST(u.metadata AS json), CAST(u.tags AS json)
+    FROM unnest(
+        CAST(:keys AS text[]), CAST(:seqs AS integer[]), CAST(:tss AS double precision[]),
+        CAST(:code_versions AS text[]), CAST(:data_versions AS text[]),
+        CAST(:metadata AS text[]), CAST(:tags AS text[])
+    ) AS u(asset_key, seq, ts, code_version, data_version, metadata, tags)
+    RETURNING id, asset_key, timestamp
+    """
+)
+
+_LATEST_PG = text(
+    """
+    INSERT INTO latest_materializations
+        (asset_key, materialization_id, run_id, timestamp, code_version, data_version,
+         metadata, tags)
+    SELECT m.asset_key, m.id, m.run_id, m.timestamp, m.code_version, m.data_version,
+           m.metadata, m.tags
+    FROM asset_materializations m
+    WHERE m.id = ANY(CAST(:ids AS bigint[]))
+    ON CONFLICT (asset_key) DO UPDATE SET
+        materialization_id = excluded.materialization_id, run_id = excluded.run_id,
+        timestamp = excluded.timestamp, code_version = excluded.code_version,
+        data_version = excluded.data_version, metadata = excluded.metadata,
+        tags = excluded.tags
+    WHERE latest_materializations.timestamp < excluded.timestamp
+       OR (latest_materializations.timestamp = excluded.timestamp
+           AND latest_materializations.materialization_id < excluded.materialization_id)
+    """
+)
+
+
+def _insert_events_postgres(
+    session: Session, run_id: str, rows: Sequence[Mapping[str, Any]]
+) -> set[int]:
+    params = {
+        "run_id": run_id,
+        "seqs": [r["seq"] for r in rows],
+        "tss": [r["timestamp"] for r in rows],
+        "types": [r["type"] for r in rows],
+        "levels": [r["level"] for r in rows],
+        "steps": [r["step_key"] for r in rows],
+        "keys": [r["asset_key"] for r in rows],
+        "messages": [r["message"] for r in rows],
+        "metadata": [orjson.dumps(r["metadata"]).decode() for r in rows],
+        "errors": [r["error"] for r in rows],
+    }
+    return set(session.scalars(_EVENTS_PG, params))
+
+
+def _record_materializations_postgres(
+    session: Session, run_id: str, events: Sequence[Mapping[str, Any]]
+) -> None:
+    mats = [e["materialization"] for e in events]
+    params = {
+        "run_id": run_id,
+        "keys": [
+            _key_string(m.get("asset_key") or e.get("asset_key"))
+            for m, e in zip(mats, events, strict=True)
+        ],
+        "seqs": [int(e["seq"]) for e in events],
+        "tss": [float(e["timestamp"]) for e in events],
+        "code_versions": [m.get("code_version") for m in mats],
+        "data_versions": [m.get("data_version") for m in mats],
+        "metadata": [orjson.dumps(m.get("metadata") or {}).decode() for m in mats],
+        "tags": [orjson.dumps(m.get("tags") or {}).decode() for m in mats],
+    }
+    # One asset may be materialized twice in a batch; an upsert cannot touch a row twice,
+    # so only the newest of each key (by timestamp, then id) goes on to the latest table.
+    newest: dict[str, tuple[float, int]] = {}
+    for row in session.execute(_MATERIALIZATIONS_PG, params):
+        mat_id, key, ts = row.id, row.asset_key, row.timestamp
+        stamp = (float(ts), int(mat_id))
+        if key not in newest or stamp > newest[key]:
+            newest[key] = stamp
+    session.execute(_LATEST_PG, {"ids": [mat_id for _, mat_id in newest.values()]})
 
 
 def _key_string(key: Any) -> str | None:
