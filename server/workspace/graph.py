@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import threading
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 
 from codeloc._key import AssetKey
 from codeloc._snapshot import AssetNodeSnap, LocationSnapshot
@@ -12,20 +14,28 @@ from codeloc._snapshot import AssetNodeSnap, LocationSnapshot
 __all__ = ["MergedAssetNode", "MergedGraph"]
 
 
-@dataclass(slots=True)
 class MergedAssetNode:
     """One key of the merged graph.
 
     ``definitions`` holds the node of every location that materializes the key (more than
     one is a conflict); ``declarations`` those of locations that only declare it.
+
+    A plain class rather than a dataclass: a rebuild makes one per key, and the generated
+    ``__init__`` with default factories was a third of the rebuild at 100,000 keys.
     """
 
-    key: AssetKey
-    definitions: dict[str, AssetNodeSnap] = field(default_factory=dict)
-    declarations: dict[str, AssetNodeSnap] = field(default_factory=dict)
-    parents: list[AssetKey] = field(default_factory=list)
-    children: list[AssetKey] = field(default_factory=list)
-    cycle: list[AssetKey] | None = None
+    __slots__ = ("children", "cycle", "declarations", "definitions", "key", "parents")
+
+    def __init__(self, key: AssetKey) -> None:
+        self.key = key
+        self.definitions: dict[str, AssetNodeSnap] = {}
+        self.declarations: dict[str, AssetNodeSnap] = {}
+        self.parents: list[AssetKey] = []
+        self.children: list[AssetKey] = []
+        self.cycle: list[AssetKey] | None = None
+
+    def __repr__(self) -> str:
+        return f"<MergedAssetNode {self.key.to_user_string()}>"
 
     @property
     def node(self) -> AssetNodeSnap | None:
@@ -57,6 +67,10 @@ class MergedGraph:
     """
 
     def __init__(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
+        with _gc_paused():
+            self._build(snapshots)
+
+    def _build(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
         self.version = "+".join(f"{n}:{s.hash}" for n, s in sorted(snapshots.items()))
         nodes: dict[AssetKey, MergedAssetNode] = {}
         for location in sorted(snapshots):
@@ -134,6 +148,39 @@ class MergedGraph:
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+
+class _PausedCollector:
+    """Holds the cyclic garbage collector while graphs are built.
+
+    A build allocates a few objects per key, none of them garbage; collections triggered
+    in the middle only rescan the growing heap (40 % of a rebuild at 100,000 keys). The
+    collector is process-wide, so builds on several threads are counted and it resumes, if
+    it was on, when the last one ends.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._builds = 0
+        self._was_enabled = True
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._builds == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._builds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._builds -= 1
+                if self._builds == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_gc_paused = _PausedCollector()
 
 
 def _order_and_cycles(
