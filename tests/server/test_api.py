@@ -57,19 +57,26 @@ def api(
         ),
         "cereals": start_location("examples.cereals", "cereals"),
     }
-    settings = Settings(
-        home=tmp_path,
-        database_url=database_url,
-        workspace=workspace(tmp_path, locations),
-        location_poll_seconds=0.2,
-    )
-    with TestClient(create_app(settings)) as client:
+    with app_for(tmp_path, database_url, locations, location_poll_seconds=0.2) as client:
         wait_for(
             lambda: all(
                 loc["status"] == "loaded" for loc in client.get("/api/v1/code-locations").json()
             )
         )
         yield client
+
+
+def app_for(
+    tmp_path: Path, database_url: str, locations: dict[str, LocationServer], **settings: Any
+) -> TestClient:
+    """A client of a server app whose workspace holds ``locations``."""
+    config = Settings(
+        home=tmp_path,
+        database_url=database_url,
+        workspace=workspace(tmp_path, locations),
+        **settings,
+    )
+    return TestClient(create_app(config))
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
@@ -210,12 +217,7 @@ def test_location_that_fails_to_import(
 ) -> None:
     good = start_location("examples.cross_location.code_location_1", "good")
     broken = start_location("srv_broken", "broken")
-    settings = Settings(
-        home=tmp_path,
-        database_url=database_url,
-        workspace=workspace(tmp_path, {"good": good, "broken": broken}),
-    )
-    with TestClient(create_app(settings)) as client:
+    with app_for(tmp_path, database_url, {"good": good, "broken": broken}) as client:
         locations = wait_for(
             lambda: {
                 loc["name"]: loc
@@ -235,12 +237,7 @@ def test_duplicate_key_is_a_conflict(
 ) -> None:
     first = start_location("examples.cross_location.code_location_1", "first")
     second = start_location("srv_duplicate", "second")
-    settings = Settings(
-        home=tmp_path,
-        database_url=database_url,
-        workspace=workspace(tmp_path, {"first": first, "second": second}),
-    )
-    with TestClient(create_app(settings)) as client:
+    with app_for(tmp_path, database_url, {"first": first, "second": second}) as client:
         wait_loaded(client, "first", "second")
         asset = client.get("/api/v1/assets/code_location_1_asset").json()
         assert asset["conflict"]["locations"] == ["first", "second"]
@@ -254,13 +251,9 @@ def test_location_killed_and_restarted(
 ) -> None:
     steady = start_location("examples.cross_location.code_location_1", "steady")
     flaky = start_location("examples.cross_location.code_location_2", "flaky")
-    settings = Settings(
-        home=tmp_path,
-        database_url=database_url,
-        location_poll_seconds=0.1,
-        workspace=workspace(tmp_path, {"steady": steady, "flaky": flaky}),
-    )
-    with TestClient(create_app(settings)) as client:
+    with app_for(
+        tmp_path, database_url, {"steady": steady, "flaky": flaky}, location_poll_seconds=0.1
+    ) as client:
         wait_loaded(client, "steady", "flaky")
 
         def state(name: str) -> dict[str, Any]:
@@ -287,13 +280,7 @@ def test_api_token(
     tmp_path: Path, start_location: Callable[..., LocationServer], database_url: str
 ) -> None:
     loc = start_location("examples.cross_location.code_location_1", "one")
-    settings = Settings(
-        home=tmp_path,
-        database_url=database_url,
-        api_token="s3cret",
-        workspace=workspace(tmp_path, {"one": loc}),
-    )
-    with TestClient(create_app(settings)) as client:
+    with app_for(tmp_path, database_url, {"one": loc}, api_token="s3cret") as client:
         assert client.get("/api/v1/health").status_code == 200
         assert_problem(client.get("/api/v1/code-locations"), 401, "Bearer")
         assert_problem(client.get("/api/v1/assets"), 401, "Bearer")

@@ -7,6 +7,7 @@ import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, status
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from server.api.cursor import decode_cursor, encode_cursor
@@ -59,8 +60,6 @@ def _views(session: Session, rows: list[RunRow]) -> list[dict[str, Any]]:
 def _queue_position(session: Session, row: RunRow) -> int | None:
     if row.status != "QUEUED":
         return None
-    from sqlalchemy import func, or_, select
-
     ahead = session.scalar(
         select(func.count())
         .select_from(RunRow)
