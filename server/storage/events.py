@@ -7,6 +7,7 @@ a batch sent twice (a retry after a lost answer) changes nothing the second time
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -17,16 +18,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from codeloc.engine import RunStatus
+from server.errors import NotFound, Unauthorized
+from server.storage.db import Database
 from server.storage.models import (
     LatestMaterializationRow,
     MaterializationRow,
     RunEventRow,
     RunRow,
 )
-from server.storage.runs import TERMINAL, set_status
+from server.storage.runs import TERMINAL, get_run, hash_token, set_status
 
 __all__ = [
     "IngestResult",
+    "ingest_batch",
     "ingest_events",
     "latest_materializations",
     "latest_versions",
@@ -55,6 +59,34 @@ def _insert(session: Session, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
+
+
+def ingest_batch(
+    database: Database, run_id: str, token: str, events: Sequence[Mapping[str, Any]]
+) -> IngestResult:
+    """Store a batch a run's worker sent, authenticated by the run's token.
+
+    On PostgreSQL a batch without run-level events (nearly all of them) is one statement in
+    one round trip: the token check, the events, the materializations, the latest table and
+    ``last_seq`` together, atomic as any single statement. A batch that moves the run's status
+    goes through :func:`ingest_events` in a transaction. Raises ``NotFound`` or
+    ``Unauthorized``; nothing is stored then.
+    """
+    token_hash = hash_token(token)
+    if events and not database.is_sqlite and not any(e["type"] in _STATUS_OF_EVENT for e in events):
+        with database.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            row = connection.execute(_BATCH_PG, _batch_params(run_id, token_hash, events)).one()
+        if row.found:
+            return IngestResult(row.accepted, row.received - row.accepted, row.last_seq)
+        # Nothing was written: say why, outside the hot path.
+    with database.transaction() as session:
+        run = get_run(session, run_id)
+        if run is None:
+            raise NotFound(f"no run '{run_id}'")
+        if not token or not hmac.compare_digest(token_hash, run.token_hash):
+            raise Unauthorized(f"wrong or missing token for run '{run_id}'")
+        return ingest_events(session, run, events)
 
 
 def ingest_events(
@@ -235,6 +267,114 @@ def _insert_events_postgres(
         "errors": [r["error"] for r in rows],
     }
     return set(session.scalars(_EVENTS_PG, params))
+
+
+# The whole of a batch without run-level events, as one statement: data-modifying CTEs run
+# once each, in order of their references, and see each other's RETURNING. Nothing is written
+# unless the run exists and the token's hash matches. A key materialized twice in the batch
+# goes to the latest table once, the newest (an upsert cannot touch a row twice).
+_BATCH_PG = text(
+    """
+    WITH run AS (
+        SELECT run_id, last_seq FROM runs WHERE run_id = :run_id AND token_hash = :token_hash
+    ),
+    ev AS (
+        INSERT INTO run_events
+            (run_id, seq, timestamp, type, level, step_key, asset_key, message, metadata, error)
+        SELECT run.run_id, u.seq, u.ts, u.type, u.level, u.step_key, u.asset_key, u.message,
+               CAST(u.metadata AS json), u.error
+        FROM run, unnest(
+            CAST(:seqs AS integer[]), CAST(:tss AS double precision[]),
+            CAST(:types AS text[]), CAST(:levels AS text[]), CAST(:steps AS text[]),
+            CAST(:keys AS text[]), CAST(:messages AS text[]), CAST(:metadata AS text[]),
+            CAST(:errors AS text[])
+        ) AS u(seq, ts, type, level, step_key, asset_key, message, metadata, error)
+        ON CONFLICT (run_id, seq) DO NOTHING
+        RETURNING seq
+    ),
+    mat AS (
+        INSERT INTO asset_materializations
+            (asset_key, run_id, event_seq, timestamp, code_version, data_version, metadata, tags)
+        SELECT m.asset_key, :run_id, m.seq, m.ts, m.code_version, m.data_version,
+               CAST(m.metadata AS json), CAST(m.tags AS json)
+        FROM unnest(
+            CAST(:mat_seqs AS integer[]), CAST(:mat_keys AS text[]),
+            CAST(:mat_tss AS double precision[]), CAST(:mat_code_versions AS text[]),
+            CAST(:mat_data_versions AS text[]), CAST(:mat_metadata AS text[]),
+            CAST(:mat_tags AS text[])
+        ) WITH ORDINALITY
+            AS m(seq, asset_key, ts, code_version, data_version, metadata, tags, n)
+        WHERE m.seq IN (SELECT seq FROM ev)
+        ORDER BY m.n
+        RETURNING id, asset_key, run_id, timestamp, code_version, data_version, metadata, tags
+    ),
+    latest AS (
+        INSERT INTO latest_materializations
+            (asset_key, materialization_id, run_id, timestamp, code_version, data_version,
+             metadata, tags)
+        SELECT DISTINCT ON (asset_key) asset_key, id, run_id, timestamp, code_version,
+               data_version, metadata, tags
+        FROM mat
+        ORDER BY asset_key, timestamp DESC, id DESC
+        ON CONFLICT (asset_key) DO UPDATE SET
+            materialization_id = excluded.materialization_id, run_id = excluded.run_id,
+            timestamp = excluded.timestamp, code_version = excluded.code_version,
+            data_version = excluded.data_version, metadata = excluded.metadata,
+            tags = excluded.tags
+        WHERE latest_materializations.timestamp < excluded.timestamp
+           OR (latest_materializations.timestamp = excluded.timestamp
+               AND latest_materializations.materialization_id < excluded.materialization_id)
+        RETURNING 1
+    ),
+    bump AS (
+        UPDATE runs SET last_seq = :max_seq
+        WHERE run_id = (SELECT run_id FROM run) AND last_seq < :max_seq
+        RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM run) AS found,
+           (SELECT count(*) FROM ev) AS accepted,
+           CAST(:received AS integer) AS received,
+           GREATEST((SELECT last_seq FROM run), :max_seq) AS last_seq,
+           (SELECT count(*) FROM latest) + (SELECT count(*) FROM bump) AS touched
+    """
+)
+
+
+def _batch_params(
+    run_id: str, token_hash: str, events: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    by_seq: dict[int, Mapping[str, Any]] = {}
+    for event in events:
+        by_seq.setdefault(int(event["seq"]), event)
+    ordered = sorted(by_seq.items())
+    mats = [
+        (seq, e, e["materialization"])
+        for seq, e in ordered
+        if e["type"] == "ASSET_MATERIALIZATION" and e.get("materialization")
+    ]
+    dumps = orjson.dumps
+    return {
+        "run_id": run_id,
+        "token_hash": token_hash,
+        "received": len(by_seq),
+        "max_seq": ordered[-1][0],
+        "seqs": [seq for seq, _ in ordered],
+        "tss": [float(e["timestamp"]) for _, e in ordered],
+        "types": [e["type"] for _, e in ordered],
+        "levels": [e.get("level") or "INFO" for _, e in ordered],
+        "steps": [e.get("step_key") for _, e in ordered],
+        "keys": [_key_string(e.get("asset_key")) for _, e in ordered],
+        "messages": [e.get("message") or "" for _, e in ordered],
+        "metadata": [dumps(e.get("metadata") or {}).decode() for _, e in ordered],
+        "errors": [e.get("error") for _, e in ordered],
+        "mat_seqs": [seq for seq, _, _ in mats],
+        "mat_keys": [_key_string(m.get("asset_key") or e.get("asset_key")) for _, e, m in mats],
+        "mat_tss": [float(e["timestamp"]) for _, e, _ in mats],
+        "mat_code_versions": [m.get("code_version") for _, _, m in mats],
+        "mat_data_versions": [m.get("data_version") for _, _, m in mats],
+        "mat_metadata": [dumps(m.get("metadata") or {}).decode() for _, _, m in mats],
+        "mat_tags": [dumps(m.get("tags") or {}).decode() for _, _, m in mats],
+    }
 
 
 def _record_materializations_postgres(

@@ -6,11 +6,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 
 from codeloc.engine import RunStatus
+from server.errors import NotFound, Unauthorized
 from server.storage.db import Database
 from server.storage.events import (
     IngestResult,
+    ingest_batch,
     ingest_events,
     latest_materializations,
     list_events,
@@ -65,11 +68,9 @@ def run_id(database: Database) -> str:
 
 
 def ingest(database: Database, run_id: str, events: list[dict]) -> IngestResult:
-    """One batch in one transaction, as the ingest route does it."""
-    with database.transaction() as session:
-        run = get_run(session, run_id)
-        assert run is not None
-        return ingest_events(session, run, events)
+    """One batch, as the ingest route stores it (on PostgreSQL, in one statement unless the
+    batch holds run-level events)."""
+    return ingest_batch(database, run_id, "secret", events)
 
 
 def stored_seqs(database: Database, run_id: str) -> list[int]:
@@ -147,7 +148,7 @@ def test_events_of_another_run_are_apart(database: Database, run_id: str) -> Non
             asset_keys=[],
             run_config={},
             tags={},
-            token="t",
+            token="secret",
         )
     ingest(database, run_id, [event(1), event(2)])
     other = ingest(database, "run-2", [event(1)])
@@ -197,6 +198,55 @@ def test_materialization_and_latest_are_one_transaction(database: Database, run_
         assert list_materializations(session, "code_location_1_asset") == []
         assert latest_materializations(session) == {}
         assert materialization_version(session) == 0
+
+
+@pytest.mark.parametrize("token", ["wrong", ""])
+def test_a_batch_with_a_wrong_token_stores_nothing(
+    database: Database, run_id: str, token: str
+) -> None:
+    batch = [event(1), materialized(2, ["a"]), event(3)]
+    with pytest.raises(Unauthorized, match="run-1"):
+        ingest_batch(database, run_id, token, batch)
+
+    with database.transaction() as session:
+        assert list_events(session, run_id) == []
+        assert list_materializations(session, "a") == []
+        assert latest_materializations(session) == {}
+    assert run_row(database, run_id).last_seq == 0
+
+
+def test_a_batch_for_an_unknown_run_is_not_found(database: Database, run_id: str) -> None:
+    with pytest.raises(NotFound, match="no run 'run-2'"):
+        ingest_batch(database, "run-2", "secret", [event(1)])
+
+
+# SQLite does not enforce column lengths: the failure is made on PostgreSQL, where a batch of
+# events is one statement.
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_failing_materialization_stores_none_of_the_batch(
+    database: Database, run_id: str
+) -> None:
+    # An asset key longer than its column fails the statement after the events went in.
+    batch = [event(1), materialized(2, ["x" * 2000]), event(3)]
+    with pytest.raises(DataError, match="too long"):
+        ingest(database, run_id, batch)
+
+    assert stored_seqs(database, run_id) == []
+    assert run_row(database, run_id).last_seq == 0
+    assert ingest(database, run_id, [event(1), event(3)]) == IngestResult(2, 0, 3)
+
+
+def test_a_retried_batch_with_materializations_adds_none(database: Database, run_id: str) -> None:
+    batch = [event(1), materialized(2, ["a"]), materialized(3, ["a"]), materialized(4, ["b"])]
+    assert ingest(database, run_id, batch) == IngestResult(4, 0, 4)
+    assert ingest(database, run_id, batch) == IngestResult(0, 4, 4)
+
+    with database.transaction() as session:
+        history = list_materializations(session, "a")
+        latest = latest_materializations(session)
+    assert [m.event_seq for m in history] == [3, 2]
+    assert latest["a"].materialization_id == history[0].id
+    assert set(latest) == {"a", "b"}
 
 
 def test_a_newer_materialization_replaces_the_latest(database: Database, run_id: str) -> None:
