@@ -78,7 +78,7 @@ def ingest_batch(
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             row = connection.execute(_BATCH_PG, _batch_params(run_id, token_hash, events)).one()
         if row.found:
-            return IngestResult(row.accepted, row.received - row.accepted, row.last_seq)
+            return IngestResult(len(row.inserted), row.received - len(row.inserted), row.last_seq)
         # Nothing was written: say why, outside the hot path.
     with database.transaction() as session:
         run = get_run(session, run_id)
@@ -98,40 +98,12 @@ def ingest_events(
     by_seq: dict[int, Mapping[str, Any]] = {}
     for event in events:
         by_seq.setdefault(int(event["seq"]), event)
-    rows = [
-        {
-            "run_id": run.run_id,
-            "seq": seq,
-            "timestamp": float(e["timestamp"]),
-            "type": e["type"],
-            "level": e.get("level") or "INFO",
-            "step_key": e.get("step_key"),
-            "asset_key": _key_string(e.get("asset_key")),
-            "message": e.get("message") or "",
-            "metadata": e.get("metadata") or {},
-            "error": e.get("error"),
-        }
-        for seq, e in sorted(by_seq.items())
-    ]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        inserted = _insert_events_postgres(session, run.run_id, rows)
+    if session.get_bind().dialect.name == "postgresql":
+        params = _batch_params(run.run_id, run.token_hash, events)
+        inserted = session.execute(_BATCH_PG, params).one().inserted
+        new_events = [by_seq[seq] for seq in inserted]
     else:
-        statement = (
-            _insert(session, RunEventRow.__table__)
-            .on_conflict_do_nothing(index_elements=["run_id", "seq"])
-            .returning(RunEventRow.__table__.c.seq)
-        )
-        inserted = set(session.scalars(statement, rows))
-    new_events = [by_seq[seq] for seq in sorted(inserted)]
-    materializations = [
-        e for e in new_events if e["type"] == "ASSET_MATERIALIZATION" and e.get("materialization")
-    ]
-    if postgres and materializations:
-        _record_materializations_postgres(session, run.run_id, materializations)
-    else:
-        for event in materializations:
-            _record_materialization(session, run.run_id, event)
+        new_events = _ingest_sqlite(session, run.run_id, by_seq)
     for event in new_events:
         status = _STATUS_OF_EVENT.get(event["type"])
         if status is not None:
@@ -146,13 +118,46 @@ def ingest_events(
                 error=error if status in (RunStatus.FAILURE, RunStatus.CANCELED) else None,
             )
     last_seq = max(run.last_seq, max(by_seq))
+    return IngestResult(len(new_events), len(by_seq) - len(new_events), last_seq)
+
+
+def _ingest_sqlite(
+    session: Session, run_id: str, by_seq: Mapping[int, Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The events, materializations and ``last_seq`` of a batch; returns the new events."""
+    rows = [
+        {
+            "run_id": run_id,
+            "seq": seq,
+            "timestamp": float(e["timestamp"]),
+            "type": e["type"],
+            "level": e.get("level") or "INFO",
+            "step_key": e.get("step_key"),
+            "asset_key": _key_string(e.get("asset_key")),
+            "message": e.get("message") or "",
+            "metadata": e.get("metadata") or {},
+            "error": e.get("error"),
+        }
+        for seq, e in sorted(by_seq.items())
+    ]
+    statement = (
+        _insert(session, RunEventRow.__table__)
+        .on_conflict_do_nothing(index_elements=["run_id", "seq"])
+        .returning(RunEventRow.__table__.c.seq)
+    )
+    inserted = sorted(session.scalars(statement, rows))
+    new_events = [by_seq[seq] for seq in inserted]
+    for event in new_events:
+        if event["type"] == "ASSET_MATERIALIZATION" and event.get("materialization"):
+            _record_materialization(session, run_id, event)
+    last_seq = max(by_seq)
     session.execute(
         update(RunRow)
-        .where(RunRow.run_id == run.run_id, RunRow.last_seq < last_seq)
+        .where(RunRow.run_id == run_id, RunRow.last_seq < last_seq)
         .values(last_seq=last_seq)
         .execution_options(synchronize_session=False)
     )
-    return IngestResult(len(inserted), len(by_seq) - len(inserted), last_seq)
+    return new_events
 
 
 def _record_materialization(session: Session, run_id: str, event: Mapping[str, Any]) -> None:
@@ -196,83 +201,12 @@ def _record_materialization(session: Session, run_id: str, event: Mapping[str, A
     )
 
 
-# PostgreSQL takes a whole batch as arrays, in statements whose text never changes: they are
-# parsed and planned once per connection, where a multi-row VALUES list of a different length
-# every time is parsed anew for each batch (most of the cost of ingest, measured).
-_EVENTS_PG = text(
-    """
-    INSERT INTO run_events
-        (run_id, seq, timestamp, type, level, step_key, asset_key, message, metadata, error)
-    SELECT :run_id, u.seq, u.ts, u.type, u.level, u.step_key, u.asset_key, u.message,
-           CAST(u.metadata AS json), u.error
-    FROM unnest(
-        CAST(:seqs AS integer[]), CAST(:tss AS double precision[]), CAST(:types AS text[]),
-        CAST(:levels AS text[]), CAST(:steps AS text[]), CAST(:keys AS text[]),
-        CAST(:messages AS text[]), CAST(:metadata AS text[]), CAST(:errors AS text[])
-    ) AS u(seq, ts, type, level, step_key, asset_key, message, metadata, error)
-    ON CONFLICT (run_id, seq) DO NOTHING
-    RETURNING seq
-    """
-)
-
-_MATERIALIZATIONS_PG = text(
-    """
-    INSERT INTO asset_materializations
-        (asset_key, run_id, event_seq, timestamp, code_version, data_version, metadata, tags)
-    SELECT u.asset_key, :run_id, u.seq, u.ts, u.code_version, u.data_version,
-           CAST(u.metadata AS json), CAST(u.tags AS json)
-    FROM unnest(
-        CAST(:keys AS text[]), CAST(:seqs AS integer[]), CAST(:tss AS double precision[]),
-        CAST(:code_versions AS text[]), CAST(:data_versions AS text[]),
-        CAST(:metadata AS text[]), CAST(:tags AS text[])
-    ) AS u(asset_key, seq, ts, code_version, data_version, metadata, tags)
-    RETURNING id, asset_key, timestamp
-    """
-)
-
-_LATEST_PG = text(
-    """
-    INSERT INTO latest_materializations
-        (asset_key, materialization_id, run_id, timestamp, code_version, data_version,
-         metadata, tags)
-    SELECT m.asset_key, m.id, m.run_id, m.timestamp, m.code_version, m.data_version,
-           m.metadata, m.tags
-    FROM asset_materializations m
-    WHERE m.id = ANY(CAST(:ids AS bigint[]))
-    ON CONFLICT (asset_key) DO UPDATE SET
-        materialization_id = excluded.materialization_id, run_id = excluded.run_id,
-        timestamp = excluded.timestamp, code_version = excluded.code_version,
-        data_version = excluded.data_version, metadata = excluded.metadata,
-        tags = excluded.tags
-    WHERE latest_materializations.timestamp < excluded.timestamp
-       OR (latest_materializations.timestamp = excluded.timestamp
-           AND latest_materializations.materialization_id < excluded.materialization_id)
-    """
-)
-
-
-def _insert_events_postgres(
-    session: Session, run_id: str, rows: Sequence[Mapping[str, Any]]
-) -> set[int]:
-    params = {
-        "run_id": run_id,
-        "seqs": [r["seq"] for r in rows],
-        "tss": [r["timestamp"] for r in rows],
-        "types": [r["type"] for r in rows],
-        "levels": [r["level"] for r in rows],
-        "steps": [r["step_key"] for r in rows],
-        "keys": [r["asset_key"] for r in rows],
-        "messages": [r["message"] for r in rows],
-        "metadata": [orjson.dumps(r["metadata"]).decode() for r in rows],
-        "errors": [r["error"] for r in rows],
-    }
-    return set(session.scalars(_EVENTS_PG, params))
-
-
-# The whole of a batch without run-level events, as one statement: data-modifying CTEs run
-# once each, in order of their references, and see each other's RETURNING. Nothing is written
-# unless the run exists and the token's hash matches. A key materialized twice in the batch
-# goes to the latest table once, the newest (an upsert cannot touch a row twice).
+# A whole batch in one statement whose text never changes (parsed and planned once per
+# connection): the events and the materializations travel as two JSON documents, read by
+# json_to_recordset; data-modifying CTEs run once each and see each other's RETURNING.
+# Nothing is written unless the run exists and the token's hash matches. A key materialized
+# twice in the batch goes to the latest table once, the newest (an upsert cannot touch a row
+# twice); an older materialization stored late does not replace a newer one.
 _BATCH_PG = text(
     """
     WITH run AS (
@@ -281,31 +215,24 @@ _BATCH_PG = text(
     ev AS (
         INSERT INTO run_events
             (run_id, seq, timestamp, type, level, step_key, asset_key, message, metadata, error)
-        SELECT run.run_id, u.seq, u.ts, u.type, u.level, u.step_key, u.asset_key, u.message,
-               CAST(u.metadata AS json), u.error
-        FROM run, unnest(
-            CAST(:seqs AS integer[]), CAST(:tss AS double precision[]),
-            CAST(:types AS text[]), CAST(:levels AS text[]), CAST(:steps AS text[]),
-            CAST(:keys AS text[]), CAST(:messages AS text[]), CAST(:metadata AS text[]),
-            CAST(:errors AS text[])
-        ) AS u(seq, ts, type, level, step_key, asset_key, message, metadata, error)
+        SELECT run.run_id, e.seq, e.ts, e.type, e.level, e.step_key, e.asset_key, e.message,
+               e.metadata, e.error
+        FROM run, json_to_recordset(CAST(:events AS json)) AS e(
+            seq integer, ts double precision, type text, level text, step_key text,
+            asset_key text, message text, metadata json, error text)
         ON CONFLICT (run_id, seq) DO NOTHING
         RETURNING seq
     ),
     mat AS (
         INSERT INTO asset_materializations
             (asset_key, run_id, event_seq, timestamp, code_version, data_version, metadata, tags)
-        SELECT m.asset_key, :run_id, m.seq, m.ts, m.code_version, m.data_version,
-               CAST(m.metadata AS json), CAST(m.tags AS json)
-        FROM unnest(
-            CAST(:mat_seqs AS integer[]), CAST(:mat_keys AS text[]),
-            CAST(:mat_tss AS double precision[]), CAST(:mat_code_versions AS text[]),
-            CAST(:mat_data_versions AS text[]), CAST(:mat_metadata AS text[]),
-            CAST(:mat_tags AS text[])
-        ) WITH ORDINALITY
-            AS m(seq, asset_key, ts, code_version, data_version, metadata, tags, n)
+        SELECT m.asset_key, :run_id, m.seq, m.ts, m.code_version, m.data_version, m.metadata,
+               m.tags
+        FROM json_to_recordset(CAST(:materializations AS json)) AS m(
+            seq integer, asset_key text, ts double precision, code_version text,
+            data_version text, metadata json, tags json)
         WHERE m.seq IN (SELECT seq FROM ev)
-        ORDER BY m.n
+        ORDER BY m.seq
         RETURNING id, asset_key, run_id, timestamp, code_version, data_version, metadata, tags
     ),
     latest AS (
@@ -332,7 +259,7 @@ _BATCH_PG = text(
         RETURNING 1
     )
     SELECT EXISTS (SELECT 1 FROM run) AS found,
-           (SELECT count(*) FROM ev) AS accepted,
+           ARRAY(SELECT seq FROM ev ORDER BY seq) AS inserted,
            CAST(:received AS integer) AS received,
            GREATEST((SELECT last_seq FROM run), :max_seq) AS last_seq,
            (SELECT count(*) FROM latest) + (SELECT count(*) FROM bump) AS touched
@@ -343,66 +270,45 @@ _BATCH_PG = text(
 def _batch_params(
     run_id: str, token_hash: str, events: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    by_seq: dict[int, Mapping[str, Any]] = {}
-    for event in events:
-        by_seq.setdefault(int(event["seq"]), event)
-    ordered = sorted(by_seq.items())
-    mats = [
-        (seq, e, e["materialization"])
-        for seq, e in ordered
-        if e["type"] == "ASSET_MATERIALIZATION" and e.get("materialization")
-    ]
-    dumps = orjson.dumps
+    rows: dict[int, dict[str, Any]] = {}
+    materializations = []
+    for e in events:
+        seq = int(e["seq"])
+        if seq in rows:
+            continue
+        rows[seq] = {
+            "seq": seq,
+            "ts": e["timestamp"],
+            "type": e["type"],
+            "level": e.get("level") or "INFO",
+            "step_key": e.get("step_key"),
+            "asset_key": _key_string(e.get("asset_key")),
+            "message": e.get("message") or "",
+            "metadata": e.get("metadata") or {},
+            "error": e.get("error"),
+        }
+        mat = e.get("materialization") if e["type"] == "ASSET_MATERIALIZATION" else None
+        if mat:
+            materializations.append(
+                {
+                    "seq": seq,
+                    "asset_key": _key_string(mat.get("asset_key") or e.get("asset_key")),
+                    "ts": e["timestamp"],
+                    "code_version": mat.get("code_version"),
+                    "data_version": mat.get("data_version"),
+                    "metadata": mat.get("metadata") or {},
+                    "tags": mat.get("tags") or {},
+                }
+            )
+    materializations.sort(key=lambda m: m["seq"])
     return {
         "run_id": run_id,
         "token_hash": token_hash,
-        "received": len(by_seq),
-        "max_seq": ordered[-1][0],
-        "seqs": [seq for seq, _ in ordered],
-        "tss": [float(e["timestamp"]) for _, e in ordered],
-        "types": [e["type"] for _, e in ordered],
-        "levels": [e.get("level") or "INFO" for _, e in ordered],
-        "steps": [e.get("step_key") for _, e in ordered],
-        "keys": [_key_string(e.get("asset_key")) for _, e in ordered],
-        "messages": [e.get("message") or "" for _, e in ordered],
-        "metadata": [dumps(e.get("metadata") or {}).decode() for _, e in ordered],
-        "errors": [e.get("error") for _, e in ordered],
-        "mat_seqs": [seq for seq, _, _ in mats],
-        "mat_keys": [_key_string(m.get("asset_key") or e.get("asset_key")) for _, e, m in mats],
-        "mat_tss": [float(e["timestamp"]) for _, e, _ in mats],
-        "mat_code_versions": [m.get("code_version") for _, _, m in mats],
-        "mat_data_versions": [m.get("data_version") for _, _, m in mats],
-        "mat_metadata": [dumps(m.get("metadata") or {}).decode() for _, _, m in mats],
-        "mat_tags": [dumps(m.get("tags") or {}).decode() for _, _, m in mats],
+        "received": len(rows),
+        "max_seq": max(rows),
+        "events": orjson.dumps(list(rows.values())).decode(),
+        "materializations": orjson.dumps(materializations).decode(),
     }
-
-
-def _record_materializations_postgres(
-    session: Session, run_id: str, events: Sequence[Mapping[str, Any]]
-) -> None:
-    mats = [e["materialization"] for e in events]
-    params = {
-        "run_id": run_id,
-        "keys": [
-            _key_string(m.get("asset_key") or e.get("asset_key"))
-            for m, e in zip(mats, events, strict=True)
-        ],
-        "seqs": [int(e["seq"]) for e in events],
-        "tss": [float(e["timestamp"]) for e in events],
-        "code_versions": [m.get("code_version") for m in mats],
-        "data_versions": [m.get("data_version") for m in mats],
-        "metadata": [orjson.dumps(m.get("metadata") or {}).decode() for m in mats],
-        "tags": [orjson.dumps(m.get("tags") or {}).decode() for m in mats],
-    }
-    # One asset may be materialized twice in a batch; an upsert cannot touch a row twice,
-    # so only the newest of each key (by timestamp, then id) goes on to the latest table.
-    newest: dict[str, tuple[float, int]] = {}
-    for row in session.execute(_MATERIALIZATIONS_PG, params):
-        mat_id, key, ts = row.id, row.asset_key, row.timestamp
-        stamp = (float(ts), int(mat_id))
-        if key not in newest or stamp > newest[key]:
-            newest[key] = stamp
-    session.execute(_LATEST_PG, {"ids": [mat_id for _, mat_id in newest.values()]})
 
 
 def _key_string(key: Any) -> str | None:
