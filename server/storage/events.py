@@ -99,8 +99,11 @@ def ingest_events(
     for event in events:
         by_seq.setdefault(int(event["seq"]), event)
     if session.get_bind().dialect.name == "postgresql":
-        params = _batch_params(run.run_id, run.token_hash, events)
-        inserted = session.execute(_BATCH_PG, params).one().inserted
+        # The caller holds the run: no token to check.
+        row = session.execute(_BATCH_PG, _batch_params(run.run_id, None, events)).one()
+        if not row.found:
+            raise NotFound(f"no run '{run.run_id}'")
+        inserted = row.inserted
         new_events = [by_seq[seq] for seq in inserted]
     else:
         new_events = _ingest_sqlite(session, run.run_id, by_seq)
@@ -204,13 +207,14 @@ def _record_materialization(session: Session, run_id: str, event: Mapping[str, A
 # A whole batch in one statement whose text never changes (parsed and planned once per
 # connection): the events and the materializations travel as two JSON documents, read by
 # json_to_recordset; data-modifying CTEs run once each and see each other's RETURNING.
-# Nothing is written unless the run exists and the token's hash matches. A key materialized
-# twice in the batch goes to the latest table once, the newest (an upsert cannot touch a row
-# twice); an older materialization stored late does not replace a newer one.
+# Nothing is written unless the run exists and the token's hash matches (when one is given).
+# A key materialized twice in the batch goes to the latest table once, the newest (an upsert
+# cannot touch a row twice); an older materialization stored late does not replace a newer one.
 _BATCH_PG = text(
     """
     WITH run AS (
-        SELECT run_id, last_seq FROM runs WHERE run_id = :run_id AND token_hash = :token_hash
+        SELECT run_id, last_seq FROM runs
+        WHERE run_id = :run_id AND (CAST(:token_hash AS text) IS NULL OR token_hash = :token_hash)
     ),
     ev AS (
         INSERT INTO run_events
@@ -268,7 +272,7 @@ _BATCH_PG = text(
 
 
 def _batch_params(
-    run_id: str, token_hash: str, events: Sequence[Mapping[str, Any]]
+    run_id: str, token_hash: str | None, events: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     rows: dict[int, dict[str, Any]] = {}
     materializations = []

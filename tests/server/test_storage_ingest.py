@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError
 
 from codeloc.engine import RunStatus
@@ -21,7 +21,7 @@ from server.storage.events import (
     materialization_version,
 )
 from server.storage.models import MaterializationRow, RunEventRow, RunRow
-from server.storage.runs import create_run, get_run, set_status, tags_of
+from server.storage.runs import create_run, get_run, hash_token, set_status, tags_of
 
 
 def event(seq: int, type_: str = "LOG", *, timestamp: float | None = None, **extra: Any) -> dict:
@@ -213,6 +213,24 @@ def test_a_batch_with_a_wrong_token_stores_nothing(
         assert list_materializations(session, "a") == []
         assert latest_materializations(session) == {}
     assert run_row(database, run_id).last_seq == 0
+
+
+def test_events_the_server_writes_need_no_token(database: Database, run_id: str) -> None:
+    # As the coordinator does when it claims a run: a new token, then RUN_STARTING, in one
+    # transaction whose loaded row still holds the old token's hash.
+    with database.transaction() as session:
+        run = get_run(session, run_id)
+        assert run is not None
+        session.execute(
+            update(RunRow)
+            .where(RunRow.run_id == run_id)
+            .values(token_hash=hash_token("new"))
+            .execution_options(synchronize_session=False)
+        )
+        result = ingest_events(session, run, [event(1, "LOG"), event(2, "RUN_STARTING")])
+    assert result == IngestResult(2, 0, 2)
+    assert stored_seqs(database, run_id) == [1, 2]
+    assert ingest_batch(database, run_id, "new", [event(3)]) == IngestResult(1, 0, 3)
 
 
 def test_a_batch_for_an_unknown_run_is_not_found(database: Database, run_id: str) -> None:
