@@ -67,10 +67,11 @@ def ingest_batch(
     """Store a batch a run's worker sent, authenticated by the run's token.
 
     On PostgreSQL a batch without run-level events (nearly all of them) is one statement in
-    one round trip: the token check, the events, the materializations, the latest table and
-    ``last_seq`` together, atomic as any single statement. A batch that moves the run's status
-    goes through :func:`ingest_events` in a transaction. Raises ``NotFound`` or
-    ``Unauthorized``; nothing is stored then.
+    one round trip, committed on its own: the token check, the events, the materializations,
+    the latest table and ``last_seq`` together, atomic as any single statement. A batch that
+    moves the run's status goes through :func:`ingest_events` in a transaction, as does one
+    that names an unknown run or a wrong token, to say which: ``NotFound`` or
+    ``Unauthorized``, and nothing is stored.
     """
     token_hash = hash_token(token)
     if events and not database.is_sqlite and not any(e["type"] in _STATUS_OF_EVENT for e in events):
@@ -255,18 +256,15 @@ _BATCH_PG = text(
         WHERE latest_materializations.timestamp < excluded.timestamp
            OR (latest_materializations.timestamp = excluded.timestamp
                AND latest_materializations.materialization_id < excluded.materialization_id)
-        RETURNING 1
     ),
     bump AS (
         UPDATE runs SET last_seq = :max_seq
         WHERE run_id = (SELECT run_id FROM run) AND last_seq < :max_seq
-        RETURNING 1
     )
     SELECT EXISTS (SELECT 1 FROM run) AS found,
            ARRAY(SELECT seq FROM ev ORDER BY seq) AS inserted,
            CAST(:received AS integer) AS received,
-           GREATEST((SELECT last_seq FROM run), :max_seq) AS last_seq,
-           (SELECT count(*) FROM latest) + (SELECT count(*) FROM bump) AS touched
+           GREATEST((SELECT last_seq FROM run), :max_seq) AS last_seq
     """
 )
 
