@@ -34,6 +34,7 @@ __all__ = [
     "ingest_events",
     "latest_materializations",
     "latest_versions",
+    "latest_versions_since",
     "list_events",
     "list_materializations",
     "materialization_version",
@@ -372,6 +373,30 @@ def latest_versions(session: Session) -> dict[str, LatestVersions]:
     100,000 assets, loading whole ORM rows costs several times as much."""
     row = LatestMaterializationRow
     rows = session.execute(select(row.asset_key, row.timestamp, row.code_version, row.data_version))
+    return {key: LatestVersions(ts, cv, dv) for key, ts, cv, dv in rows}
+
+
+def latest_versions_since(
+    session: Session, after_id: int, *, limit: int = 5_000
+) -> dict[str, LatestVersions] | None:
+    """``latest_versions`` of the keys materialized after materialization ``after_id``; None
+    when more than ``limit`` materializations came since (then reading them all is cheaper)."""
+    keys = session.scalars(
+        select(MaterializationRow.asset_key)
+        .where(MaterializationRow.id > after_id)
+        .order_by(MaterializationRow.id)
+        .limit(limit + 1)
+    ).all()
+    if len(keys) > limit:
+        return None
+    if not keys:
+        return {}
+    row = LatestMaterializationRow
+    rows = session.execute(
+        select(row.asset_key, row.timestamp, row.code_version, row.data_version).where(
+            row.asset_key.in_(set(keys))
+        )
+    )
     return {key: LatestVersions(ts, cv, dv) for key, ts, cv, dv in rows}
 
 

@@ -9,8 +9,16 @@ import pytest
 
 from codeloc import AssetKey, asset
 from server.storage.db import Database
-from server.storage.events import ingest_events, latest_materializations, materialization_version
+from server.storage.events import (
+    ingest_batch,
+    ingest_events,
+    latest_materializations,
+    latest_versions,
+    latest_versions_since,
+    materialization_version,
+)
 from server.storage.runs import create_run
+from server.workspace import staleness as staleness_module
 from server.workspace.graph import MergedGraph
 from server.workspace.staleness import StaleCause, StalenessCache, compute_staleness
 
@@ -214,3 +222,176 @@ def test_version_of_history_follows_materializations(database: Database) -> None
             ],
         )
         assert materialization_version(session) > 0
+
+
+# -- incremental ---------------------------------------------------------------------------------
+
+
+class History:
+    """Latest materializations with ids, as the storage functions give them."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str, Latest]] = []
+        self.full_loads = 0
+        self.since: list[int] = []
+
+    def add(self, key: str, latest: Latest, mat_id: int | None = None) -> int:
+        mat_id = mat_id if mat_id is not None else self.version + 1
+        self.rows.append((mat_id, key, latest))
+        return mat_id
+
+    @property
+    def version(self) -> int:
+        return max((i for i, _, _ in self.rows), default=0)
+
+    def latest(self) -> dict[str, Latest]:
+        out: dict[str, Latest] = {}
+        for _, key, row in sorted(self.rows, key=lambda r: r[0]):
+            if key not in out or row.timestamp >= out[key].timestamp:
+                out[key] = row
+        return out
+
+    def load_latest(self) -> dict[str, Latest]:
+        self.full_loads += 1
+        return self.latest()
+
+    def load_since(self, after: int) -> dict[str, Latest]:
+        self.since.append(after)
+        keys = {key for i, key, _ in self.rows if i > after}
+        return {k: v for k, v in self.latest().items() if k in keys}
+
+    def get(self, cache: StalenessCache, graph: MergedGraph) -> tuple[int, dict]:
+        return cache.current(graph, self.version, self.load_latest, self.load_since)
+
+
+def test_a_new_materialization_is_applied_without_reading_the_whole_history(
+    graph: MergedGraph,
+) -> None:
+    history = History()
+    cache = StalenessCache()
+    steps = [
+        ("upstream", Latest(1.0, "1")),
+        ("downstream", Latest(2.0)),
+        ("report", Latest(3.0)),
+        ("upstream", Latest(4.0, "1")),  # downstream and report go stale
+        ("downstream", Latest(5.0)),  # report stays stale: its upstream is newer now
+        ("report", Latest(6.0)),
+        ("upstream", Latest(7.0, "0")),  # code version no longer the definition's
+    ]
+    generations = []
+    for key, row in steps:
+        history.add(key, row)
+        generation, stale = history.get(cache, graph)
+        assert stale == compute_staleness(graph, history.latest()), (key, row)
+        generations.append(generation)
+    assert history.full_loads == 1
+    assert len(set(generations)) == len(steps)
+    assert reasons(stale[K("upstream")]) == [("code_version", None)]
+    assert reasons(stale[K("report")]) == [("upstream_stale", K("downstream"))]
+
+
+def test_an_unchanged_history_keeps_the_same_result(graph: MergedGraph) -> None:
+    history = History()
+    cache = StalenessCache()
+    history.add("upstream", Latest(1.0, "1"))
+    first = history.get(cache, graph)
+    # The same key materialized again with an older timestamp: the latest row stays.
+    history.add("upstream", Latest(0.5, "1"))
+    second = history.get(cache, graph)
+    assert second[0] == first[0]
+    assert second[1] is first[1]
+
+
+def test_a_late_commit_below_the_newest_id_is_picked_up(
+    graph: MergedGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staleness_module, "RECHECK_SECONDS", 0.0)
+    history = History()
+    cache = StalenessCache()
+    history.add("upstream", Latest(1.0, "1"), mat_id=1)
+    history.add("report", Latest(3.0), mat_id=3)
+    _, before = history.get(cache, graph)
+    assert reasons(before[K("downstream")]) == [("missing", None)]
+
+    # Id 2 was taken before id 3 but committed after it was read: the version stays 3.
+    history.add("downstream", Latest(2.0), mat_id=2)
+    assert history.version == 3
+    _, after = history.get(cache, graph)
+    assert after[K("downstream")] == ()
+    assert after[K("report")] == ()
+    assert history.full_loads == 1
+
+
+def test_too_many_new_materializations_read_the_whole_history(graph: MergedGraph) -> None:
+    history = History()
+    cache = StalenessCache()
+    history.add("upstream", Latest(1.0, "1"))
+    history.get(cache, graph)
+    history.add("downstream", Latest(2.0))
+    cache.current(graph, history.version, history.load_latest, lambda _after: None)
+    assert history.full_loads == 2
+    assert cache.get(graph, history.version, history.load_latest)[K("downstream")] == ()
+
+
+def test_incremental_staleness_follows_stored_materializations(
+    graph: MergedGraph, database: Database
+) -> None:
+    cache = StalenessCache()
+
+    def current() -> dict:
+        with database.transaction() as session:
+            return cache.current(
+                graph,
+                materialization_version(session),
+                lambda: latest_versions(session),
+                lambda after: latest_versions_since(session, after),
+            )[1]
+
+    with database.transaction() as session:
+        create_run(
+            session, run_id="r", location="A", asset_keys=[], run_config={}, tags={}, token="t"
+        )
+    assert reasons(current()[K("downstream")]) == [("missing", None)]
+    for seq, (key, ts) in enumerate([("upstream", 1.0), ("downstream", 2.0), ("upstream", 3.0)]):
+        ingest_batch(
+            database,
+            "r",
+            "t",
+            [
+                {
+                    "seq": seq + 1,
+                    "timestamp": ts,
+                    "type": "ASSET_MATERIALIZATION",
+                    "materialization": {"asset_key": [key], "code_version": "1"},
+                }
+            ],
+        )
+        with database.transaction() as session:
+            assert current() == compute_staleness(graph, latest_versions(session))
+    assert reasons(current()[K("downstream")]) == [("upstream_newer", K("upstream"))]
+
+
+def test_latest_versions_since(database: Database) -> None:
+    with database.transaction() as session:
+        create_run(
+            session, run_id="r", location="A", asset_keys=[], run_config={}, tags={}, token="t"
+        )
+    events = [
+        {
+            "seq": i + 1,
+            "timestamp": float(i),
+            "type": "ASSET_MATERIALIZATION",
+            "materialization": {"asset_key": [key], "code_version": "1"},
+        }
+        for i, key in enumerate(["a", "b", "a", "c"])
+    ]
+    ingest_batch(database, "r", "t", events)
+    with database.transaction() as session:
+        assert set(latest_versions_since(session, 0) or {}) == {"a", "b", "c"}
+        since_two = latest_versions_since(session, 2)
+        assert since_two is not None
+        assert set(since_two) == {"a", "c"}
+        assert since_two["a"].timestamp == 2.0
+        assert latest_versions_since(session, 4) == {}
+        assert latest_versions_since(session, 0, limit=3) is None
+        assert latest_versions_since(session, 1, limit=3) is not None

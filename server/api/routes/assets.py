@@ -15,17 +15,22 @@ from server.errors import InvalidRequest, NotFound
 from server.storage import events as event_store
 from server.workspace.catalog import asset_view, filter_keys, materialization_view
 from server.workspace.graph import MergedGraph
+from server.workspace.staleness import StaleCause, StalenessCache
 
 router = APIRouter(tags=["assets"])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-def _staleness(session: Any, graph: MergedGraph, cache: Any) -> Any:
-    return cache.get(
+def _staleness(
+    session: Any, graph: MergedGraph, cache: StalenessCache
+) -> tuple[int, dict[AssetKey, tuple[StaleCause, ...]]]:
+    """``(generation, staleness)``: up to date with the history, incrementally."""
+    return cache.current(
         graph,
         event_store.materialization_version(session),
         lambda: event_store.latest_versions(session),
+        lambda after: event_store.latest_versions_since(session, after),
     )
 
 
@@ -54,7 +59,7 @@ def list_assets(
 ) -> Response:
     graph = registry.graph
     keys = filter_keys(graph, group=group, location=location, prefix=prefix, q=q)
-    stale = _staleness(session, graph, staleness)
+    _, stale = _staleness(session, graph, staleness)
     if status is not None:
         keys = _with_status(graph, keys, stale, status)
     after = decode_cursor(cursor, "assets")
@@ -144,7 +149,7 @@ def get_asset(
     graph = registry.graph
     if graph.get(asset_key) is None:
         raise NotFound(f"no asset '{asset_key.to_user_string()}' in any code location")
-    stale = _staleness(session, graph, staleness)
+    _, stale = _staleness(session, graph, staleness)
     latest = event_store.latest_materializations(session, [asset_key.to_user_string()])
     view = asset_view(
         graph, asset_key, latest.get(asset_key.to_user_string()), stale.get(asset_key, ())
@@ -160,11 +165,9 @@ def asset_graph(session: SessionDep, registry: RegistryDep, staleness: Staleness
     such change and kept (16 MB at 100,000 assets, sent as is).
     """
     graph = registry.graph
-    version = event_store.materialization_version(session)
+    generation, stale = _staleness(session, graph, staleness)
     body = staleness.derived(
-        "asset-graph",
-        (graph.version, version),
-        lambda: _graph_body(graph, _staleness(session, graph, staleness)),
+        "asset-graph", (graph.version, generation), lambda: _graph_body(graph, stale)
     )
     return Response(body, media_type="application/json")
 
