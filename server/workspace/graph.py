@@ -67,7 +67,7 @@ class MergedGraph:
     """
 
     def __init__(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
-        with _gc_paused():
+        with collector_paused():
             self._build(snapshots)
 
     def _build(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
@@ -180,7 +180,7 @@ class _PausedCollector:
                     gc.enable()
 
 
-_gc_paused = _PausedCollector()
+collector_paused = _PausedCollector()
 
 
 def _order_and_cycles(

@@ -8,14 +8,14 @@ itself stale (``upstream_stale``). External assets are never stale: nobody here 
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from codeloc._key import AssetKey
-from server.workspace.graph import MergedGraph
+from server.workspace.graph import MergedGraph, collector_paused
 
 __all__ = ["StaleCause", "StalenessCache", "compute_staleness"]
 
@@ -31,8 +31,9 @@ class LatestLike(Protocol):
     def data_version(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class StaleCause:
+class StaleCause(NamedTuple):
+    """A tuple: a change downstream of a busy asset makes one per key and parent."""
+
     reason: str
     message: str
     key: AssetKey | None = None
@@ -41,52 +42,80 @@ class StaleCause:
 def compute_staleness(
     graph: MergedGraph, latest: Mapping[str, LatestLike]
 ) -> dict[AssetKey, tuple[StaleCause, ...]]:
+    return _judge_all(_plan(graph), latest)
+
+
+class _Entry(NamedTuple):
+    """What judging one key needs of the graph, worked out once per graph."""
+
+    key: AssetKey
+    name: str
+    code_version: str | None
+    judged: bool  # False: external, or nothing defines it - never stale
+    parents: tuple[tuple[AssetKey, str], ...]
+
+
+def _plan(graph: MergedGraph) -> list[_Entry]:
+    """Every key, upstream before downstream. Keys on cycles have no order; they are judged
+    on their own inputs, after the rest."""
+    ordered = graph.topological_order
+    seen = set(ordered)
+    plan = []
+    for key in (*ordered, *(k for k in graph.sorted_keys if k not in seen)):
+        node = graph.nodes[key]
+        snap = node.node
+        plan.append(
+            _Entry(
+                key,
+                key.to_user_string(),
+                snap.code_version if snap is not None else None,
+                not node.is_external and snap is not None,
+                tuple((p, p.to_user_string()) for p in node.parents),
+            )
+        )
+    return plan
+
+
+def _judge_all(
+    plan: Iterable[_Entry], latest: Mapping[str, LatestLike]
+) -> dict[AssetKey, tuple[StaleCause, ...]]:
     out: dict[AssetKey, tuple[StaleCause, ...]] = {}
-    for key in _evaluation_order(graph):
-        out[key] = _judge(graph, key, latest, out)
+    # Judging allocates a few objects per key and frees none: collections in the middle only
+    # rescan the server's large heap.
+    with collector_paused():
+        for entry in plan:
+            out[entry.key] = _judge(entry, latest, out)
     return out
 
 
-def _evaluation_order(graph: MergedGraph) -> list[AssetKey]:
-    """Upstream before downstream. Keys on cycles have no order; they are judged on their own
-    inputs, after the rest."""
-    ordered = graph.topological_order
-    seen = set(ordered)
-    return [*ordered, *(k for k in graph.sorted_keys if k not in seen)]
+_NEVER_MATERIALIZED = (StaleCause("missing", "never materialized"),)
 
 
 def _judge(
-    graph: MergedGraph,
-    key: AssetKey,
+    entry: _Entry,
     latest: Mapping[str, LatestLike],
     out: Mapping[AssetKey, tuple[StaleCause, ...]],
 ) -> tuple[StaleCause, ...]:
     """The causes of one key, its parents already judged in ``out``."""
-    node = graph.nodes[key]
-    snap = node.node
-    if node.is_external or snap is None:
+    if not entry.judged:
         return ()
-    mine = latest.get(key.to_user_string())
+    mine = latest.get(entry.name)
     if mine is None:
-        return (StaleCause("missing", "never materialized"),)
+        return _NEVER_MATERIALIZED
     causes: list[StaleCause] = []
-    if snap.code_version is not None and snap.code_version != mine.code_version:
+    if entry.code_version is not None and entry.code_version != mine.code_version:
         causes.append(
             StaleCause(
                 "code_version",
-                f"code version changed from {mine.code_version!r} to {snap.code_version!r} "
+                f"code version changed from {mine.code_version!r} to {entry.code_version!r} "
                 "since the last materialization",
             )
         )
-    for parent in node.parents:
-        name = parent.to_user_string()
+    for parent, name in entry.parents:
         theirs = latest.get(name)
         if theirs is not None and theirs.timestamp > mine.timestamp:
-            causes.append(
-                StaleCause(
-                    "upstream_newer", f"upstream '{name}' has a newer materialization", parent
-                )
-            )
+            message = f"upstream '{name}' has a newer materialization"
+            causes.append(StaleCause("upstream_newer", message, parent))
         elif out.get(parent):
             causes.append(StaleCause("upstream_stale", f"upstream '{name}' is stale", parent))
     return tuple(causes)
@@ -117,6 +146,7 @@ class StalenessCache:
         self._version = -1
         self._latest: dict[str, LatestLike] = {}
         self._value: dict[AssetKey, tuple[StaleCause, ...]] = {}
+        self._plan: list[_Entry] = []
         self._position: dict[AssetKey, int] = {}
         self._settle_until = 0.0
         self._next_look = 0.0
@@ -176,35 +206,47 @@ class StalenessCache:
 
     def _rebuild(self, graph: MergedGraph, version: int, latest: dict[str, LatestLike]) -> None:
         if graph.version != self._graph_version:
-            order = _evaluation_order(graph)
-            self._position = {key: i for i, key in enumerate(order)}
+            self._plan = _plan(graph)
+            self._position = {entry.key: i for i, entry in enumerate(self._plan)}
             self._graph_version = graph.version
         self._latest = latest
-        self._value = compute_staleness(graph, latest)
+        self._value = _judge_all(self._plan, latest)
         self._version = version
         self._settle_until = time.monotonic() + SETTLE_SECONDS
         self.generation += 1
 
     def _apply(self, graph: MergedGraph, fetched: Mapping[str, LatestLike]) -> None:
-        """Judge again the keys whose latest materialization changed, and their downstream."""
-        changed = [name for name, row in fetched.items() if self._latest.get(name) != row]
+        """Judge again the keys whose latest materialization changed, and downstream of them
+        as far as a judgement changes: a child reads its parents' timestamps and whether
+        they are stale, nothing else."""
+        changed = {name for name, row in fetched.items() if self._latest.get(name) != row}
         if not changed:
             return
         latest = self._latest
         for name in changed:
             latest[name] = fetched[name]
-        nodes = graph.nodes
-        affected: set[AssetKey] = set()
-        todo = [AssetKey.from_user_string(name) for name in changed]
-        while todo:
-            key = todo.pop()
-            if key in affected or key not in nodes:
-                continue
-            affected.add(key)
-            todo.extend(nodes[key].children)
-        position = self._position
+        nodes, plan, position = graph.nodes, self._plan, self._position
+        ordered = len(graph.topological_order)
+        todo = [position[key] for key in map(AssetKey.from_user_string, changed) if key in nodes]
+        heapq.heapify(todo)
+        queued = set(todo)
         value = dict(self._value)  # readers may hold the previous one
-        for key in sorted(affected, key=position.__getitem__):
-            value[key] = _judge(graph, key, latest, value)
+        with collector_paused():
+            while todo:
+                index = heapq.heappop(todo)
+                if index >= ordered:
+                    # A key on or below a cycle: judged in no order, so judge all as a whole.
+                    value = _judge_all(plan, latest)
+                    break
+                entry = plan[index]
+                before = value.get(entry.key, ())
+                after = _judge(entry, latest, value)
+                value[entry.key] = after
+                if entry.name in changed or bool(before) != bool(after):
+                    for child in nodes[entry.key].children:
+                        at = position[child]
+                        if at not in queued:
+                            queued.add(at)
+                            heapq.heappush(todo, at)
         self._value = value
         self.generation += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -395,3 +396,25 @@ def test_latest_versions_since(database: Database) -> None:
         assert latest_versions_since(session, 4) == {}
         assert latest_versions_since(session, 0, limit=3) is None
         assert latest_versions_since(session, 1, limit=3) is not None
+
+
+def test_incremental_staleness_equals_a_full_judgement_on_a_random_graph(
+    graph_of: GraphOf,
+) -> None:
+    rng = random.Random(7)
+    names = [f"a{i}" for i in range(60)]
+    locations: dict[str, list] = {"A": [], "B": [], "C": []}
+    for i, name in enumerate(names):
+        ups = rng.sample(names[:i], k=min(i, rng.randint(0, 3)))
+        version = rng.choice([None, "1"])
+        spec = asset(name=name, code_version=version, deps=[K(u) for u in ups])(lambda: None)
+        locations[rng.choice("ABC")].append(spec)
+    graph = graph_of(locations)
+    history = History()
+    cache = StalenessCache()
+    for step in range(300):
+        name = rng.choice(names)
+        history.add(name, Latest(float(rng.randint(0, 400)), rng.choice(["1", "2"])))
+        _, stale = history.get(cache, graph)
+        assert stale == compute_staleness(graph, history.latest()), step
+    assert history.full_loads == 1
