@@ -29,8 +29,10 @@ Each command takes one measurement, in seconds, over one kept-alive HTTP connect
   graph rebuild, and the staleness of the new graph computed by that first request;
 - ``after_materialization``: one ``ASSET_MATERIALIZATION`` is POSTed for a random key through
   the ingest endpoint and awaited until its materializations list shows it (not timed), then
-  ``GET /api/v1/assets/{key}`` of that key is timed: the first request after any new
-  materialization recomputes the staleness of the whole graph.
+  ``GET /api/v1/assets/{key}`` of that key is timed: the first request after a new
+  materialization brings staleness up to date (the key and what is downstream of it);
+- ``graph_after_materialization``: the same, then ``GET /api/v1/asset-graph`` is timed: the
+  statuses of the whole body are written anew.
 
 At the end (stdin closed) every process is stopped and the database dropped.
 """
@@ -273,6 +275,15 @@ class Catalog:
         return {"seconds": t2 - t0, "reload_s": t1 - t0}
 
     def after_materialization(self) -> deploy.Sample:
+        key = self._materialize_random()
+        return self._timed_get(f"/api/v1/assets/{key}")[0]
+
+    def graph_after_materialization(self) -> deploy.Sample:
+        self._materialize_random()
+        return self._timed_get("/api/v1/asset-graph")[0]
+
+    def _materialize_random(self) -> str:
+        """One new materialization of a random key, stored (not timed)."""
         key = self.random.choice(self.keys)
         run_id, token, seq = self.run
         seq += 1
@@ -297,12 +308,11 @@ class Catalog:
         if status != 200 or json.loads(body)["accepted"] != 1:
             raise RuntimeError(f"ingest answered {status}: {body[:300]!r}")
         self._wait_stored(key, timestamp)
-        return self._timed_get(f"/api/v1/assets/{key}")[0]
+        return key
 
     def _wait_stored(self, key: str, timestamp: float) -> None:
-        """Until the new materialization is visible (not timed): the ingest endpoint answers
-        before its transaction commits (``server/api/deps.py:_session`` ends after the
-        response), and a request before the commit would still see the old history."""
+        """Until the new materialization is visible (not timed). The ingest endpoint answers
+        after its commit, so this is one request; it guards against an answer sent early."""
         deadline = time.perf_counter() + 30
         path = f"/api/v1/assets/{key}/materializations?limit=1"
         while time.perf_counter() < deadline:
@@ -340,6 +350,7 @@ def main() -> None:
                 "merge": catalog.merge,
                 "restart": catalog.restart,
                 "after_materialization": catalog.after_materialization,
+                "graph_after_materialization": catalog.graph_after_materialization,
             },
         )
     finally:

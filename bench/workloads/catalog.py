@@ -45,6 +45,7 @@ REQUESTS = (
     Request("merge", "MergedGraph(all snapshots), in process", 5, 3, 1),
     Request("restart", "location restarted: SERVING -> new key served", 3, 2, 0),
     Request("after_materialization", "GET /assets/{key} after a new materialization", 5, 3, 0),
+    Request("graph_after_materialization", "GET /asset-graph after a new materialization", 5, 3, 0),
 )
 
 

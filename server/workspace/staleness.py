@@ -60,19 +60,23 @@ def _plan(graph: MergedGraph) -> list[_Entry]:
     on their own inputs, after the rest."""
     ordered = graph.topological_order
     seen = set(ordered)
+    keys = [*ordered, *(k for k in graph.sorted_keys if k not in seen)]
+    nodes = graph.nodes
     plan = []
-    for key in (*ordered, *(k for k in graph.sorted_keys if k not in seen)):
-        node = graph.nodes[key]
-        snap = node.node
-        plan.append(
-            _Entry(
-                key,
-                key.to_user_string(),
-                snap.code_version if snap is not None else None,
-                not node.is_external and snap is not None,
-                tuple((p, p.to_user_string()) for p in node.parents),
+    with collector_paused():
+        names = {key: key.to_user_string() for key in keys}
+        for key in keys:
+            node = nodes[key]
+            snap = node.node
+            plan.append(
+                _Entry(
+                    key,
+                    names[key],
+                    snap.code_version if snap is not None else None,
+                    not node.is_external and snap is not None,
+                    tuple((p, names[p]) for p in node.parents),
+                )
             )
-        )
     return plan
 
 

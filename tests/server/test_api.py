@@ -14,6 +14,9 @@ from codeloc.grpc import CodeSource
 from codeloc.grpc.server import LocationServer
 from server.api.app import create_app
 from server.core.config import Settings
+from server.storage.db import Database
+from server.storage.events import ingest_batch
+from server.storage.runs import create_run
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,6 +140,48 @@ def test_cross_location_edge_from_both_sides(api: TestClient) -> None:
     statuses = {tuple(n["key"]): n["status"] for n in graph["nodes"]}
     assert statuses[("code_location_2_asset",)] == "missing"
     assert len(graph["nodes"]) == 8
+
+
+def test_statuses_follow_new_materializations(api: TestClient, database_url: str) -> None:
+    def statuses() -> dict[str, str]:
+        graph = api.get("/api/v1/asset-graph").json()
+        assert len(graph["nodes"]) == 8
+        assert [["code_location_1_asset"], ["code_location_2_asset"]] in graph["edges"]
+        return {"/".join(n["key"]): n["status"] for n in graph["nodes"]}
+
+    def materialize(seq: int, key: str, timestamp: float) -> None:
+        event = {
+            "seq": seq,
+            "timestamp": timestamp,
+            "type": "ASSET_MATERIALIZATION",
+            "asset_key": [key],
+            "materialization": {"asset_key": [key]},
+        }
+        ingest_batch(database, "r", "t", [event])
+
+    database = Database(database_url)
+    with database.transaction() as session:
+        create_run(
+            session, run_id="r", location="x", asset_keys=[], run_config={}, tags={}, token="t"
+        )
+    assert statuses()["code_location_2_asset"] == "missing"
+
+    materialize(1, "code_location_1_asset", 10.0)
+    materialize(2, "code_location_2_asset", 20.0)
+    after = statuses()
+    assert (after["code_location_1_asset"], after["code_location_2_asset"]) == ("fresh", "fresh")
+    assert after["cereals"] == "missing"
+    detail = api.get("/api/v1/assets/code_location_2_asset").json()
+    assert (detail["stale"], detail["stale_causes"]) == (False, [])
+
+    # The upstream location's asset again: the downstream one, in the other location, is stale.
+    materialize(3, "code_location_1_asset", 30.0)
+    assert statuses()["code_location_2_asset"] == "stale"
+    detail = api.get("/api/v1/assets/code_location_2_asset").json()
+    assert [c["reason"] for c in detail["stale_causes"]] == ["upstream_newer"]
+    stale = api.get("/api/v1/assets", params={"status": "stale"}).json()
+    assert ["code_location_2_asset"] in [a["key"] for a in stale["assets"]]
+    database.dispose()
 
 
 def test_asset_detail_fields(api: TestClient) -> None:
