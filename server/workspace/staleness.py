@@ -191,21 +191,30 @@ class StalenessCache:
         """
         with self._lock:
             now = time.monotonic()
-            if graph.version != self._graph_version or version < self._version:
+            if version < self._version or (load_since is None and version != self._version):
                 self._rebuild(graph, version, dict(load_latest()))
-            elif load_since is None:
-                if version != self._version:
-                    self._rebuild(graph, version, dict(load_latest()))
-            elif version != self._version or (now < self._settle_until and now >= self._next_look):
+            elif graph.version != self._graph_version:
+                # A new graph over the same history: the latest rows are kept, brought up to
+                # date, and every key is judged again.
+                changed = load_since(max(0, self._version - LOOKBACK_IDS)) if load_since else None
+                if changed is None or self._version < 0:
+                    latest = dict(load_latest())
+                else:
+                    latest = self._latest
+                    latest.update(changed)
+                self._rebuild(graph, version, latest)
+            elif load_since is not None and (
+                version != self._version or (now < self._settle_until and now >= self._next_look)
+            ):
                 changed = load_since(max(0, self._version - LOOKBACK_IDS))
                 if changed is None:
                     self._rebuild(graph, version, dict(load_latest()))
                 else:
                     self._apply(graph, changed)
-                if version != self._version:
-                    self._settle_until = now + SETTLE_SECONDS
+                    if version != self._version:
+                        self._settle_until = now + SETTLE_SECONDS
+                    self._version = version
                 self._next_look = now + RECHECK_SECONDS
-                self._version = version
             return self.generation, self._value
 
     def _rebuild(self, graph: MergedGraph, version: int, latest: dict[str, LatestLike]) -> None:

@@ -323,6 +323,26 @@ def test_a_late_commit_below_the_newest_id_is_picked_up(
     assert history.full_loads == 1
 
 
+def test_a_new_graph_keeps_the_history_it_read(graph_of: GraphOf, graph: MergedGraph) -> None:
+    history = History()
+    cache = StalenessCache()
+    history.add("upstream", Latest(1.0, "1"))
+    history.add("downstream", Latest(2.0))
+    history.get(cache, graph)
+
+    @asset(name="upstream", code_version="2", deps=[K(["raw", "clicks"])])
+    def upstream_v2() -> None:
+        return None
+
+    changed = graph_of({"A": [upstream_v2], "B": [downstream, report]})
+    history.add("report", Latest(3.0))
+    _, stale = history.get(cache, changed)
+    assert history.full_loads == 1
+    assert stale == compute_staleness(changed, history.latest())
+    assert reasons(stale[K("upstream")]) == [("code_version", None)]
+    assert reasons(stale[K("report")]) == [("upstream_stale", K("downstream"))]
+
+
 def test_too_many_new_materializations_read_the_whole_history(graph: MergedGraph) -> None:
     history = History()
     cache = StalenessCache()
