@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from codeloc.engine import RunStatus
 from codeloc.grpc import CodeSource
 from codeloc.grpc.server import LocationServer
 from server.api.app import create_app
 from server.core.config import Settings
 from server.storage.db import Database
 from server.storage.events import ingest_batch
-from server.storage.runs import create_run
+from server.storage.runs import create_run, set_status
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +143,9 @@ def test_cross_location_edge_from_both_sides(api: TestClient) -> None:
     assert len(graph["nodes"]) == 8
 
 
-def test_statuses_follow_new_materializations(api: TestClient, database_url: str) -> None:
+def test_statuses_follow_new_materializations(
+    api: TestClient, database_url: str, request: pytest.FixtureRequest
+) -> None:
     def statuses() -> dict[str, str]:
         graph = api.get("/api/v1/asset-graph").json()
         assert len(graph["nodes"]) == 8
@@ -160,10 +163,13 @@ def test_statuses_follow_new_materializations(api: TestClient, database_url: str
         ingest_batch(database, "r", "t", [event])
 
     database = Database(database_url)
+    request.addfinalizer(database.dispose)
     with database.transaction() as session:
         create_run(
             session, run_id="r", location="x", asset_keys=[], run_config={}, tags={}, token="t"
         )
+        # Ended, so that the server's coordinator leaves it alone.
+        set_status(session, "r", RunStatus.SUCCESS)
     assert statuses()["code_location_2_asset"] == "missing"
 
     materialize(1, "code_location_1_asset", 10.0)
@@ -181,7 +187,6 @@ def test_statuses_follow_new_materializations(api: TestClient, database_url: str
     assert [c["reason"] for c in detail["stale_causes"]] == ["upstream_newer"]
     stale = api.get("/api/v1/assets", params={"status": "stale"}).json()
     assert ["code_location_2_asset"] in [a["key"] for a in stale["assets"]]
-    database.dispose()
 
 
 def test_asset_detail_fields(api: TestClient) -> None:
