@@ -108,6 +108,8 @@ def ingest_events(
         inserted = row.inserted
         new_events = [by_seq[seq] for seq in inserted]
     else:
+        if b"\\u0000" in orjson.dumps(list(by_seq.values())):
+            by_seq = {seq: _without_nul(e) for seq, e in by_seq.items()}
         new_events = _ingest_sqlite(session, run.run_id, by_seq)
     for event in new_events:
         status = _STATUS_OF_EVENT.get(event["type"])
@@ -309,9 +311,28 @@ def _batch_params(
         "token_hash": token_hash,
         "received": len(rows),
         "max_seq": max(rows),
-        "events": orjson.dumps(list(rows.values())).decode(),
-        "materializations": orjson.dumps(materializations).decode(),
+        "events": _json_without_nul(list(rows.values())),
+        "materializations": _json_without_nul(materializations),
     }
+
+
+# Captured output can hold NUL characters, which PostgreSQL text cannot: refused, the batch
+# would be sent again and again. They become U+FFFD, on SQLite as well.
+def _json_without_nul(value: Any) -> str:
+    dumped = orjson.dumps(value)
+    if b"\\u0000" in dumped:  # rare; a false alarm (an escaped backslash) costs a walk
+        dumped = orjson.dumps(_without_nul(value))
+    return dumped.decode()
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def _key_string(key: Any) -> str | None:

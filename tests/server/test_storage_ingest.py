@@ -392,3 +392,22 @@ def test_empty_batch(database: Database, run_id: str) -> None:
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(RunEventRow)) == 2
         assert session.scalar(select(RunRow.last_seq)) == 2
+
+
+def test_text_with_nul_characters_is_stored(database: Database, run_id: str) -> None:
+    # Captured output may hold anything; PostgreSQL text cannot hold NUL.
+    batch = [
+        event(1, message="binary \x00 output", error="err\x00or", step_key="st\x00ep"),
+        materialized(2, ["a"]),
+    ]
+    batch[1]["materialization"]["metadata"] = {"text": {"kind": "text", "value": "x\x00y"}}
+    batch[1]["materialization"]["tags"] = {"t": "v\x00"}
+    assert ingest(database, run_id, batch) == IngestResult(2, 0, 2)
+    with database.transaction() as session:
+        [first, _] = list_events(session, run_id)
+        [mat] = list_materializations(session, "a")
+    assert first.message == "binary \ufffd output"
+    assert first.error == "err\ufffdor"
+    assert first.step_key == "st\ufffdep"
+    assert mat.mat_metadata["text"]["value"] == "x\ufffdy"
+    assert mat.tags == {"t": "v\ufffd"}
