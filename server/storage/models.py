@@ -84,8 +84,10 @@ class RunEventRow(Base):
     seq: Mapped[int] = mapped_column(Integer)
     timestamp: Mapped[float] = mapped_column(Float)
     type: Mapped[str] = mapped_column(String(32))
-    level: Mapped[str] = mapped_column(String(16))
-    step_key: Mapped[str | None] = mapped_column(String(512))
+    # Free-form text of user code (custom log levels, op names, versions) has no length limit:
+    # a value longer than a column would make the database refuse a run's events forever.
+    level: Mapped[str] = mapped_column(Text)
+    step_key: Mapped[str | None] = mapped_column(Text)
     asset_key: Mapped[str | None] = mapped_column(String(1024))
     message: Mapped[str] = mapped_column(Text)
     event_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
@@ -102,8 +104,8 @@ class MaterializationRow(Base):
     run_id: Mapped[str] = mapped_column(String(64))
     event_seq: Mapped[int] = mapped_column(Integer)
     timestamp: Mapped[float] = mapped_column(Float)
-    code_version: Mapped[str | None] = mapped_column(String(255))
-    data_version: Mapped[str | None] = mapped_column(String(255))
+    code_version: Mapped[str | None] = mapped_column(Text)
+    data_version: Mapped[str | None] = mapped_column(Text)
     mat_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
     tags: Mapped[dict[str, Any]] = mapped_column(JSON)
 
@@ -119,8 +121,8 @@ class LatestMaterializationRow(Base):
     materialization_id: Mapped[int] = mapped_column(BigInteger)
     run_id: Mapped[str] = mapped_column(String(64))
     timestamp: Mapped[float] = mapped_column(Float)
-    code_version: Mapped[str | None] = mapped_column(String(255))
-    data_version: Mapped[str | None] = mapped_column(String(255))
+    code_version: Mapped[str | None] = mapped_column(Text)
+    data_version: Mapped[str | None] = mapped_column(Text)
     mat_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
     tags: Mapped[dict[str, Any]] = mapped_column(JSON)
 

@@ -411,3 +411,19 @@ def test_text_with_nul_characters_is_stored(database: Database, run_id: str) -> 
     assert first.step_key == "st\ufffdep"
     assert mat.mat_metadata["text"]["value"] == "x\ufffdy"
     assert mat.tags == {"t": "v\ufffd"}
+
+
+def test_long_free_form_text_of_user_code_is_stored(database: Database, run_id: str) -> None:
+    version = "v" * 5000
+    long_step = "step_" * 200
+    batch = [
+        event(1, level="A_CUSTOM_LEVEL_NAME_LONGER_THAN_SIXTEEN", step_key=long_step),
+        materialized(2, ["a"], code_version=version),
+    ]
+    batch[1]["materialization"]["data_version"] = version
+    assert ingest(database, run_id, batch) == IngestResult(2, 0, 2)
+    with database.transaction() as session:
+        [first, _] = list_events(session, run_id)
+        latest = latest_materializations(session)["a"]
+    assert (first.level, first.step_key) == ("A_CUSTOM_LEVEL_NAME_LONGER_THAN_SIXTEEN", long_step)
+    assert (latest.code_version, latest.data_version) == (version, version)
