@@ -51,6 +51,7 @@ def flaky(context: AssetExecutionContext) -> int:
 def measured(context: AssetExecutionContext) -> Output:
     print("to stdout from a step")
     print("to stderr from a step", file=sys.stderr)
+    print("binary \x00 output")
     rows = [1, 2, 3]
     return Output(rows, metadata={"rows": len(rows), "preview": MetadataValue.md("| 1 | 2 |")})
 
