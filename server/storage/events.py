@@ -132,21 +132,7 @@ def _ingest_sqlite(
     session: Session, run_id: str, by_seq: Mapping[int, Mapping[str, Any]]
 ) -> list[Mapping[str, Any]]:
     """The events, materializations and ``last_seq`` of a batch; returns the new events."""
-    rows = [
-        {
-            "run_id": run_id,
-            "seq": seq,
-            "timestamp": float(e["timestamp"]),
-            "type": e["type"],
-            "level": e.get("level") or "INFO",
-            "step_key": e.get("step_key"),
-            "asset_key": _key_string(e.get("asset_key")),
-            "message": e.get("message") or "",
-            "metadata": e.get("metadata") or {},
-            "error": e.get("error"),
-        }
-        for seq, e in sorted(by_seq.items())
-    ]
+    rows = [{"run_id": run_id, **_event_row(seq, e)} for seq, e in sorted(by_seq.items())]
     statement = (
         _insert(session, RunEventRow.__table__)
         .on_conflict_do_nothing(index_elements=["run_id", "seq"])
@@ -168,21 +154,11 @@ def _ingest_sqlite(
 
 
 def _record_materialization(session: Session, run_id: str, event: Mapping[str, Any]) -> None:
-    mat = event["materialization"]
-    key = _key_string(mat.get("asset_key") or event.get("asset_key"))
-    assert key is not None
-    values = {
-        "asset_key": key,
-        "run_id": run_id,
-        "timestamp": float(event["timestamp"]),
-        "code_version": mat.get("code_version"),
-        "data_version": mat.get("data_version"),
-        "metadata": mat.get("metadata") or {},
-        "tags": mat.get("tags") or {},
-    }
+    values = {"run_id": run_id, **_materialization_row(event)}
+    seq = values.pop("seq")
     mat_id = session.scalar(
         _insert(session, MaterializationRow.__table__)
-        .values(event_seq=int(event["seq"]), **values)
+        .values(event_seq=seq, **values)
         .returning(MaterializationRow.__table__.c.id)
     )
     # The newest by timestamp wins (the later stored on a tie): a batch retried or sent out
@@ -223,10 +199,10 @@ _BATCH_PG = text(
     ev AS (
         INSERT INTO run_events
             (run_id, seq, timestamp, type, level, step_key, asset_key, message, metadata, error)
-        SELECT run.run_id, e.seq, e.ts, e.type, e.level, e.step_key, e.asset_key, e.message,
-               e.metadata, e.error
+        SELECT run.run_id, e.seq, e.timestamp, e.type, e.level, e.step_key, e.asset_key,
+               e.message, e.metadata, e.error
         FROM run, json_to_recordset(CAST(:events AS json)) AS e(
-            seq integer, ts double precision, type text, level text, step_key text,
+            seq integer, timestamp double precision, type text, level text, step_key text,
             asset_key text, message text, metadata json, error text)
         ON CONFLICT (run_id, seq) DO NOTHING
         RETURNING seq
@@ -234,10 +210,10 @@ _BATCH_PG = text(
     mat AS (
         INSERT INTO asset_materializations
             (asset_key, run_id, event_seq, timestamp, code_version, data_version, metadata, tags)
-        SELECT m.asset_key, :run_id, m.seq, m.ts, m.code_version, m.data_version, m.metadata,
-               m.tags
+        SELECT m.asset_key, :run_id, m.seq, m.timestamp, m.code_version, m.data_version,
+               m.metadata, m.tags
         FROM json_to_recordset(CAST(:materializations AS json)) AS m(
-            seq integer, asset_key text, ts double precision, code_version text,
+            seq integer, asset_key text, timestamp double precision, code_version text,
             data_version text, metadata json, tags json)
         WHERE m.seq IN (SELECT seq FROM ev)
         ORDER BY m.seq
@@ -279,32 +255,10 @@ def _batch_params(
     materializations = []
     for e in events:
         seq = int(e["seq"])
-        if seq in rows:
-            continue
-        rows[seq] = {
-            "seq": seq,
-            "ts": e["timestamp"],
-            "type": e["type"],
-            "level": e.get("level") or "INFO",
-            "step_key": e.get("step_key"),
-            "asset_key": _key_string(e.get("asset_key")),
-            "message": e.get("message") or "",
-            "metadata": e.get("metadata") or {},
-            "error": e.get("error"),
-        }
-        mat = e.get("materialization") if e["type"] == "ASSET_MATERIALIZATION" else None
-        if mat:
-            materializations.append(
-                {
-                    "seq": seq,
-                    "asset_key": _key_string(mat.get("asset_key") or e.get("asset_key")),
-                    "ts": e["timestamp"],
-                    "code_version": mat.get("code_version"),
-                    "data_version": mat.get("data_version"),
-                    "metadata": mat.get("metadata") or {},
-                    "tags": mat.get("tags") or {},
-                }
-            )
+        if seq not in rows:
+            rows[seq] = _event_row(seq, e)
+            if e["type"] == "ASSET_MATERIALIZATION" and e.get("materialization"):
+                materializations.append(_materialization_row(e))
     materializations.sort(key=lambda m: m["seq"])
     return {
         "run_id": run_id,
@@ -313,6 +267,36 @@ def _batch_params(
         "max_seq": max(rows),
         "events": _json_without_nul(list(rows.values())),
         "materializations": _json_without_nul(materializations),
+    }
+
+
+def _event_row(seq: int, e: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns of ``run_events`` but ``run_id``, from an event of the wire format."""
+    return {
+        "seq": seq,
+        "timestamp": float(e["timestamp"]),
+        "type": e["type"],
+        "level": e.get("level") or "INFO",
+        "step_key": e.get("step_key"),
+        "asset_key": _key_string(e.get("asset_key")),
+        "message": e.get("message") or "",
+        "metadata": e.get("metadata") or {},
+        "error": e.get("error"),
+    }
+
+
+def _materialization_row(e: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns of ``asset_materializations`` but ``run_id``, with ``seq`` for
+    ``event_seq``, from an ``ASSET_MATERIALIZATION`` event."""
+    mat = e["materialization"]
+    return {
+        "seq": int(e["seq"]),
+        "asset_key": _key_string(mat.get("asset_key") or e.get("asset_key")) or "",
+        "timestamp": float(e["timestamp"]),
+        "code_version": mat.get("code_version"),
+        "data_version": mat.get("data_version"),
+        "metadata": mat.get("metadata") or {},
+        "tags": mat.get("tags") or {},
     }
 
 
