@@ -70,8 +70,13 @@ class MergedGraph:
         with collector_paused():
             self._build(snapshots)
 
+    @staticmethod
+    def version_of(snapshots: Mapping[str, LocationSnapshot]) -> str:
+        """The ``version`` a graph of ``snapshots`` has, without building it."""
+        return "+".join(f"{n}:{s.hash}" for n, s in sorted(snapshots.items()))
+
     def _build(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
-        self.version = "+".join(f"{n}:{s.hash}" for n, s in sorted(snapshots.items()))
+        self.version = self.version_of(snapshots)
         nodes: dict[AssetKey, MergedAssetNode] = {}
         for location in sorted(snapshots):
             for snap in snapshots[location].assets:

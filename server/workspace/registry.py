@@ -119,8 +119,10 @@ class LocationRegistry:
         entry.client.close()
         self._rebuild_graph()
 
-    def refresh(self, name: str, *, force: bool = False) -> LocationState:
-        """Ask the location for its info; reload its snapshot if it changed (or ``force``).
+    def refresh(self, name: str, *, force: bool = False, rebuild: bool = True) -> LocationState:
+        """Ask the location for its info; reload its snapshot if it changed (or ``force``),
+        and then the merged graph unless ``rebuild`` is false (the caller does it once for
+        several locations).
 
         Blocking: call it in a thread from async code.
         """
@@ -131,7 +133,7 @@ class LocationRegistry:
             old = entry.state
             new = self._check(entry, force)
             entry.state = new
-        if new.snapshot is not old.snapshot:
+        if rebuild and new.snapshot is not old.snapshot:
             self._rebuild_graph()
         if old.server_id and new.server_id and new.server_id != old.server_id:
             log.warning(
@@ -219,21 +221,23 @@ class LocationRegistry:
                 for name, e in self._entries.items()
                 if e.state.snapshot is not None
             }
-            graph = MergedGraph(snapshots)
-            if graph.version != self._graph.version:
-                self._graph = graph
+            if MergedGraph.version_of(snapshots) != self._graph.version:
+                self._graph = MergedGraph(snapshots)
 
     # -- the background loop -----------------------------------------------------------------
 
     async def refresh_all(self, *, force: bool = False) -> None:
+        """Refresh every location at once, then merge the graph once: at startup ten
+        locations that each rebuilt it would build it ten times, ever larger."""
         names = list(self._entries)
         results = await asyncio.gather(
-            *(asyncio.to_thread(self.refresh, name, force=force) for name in names),
+            *(asyncio.to_thread(self.refresh, name, force=force, rebuild=False) for name in names),
             return_exceptions=True,
         )
         for name, result in zip(names, results, strict=True):
             if isinstance(result, Exception) and not isinstance(result, NotFound):
                 log.error("refreshing code location %s failed", name, exc_info=result)
+        await asyncio.to_thread(self._rebuild_graph)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._poll(), name="location-poll")

@@ -1,0 +1,111 @@
+"""The location registry: refreshing locations and merging their graph."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from codeloc import AssetKey, asset
+from codeloc._snapshot import LocationSnapshot
+from server.workspace import registry as registry_module
+from server.workspace.registry import LocationRegistry
+
+
+@dataclass
+class Info:
+    server_id: str
+    snapshot_hash: str
+    state: str = "loaded"
+    load_error: Any = None
+
+
+class FakeClient:
+    """A location that answers from memory."""
+
+    def __init__(self, snapshot: LocationSnapshot, server_id: str = "s1") -> None:
+        self.current = snapshot
+        self.server_id = server_id
+
+    def info(self) -> Info:
+        return Info(self.server_id, self.current.hash)
+
+    def snapshot(self) -> LocationSnapshot:
+        return self.current
+
+    def close(self) -> None:
+        pass
+
+
+@asset
+def a() -> int:
+    return 1
+
+
+@asset(deps=[AssetKey("a")])
+def b() -> int:
+    return 2
+
+
+@asset(deps=[AssetKey("b")])
+def c() -> int:
+    return 3
+
+
+@pytest.fixture
+def counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    builds: list[int] = []
+    real = registry_module.MergedGraph
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
+            builds.append(len(snapshots))
+            super().__init__(snapshots)
+
+    monkeypatch.setattr(registry_module, "MergedGraph", Counting)
+    return builds
+
+
+def registry_of(
+    snapshots_of: Callable[[Mapping[str, Sequence[Any]]], dict[str, LocationSnapshot]],
+    locations: Mapping[str, Sequence[Any]],
+) -> tuple[LocationRegistry, dict[str, FakeClient]]:
+    clients = {name: FakeClient(snap) for name, snap in snapshots_of(locations).items()}
+    by_address = {f"{name}:1": client for name, client in clients.items()}
+    registry = LocationRegistry(by_address.__getitem__)
+    for name in clients:
+        registry.add(name, f"{name}:1", source="workspace")
+    return registry, clients
+
+
+def test_refreshing_every_location_merges_the_graph_once(
+    snapshots_of: Callable[..., dict[str, LocationSnapshot]], counted_builds: list[int]
+) -> None:
+    registry, _ = registry_of(snapshots_of, {"A": [a], "B": [b], "C": [c]})
+    counted_builds.clear()
+    asyncio.run(registry.refresh_all())
+    assert counted_builds == [3]
+    graph = registry.graph
+    assert list(graph.parents(AssetKey("c"))) == [AssetKey("b")]
+    assert {s.status for s in registry.states()} == {"loaded"}
+
+    # Nothing changed: nothing is built.
+    asyncio.run(registry.refresh_all())
+    assert counted_builds == [3]
+    assert registry.graph is graph
+
+
+def test_one_location_refreshed_alone_rebuilds_at_once(
+    snapshots_of: Callable[..., dict[str, LocationSnapshot]], counted_builds: list[int]
+) -> None:
+    registry, clients = registry_of(snapshots_of, {"A": [a], "B": [b]})
+    asyncio.run(registry.refresh_all())
+    clients["B"].current = snapshots_of({"B": [b, c]})["B"]
+    clients["B"].server_id = "s2"
+    counted_builds.clear()
+    registry.refresh("B")
+    assert counted_builds == [2]
+    assert AssetKey("c") in registry.graph.all_keys
