@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -52,7 +53,28 @@ def register(subparsers: Any) -> None:
         default=30.0,
         help="seconds running work may take to finish on shutdown before it is canceled",
     )
+    loc.add_argument(
+        "--executor",
+        choices=["multiprocess", "in_process", "celery"],
+        default=os.environ.get("TESSERA_EXECUTOR") or "multiprocess",
+        help="how runs execute their steps unless the launch says otherwise: a process per "
+        "step, all in the run's process, or Celery tasks (TESSERA_CELERY_BROKER; workers "
+        "started with 'tessera celery-worker'); default: $TESSERA_EXECUTOR or multiprocess",
+    )
     loc.set_defaults(handler=_codeloc)
+
+    cel = subparsers.add_parser(
+        "celery-worker",
+        help="run the steps of a code location's runs as a Celery worker",
+        description="Import the code once, then execute the steps that runs of the celery "
+        "executor send to the queue (TESSERA_CELERY_BROKER, TESSERA_CELERY_BACKEND, "
+        "TESSERA_CELERY_QUEUE). Values pass through TESSERA_STORAGE, which must be the "
+        "location's.",
+    )
+    _add_source_args(cel)
+    cel.add_argument("--concurrency", type=int, help="worker processes (default: one per CPU)")
+    cel.add_argument("--hostname", help="the worker's node name (default: tessera@HOST)")
+    cel.set_defaults(handler=_celery_worker)
 
 
 def _add_source_args(parser: argparse.ArgumentParser) -> None:
@@ -157,7 +179,65 @@ def _codeloc(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             shutdown_grace=args.shutdown_grace,
+            executor=args.executor,
         )
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _celery_worker(args: argparse.Namespace) -> int:
+    import gc
+    import socket
+
+    from codeloc._errors import TesseraError
+    from codeloc._loading import load_definitions
+    from codeloc.engine._celery import CelerySettings, celery_app, register_step_task
+
+    try:
+        settings = CelerySettings.from_env()
+    except TesseraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # Importing builds objects that live as long as the worker: no collections meanwhile.
+    gc.disable()
+    try:
+        defs = load_definitions(
+            module=args.module,
+            file=args.file,
+            package=args.package,
+            working_directory=args.working_directory,
+        )
+    finally:
+        gc.enable()
+    gc.freeze()  # the pool's forked processes then share these pages
+    app = celery_app(settings)
+    register_step_task(app, defs)
+    hostname = args.hostname or f"tessera@{socket.gethostname()}"
+    print(
+        f"celery worker {hostname}: {len(defs.graph.all_keys)} assets, queue "
+        f"'{settings.queue}' on {_redacted(settings.broker)}",
+        flush=True,
+    )
+    worker = app.Worker(
+        hostname=hostname,
+        queues=[settings.queue],
+        concurrency=args.concurrency,
+        pool="prefork",
+        loglevel="WARNING",
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+    )
+    worker.start()
+    return int(worker.exitcode or 0)
+
+
+def _redacted(url: str) -> str:
+    """``url`` without its password, for messages."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url

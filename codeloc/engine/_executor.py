@@ -18,7 +18,7 @@ from codeloc.engine._step import RunContext, StepOutcome, execute_step
 
 __all__ = ["ExecutorName", "RunOutcome", "execute_plan"]
 
-ExecutorName = Literal["in_process", "multiprocess"]
+ExecutorName = Literal["in_process", "multiprocess", "celery"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +44,17 @@ def execute_plan(
     known_versions: Mapping[AssetKey, str] | None = None,
 ) -> RunOutcome:
     """Execute every step of ``plan``; a failed step's downstream steps are skipped."""
-    if executor == "multiprocess" and len(plan.steps) > 1:
+    if executor == "celery" or (executor == "multiprocess" and len(plan.steps) > 1):
         for key, manager in run.io_managers.items():
             if not manager.persistent:
                 raise TesseraError(
-                    f"the multiprocess executor needs IO managers that store values outside "
+                    f"the {executor} executor needs IO managers that store values outside "
                     f"the process; '{key}' is {type(manager).__name__}"
                 )
+        if executor == "celery":
+            from codeloc.engine._celery import execute_with_celery
+
+            return execute_with_celery(plan, run, known_versions)
         return _MultiprocessRun(plan, run, max_concurrent, known_versions).execute()
     return _execute_in_process(plan, run, known_versions)
 

@@ -13,11 +13,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from codeloc._errors import TesseraError
 from codeloc._version import __version__
+from codeloc.engine._celery import CelerySettings
 from codeloc.engine._events import EventType, RunStatus
+from codeloc.engine._executor import ExecutorName
 from codeloc.grpc import worker
 from codeloc.grpc._errors import (
     CodeLocationNotLoaded,
@@ -93,8 +96,11 @@ class Location:
         spool_dir: Path | None = None,
         spool_backoff: float = 10.0,
         on_state: Callable[[LoadState], None] | None = None,
+        executor: ExecutorName = "multiprocess",
     ) -> None:
         self.name = name or source.default_name
+        #: How runs execute when their launch does not say.
+        self.executor: ExecutorName = executor
         self.server_id = str(uuid.uuid4())
         self.started_at = time.time()
         self._on_state = on_state
@@ -186,6 +192,13 @@ class Location:
         before any worker exists when the request cannot run."""
         if not _RUN_ID.fullmatch(launch.run_id):
             raise LaunchRejected(f"run id {launch.run_id!r} must match {_RUN_ID.pattern}")
+        if launch.executor is None:
+            launch = replace(launch, executor=self.executor)
+        if launch.executor == "celery":
+            try:
+                CelerySettings.from_env()
+            except TesseraError as exc:
+                raise LaunchRejected(str(exc)) from None
         try:
             HttpSender(launch.destination).close()
         except ValueError as exc:

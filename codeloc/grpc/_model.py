@@ -121,7 +121,8 @@ class RunLaunch:
         destination: where the events go.
         run_config: ``{"ops": {...}, "resources": {...}}``, validated before the run starts.
         tags: run tags, visible to the steps as ``context.run_tags``.
-        executor: ``multiprocess`` (a process per step) or ``in_process``.
+        executor: ``multiprocess`` (a process per step), ``in_process``, or ``celery``
+            (each step a Celery task); ``None``: the location's default.
         max_concurrent: at most this many steps at once; ``None`` means one per CPU.
         cancel_grace: seconds between the SIGTERM of a cancel and the SIGKILL.
         first_seq: the ``seq`` of the worker's first event; the server may number events of
@@ -133,7 +134,7 @@ class RunLaunch:
     destination: EventDestination
     run_config: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
-    executor: ExecutorName = "multiprocess"
+    executor: ExecutorName | None = None
     max_concurrent: int | None = None
     cancel_grace: float = DEFAULT_CANCEL_GRACE
     first_seq: int = 1

@@ -479,6 +479,7 @@ def from_info(msg: cl_pb.LocationInfo) -> LocationInfo:
 _EXECUTOR: dict[ExecutorName, runs_pb.Executor.ValueType] = {
     "multiprocess": runs_pb.EXECUTOR_MULTIPROCESS,
     "in_process": runs_pb.EXECUTOR_IN_PROCESS,
+    "celery": runs_pb.EXECUTOR_CELERY,
 }
 _EXECUTOR_BACK = {v: k for k, v in _EXECUTOR.items()}
 _RUN_STATUS = {s: getattr(runs_pb, f"RUN_STATUS_{s.value}") for s in RunStatus}
@@ -498,7 +499,9 @@ def to_launch(launch: RunLaunch) -> runs_pb.LaunchRunRequest:
         destination=runs_pb.EventDestination(
             url=launch.destination.url, bearer_token=launch.destination.token
         ),
-        executor=_EXECUTOR[launch.executor],
+        executor=runs_pb.EXECUTOR_UNSPECIFIED
+        if launch.executor is None
+        else _EXECUTOR[launch.executor],
         max_concurrent=launch.max_concurrent,
         cancel_grace_seconds=launch.cancel_grace,
         first_seq=launch.first_seq,
@@ -519,7 +522,7 @@ def from_launch(msg: runs_pb.LaunchRunRequest) -> RunLaunch:
         destination=EventDestination(msg.destination.url, msg.destination.bearer_token),
         run_config=from_struct(msg.run_config),
         tags=dict(msg.tags),
-        executor=_EXECUTOR_BACK.get(msg.executor, "multiprocess"),
+        executor=_EXECUTOR_BACK.get(msg.executor),
         max_concurrent=msg.max_concurrent if msg.HasField("max_concurrent") else None,
         cancel_grace=msg.cancel_grace_seconds
         if msg.HasField("cancel_grace_seconds")

@@ -26,6 +26,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from codeloc._errors import ConfigInvalid
+from codeloc.engine._executor import ExecutorName
 from codeloc.grpc import convert
 from codeloc.grpc._errors import (
     CodeLocationNotLoaded,
@@ -155,6 +156,7 @@ class LocationServer:
         spool_backoff: float = 10.0,
         shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
         max_workers: int = 16,
+        executor: ExecutorName = "multiprocess",
     ) -> None:
         self.host = host
         self.port = port
@@ -167,6 +169,7 @@ class LocationServer:
             spool_dir=spool_dir,
             spool_backoff=spool_backoff,
             on_state=self._set_health,
+            executor=executor,
         )
         self.name = self.location.name
         self._server = grpc.server(
@@ -256,10 +259,11 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 4000,
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
+    executor: ExecutorName = "multiprocess",
 ) -> int:
     """Serve until SIGTERM or SIGINT (a second one cancels running work at once); exit 0."""
     server = LocationServer(
-        source, name=name, host=host, port=port, shutdown_grace=shutdown_grace
+        source, name=name, host=host, port=port, shutdown_grace=shutdown_grace, executor=executor
     ).start()
     print(f"serving {server.name} on {server.host}:{server.port}", flush=True)
     signals = 0

@@ -160,7 +160,7 @@ class _Worker:
                 run_plan(
                     self.prepared.plan,
                     self.prepared.run,
-                    executor=self.launch.executor,
+                    executor=self.launch.executor or "multiprocess",
                     max_concurrent=self.launch.max_concurrent,
                 )
             finally:

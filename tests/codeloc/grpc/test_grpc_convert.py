@@ -132,11 +132,11 @@ def test_launch_info_and_run_state_round_trip() -> None:
     defaults = convert.from_launch(
         convert.to_launch(RunLaunch("r", (AssetKey("c"),), EventDestination("http://x")))
     )
-    assert (defaults.executor, defaults.max_concurrent, defaults.first_seq) == (
-        "multiprocess",
-        None,
-        1,
-    )
+    # No executor: the location's default.
+    assert (defaults.executor, defaults.max_concurrent, defaults.first_seq) == (None, None, 1)
+    for executor in ("multiprocess", "in_process", "celery"):
+        sent = RunLaunch("r", (AssetKey("c"),), EventDestination("http://x"), executor=executor)
+        assert convert.from_launch(convert.to_launch(sent)).executor == executor
 
     info = LocationInfo("loc", "id", "0.1.0", "failed", "", 0, LoadError("E", "m", "tb"), 12, 1.5)
     assert convert.from_info(convert.to_info(info)) == info

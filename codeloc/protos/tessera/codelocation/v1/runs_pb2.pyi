@@ -28,16 +28,20 @@ class _Executor:
 class _ExecutorEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[_Executor.ValueType], builtins.type):
     DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
     EXECUTOR_UNSPECIFIED: _Executor.ValueType  # 0
-    """The location's default: multiprocess."""
+    """The location's default (`tessera codeloc --executor`; multiprocess unless set)."""
     EXECUTOR_MULTIPROCESS: _Executor.ValueType  # 1
     EXECUTOR_IN_PROCESS: _Executor.ValueType  # 2
+    EXECUTOR_CELERY: _Executor.ValueType  # 3
+    """Each step a Celery task, on workers started with `tessera celery-worker`."""
 
 class Executor(_Executor, metaclass=_ExecutorEnumTypeWrapper): ...
 
 EXECUTOR_UNSPECIFIED: Executor.ValueType  # 0
-"""The location's default: multiprocess."""
+"""The location's default (`tessera codeloc --executor`; multiprocess unless set)."""
 EXECUTOR_MULTIPROCESS: Executor.ValueType  # 1
 EXECUTOR_IN_PROCESS: Executor.ValueType  # 2
+EXECUTOR_CELERY: Executor.ValueType  # 3
+"""Each step a Celery task, on workers started with `tessera celery-worker`."""
 Global___Executor: typing_extensions.TypeAlias = Executor
 
 class _RunStatus:

@@ -1,0 +1,297 @@
+"""The celery executor: each step of a run is a Celery task, run by workers anywhere.
+
+For work that outgrows one machine. The run worker stays where it is (in the code
+location's container) and dispatches: a step whose upstream steps have succeeded is sent to
+the location's queue; a Celery worker started with ``tessera celery-worker`` on the same code
+imports it once, executes the step through the same engine as every other executor, and
+returns the step's events (its logs and printed lines included) with its outcome. The run
+worker emits them in order, so they reach the server numbered like any other run's.
+
+Values pass between steps through the IO managers, which must be shared by every machine
+(``TESSERA_STORAGE`` as an ``s3://``, ``gs://`` ... URL, or one shared file system).
+
+Settings, read from the environment by the run worker and by ``tessera celery-worker``:
+
+- ``TESSERA_CELERY_BROKER``: the broker URL (``amqp://...``, ``redis://...``); required;
+- ``TESSERA_CELERY_BACKEND``: where results travel (default ``rpc://``, through the broker);
+- ``TESSERA_CELERY_QUEUE``: the queue of this location's steps (default ``tessera``); give
+  each location its own when several share a broker.
+
+Celery is imported only here, and only when a run uses this executor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from codeloc._errors import RunInterrupted, TesseraError
+from codeloc._key import AssetKey
+from codeloc._metadata import MetadataValue
+from codeloc.engine._events import Event, EventType
+from codeloc.engine._plan import ExecutionPlan, build_plan
+from codeloc.engine._step import RunContext, StepOutcome, execute_step
+from codeloc.engine._wire import event_from_json, event_to_json
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from codeloc._definitions import Definitions
+    from codeloc.engine._executor import RunOutcome
+
+__all__ = ["TASK_NAME", "CelerySettings", "celery_app", "execute_with_celery", "register_step_task"]
+
+TASK_NAME = "tessera.execute_step"
+#: How often the run worker looks for finished steps.
+POLL_SECONDS = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class CelerySettings:
+    broker: str
+    backend: str = "rpc://"
+    queue: str = "tessera"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CelerySettings:
+        env = os.environ if environ is None else environ
+        broker = env.get("TESSERA_CELERY_BROKER", "").strip()
+        if not broker:
+            raise TesseraError(
+                "the celery executor needs a broker: set TESSERA_CELERY_BROKER "
+                "(e.g. amqp://guest:guest@rabbitmq:5672//) for the code location and its "
+                "Celery workers"
+            )
+        return cls(
+            broker=broker,
+            backend=env.get("TESSERA_CELERY_BACKEND", "").strip() or "rpc://",
+            queue=env.get("TESSERA_CELERY_QUEUE", "").strip() or "tessera",
+        )
+
+
+def celery_app(settings: CelerySettings) -> Celery:
+    from celery import Celery
+
+    app = Celery("tessera", broker=settings.broker, backend=settings.backend)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_default_queue=settings.queue,
+        # A step can take hours: one at a time per worker process, none held in reserve.
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+# -- the run worker's side ---------------------------------------------------------------------
+
+
+def execute_with_celery(
+    plan: ExecutionPlan,
+    run: RunContext,
+    known_versions: Mapping[AssetKey, str] | None,
+    settings: CelerySettings | None = None,
+) -> RunOutcome:
+    """Dispatch the steps of ``plan`` to Celery workers, in dependency order."""
+    from codeloc.engine._executor import RunOutcome, _blocker, _emit_skip
+
+    settings = settings or CelerySettings.from_env()
+    app = celery_app(settings)
+    versions: dict[AssetKey, str] = dict(known_versions or {})
+    downstream = plan.downstream_of()
+    waiting = {s.key: len(s.upstream_steps) for s in plan.steps}
+    done: list[str] = []
+    failed: list[str] = []
+    skipped: dict[str, str] = {}
+    running: dict[str, Any] = {}
+    asset_keys = [list(k.path) for k in plan.asset_keys]
+
+    def send(key: str) -> None:
+        payload = {
+            "run_id": run.run_id,
+            "step": key,
+            "asset_keys": asset_keys,
+            "run_config": dict(run.run_config),
+            "tags": dict(run.tags),
+            "versions": [[list(k.path), v] for k, v in versions.items()],
+        }
+        running[key] = app.send_task(TASK_NAME, args=[payload], queue=settings.queue)
+
+    def release(key: str) -> list[str]:
+        step = plan.step_by_key[key]
+        blocker = _blocker(step, failed, skipped)
+        if blocker is None:
+            return [key]
+        skipped[key] = blocker
+        _emit_skip(run, step, blocker)
+        ready: list[str] = []
+        for child in downstream[key]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.extend(release(child))
+        return ready
+
+    try:
+        for key in [k for k, n in waiting.items() if n == 0]:
+            send(key)
+        while running:
+            finished = [k for k, result in running.items() if result.ready()]
+            if not finished:
+                time.sleep(POLL_SECONDS)
+                continue
+            for key in finished:
+                outcome = _outcome(run, key, running.pop(key))
+                if outcome.success:
+                    done.append(key)
+                    versions.update(outcome.data_versions)
+                else:
+                    failed.append(key)
+                for child in downstream[key]:
+                    waiting[child] -= 1
+                    if waiting[child] == 0:
+                        for ready in release(child):
+                            send(ready)
+    except RunInterrupted:
+        for result in running.values():
+            with contextlib.suppress(Exception):
+                result.revoke(terminate=True, signal="SIGTERM")
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            app.close()
+    return RunOutcome(tuple(done), tuple(failed), tuple(skipped), versions)
+
+
+def _outcome(run: RunContext, key: str, result: Any) -> StepOutcome:
+    """Emit what the step's task reported; its outcome, or a failure saying why there is none."""
+    try:
+        answer = result.get(propagate=True, disable_sync_subtasks=False)
+    except Exception as exc:  # the worker died, the task was lost or refused
+        error = f"{type(exc).__name__}: {exc}"
+        run.emit(
+            Event(
+                EventType.STEP_FAILURE,
+                run.run_id,
+                level="ERROR",
+                step_key=key,
+                message=f"step '{key}' did not finish on its Celery worker: {error}",
+                error=error,
+            )
+        )
+        return StepOutcome(False, {}, error)
+    for data in answer["events"]:
+        run.emit(event_from_json(data, run.run_id))
+    return StepOutcome(
+        bool(answer["success"]),
+        {AssetKey(path): version for path, version in answer["data_versions"]},
+        answer.get("error"),
+    )
+
+
+# -- the Celery worker's side ------------------------------------------------------------------
+
+
+def register_step_task(app: Celery, defs: Definitions) -> Callable[..., Any]:
+    """The task that executes one step of a run of ``defs``, in this worker."""
+    plans: dict[tuple[tuple[str, ...], ...], ExecutionPlan] = {}
+
+    def execute_step_task(payload: dict[str, Any]) -> dict[str, Any]:
+        from codeloc.engine._materialize import prepare_run
+
+        selection = tuple(tuple(path) for path in payload["asset_keys"])
+        plan = plans.get(selection)
+        if plan is None:
+            plan = plans[selection] = build_plan(defs.graph, [AssetKey(p) for p in selection])
+        step = plan.step_by_key[payload["step"]]
+        events: list[Event] = []
+        output = _Output(payload["run_id"], step.key, events.append)
+
+        def collect(event: Event) -> None:
+            if event.type in _AFTER_OUTPUT:
+                output.flush()
+            events.append(event)
+
+        run, _ = prepare_run(
+            plan,
+            defs.graph,
+            payload["run_config"],
+            defs.resources,
+            payload["run_id"],
+            collect,
+            payload["tags"],
+            ephemeral=False,
+        )
+        versions = {AssetKey(path): version for path, version in payload["versions"]}
+        with output:
+            outcome = execute_step(run, step, versions)
+        output.flush(final=True)
+        return {
+            "success": outcome.success,
+            "error": outcome.error,
+            "data_versions": [[list(k.path), v] for k, v in outcome.data_versions.items()],
+            "events": [event_to_json(e) for e in events],
+        }
+
+    task: Callable[..., Any] = app.task(name=TASK_NAME)(execute_step_task)
+    return task
+
+
+# Lines printed before one of these events are reported before it, as a worker that captures
+# its own output does.
+_AFTER_OUTPUT = frozenset(
+    {
+        EventType.STEP_SUCCESS,
+        EventType.STEP_FAILURE,
+        EventType.STEP_UP_FOR_RETRY,
+        EventType.ASSET_MATERIALIZATION,
+    }
+)
+
+
+class _Output(contextlib.AbstractContextManager["_Output"]):
+    """What the step prints, as ``LOG`` events of the step, line by line."""
+
+    def __init__(self, run_id: str, step_key: str, emit: Callable[[Event], None]) -> None:
+        self._run_id = run_id
+        self._step_key = step_key
+        self._emit = emit
+        self._streams = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+        self._redirects = contextlib.ExitStack()
+
+    def __enter__(self) -> _Output:
+        self._redirects.enter_context(contextlib.redirect_stdout(self._streams["stdout"]))
+        self._redirects.enter_context(contextlib.redirect_stderr(self._streams["stderr"]))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._redirects.close()
+
+    def flush(self, *, final: bool = False) -> None:
+        """Emit the complete lines printed so far (every line when ``final``)."""
+        for name, stream in self._streams.items():
+            text = stream.getvalue()
+            end = len(text) if final else text.rfind("\n") + 1
+            if not end:
+                continue
+            stream.seek(0)
+            stream.truncate()
+            stream.write(text[end:])
+            for line in text[:end].splitlines():
+                self._emit(
+                    Event(
+                        EventType.LOG,
+                        self._run_id,
+                        level="INFO" if name == "stdout" else "WARNING",
+                        step_key=self._step_key,
+                        message=line,
+                        metadata={"stream": MetadataValue.text(name)},
+                    )
+                )

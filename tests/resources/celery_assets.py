@@ -1,0 +1,66 @@
+"""Assets for the celery executor's tests: a diamond, a failure, two slow ones side by side."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from codeloc import AssetExecutionContext, Definitions, MetadataValue, Output, asset
+
+MARKS = Path(os.environ.get("TESSERA_TEST_MARKS", "marks"))
+
+
+@asset
+def source(context: AssetExecutionContext) -> dict[str, int]:
+    context.log.info("source in process %d", os.getpid())
+    print("printed by source")
+    print("complained by source", file=sys.stderr)
+    return {"pid": os.getpid(), "value": 1}
+
+
+@asset
+def left(source: dict[str, int]) -> int:
+    return source["value"] + 1
+
+
+@asset
+def right(source: dict[str, int]) -> int:
+    return source["value"] + 2
+
+
+@asset(code_version="3")
+def joined(left: int, right: int) -> Output:
+    return Output(left * right, metadata={"product": MetadataValue.int(left * right)})
+
+
+@asset
+def broken() -> int:
+    raise ValueError("this asset always fails")
+
+
+@asset
+def after_broken(broken: int) -> int:
+    return broken
+
+
+def _slow(name: str) -> int:
+    MARKS.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    time.sleep(1.0)
+    (MARKS / f"{name}.txt").write_text(f"{started} {time.time()} {os.getpid()}")
+    return os.getpid()
+
+
+@asset
+def slow_a() -> int:
+    return _slow("slow_a")
+
+
+@asset
+def slow_b() -> int:
+    return _slow("slow_b")
+
+
+defs = Definitions(assets=[source, left, right, joined, broken, after_broken, slow_a, slow_b])
