@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,13 @@ def c() -> int:
     return 3
 
 
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run ``coroutine`` on a loop of its own thread: the browser tests' session keeps a loop
+    running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 @pytest.fixture
 def counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     builds: list[int] = []
@@ -86,14 +94,14 @@ def test_refreshing_every_location_merges_the_graph_once(
 ) -> None:
     registry, _ = registry_of(snapshots_of, {"A": [a], "B": [b], "C": [c]})
     counted_builds.clear()
-    asyncio.run(registry.refresh_all())
+    run(registry.refresh_all())
     assert counted_builds == [3]
     graph = registry.graph
     assert list(graph.parents(AssetKey("c"))) == [AssetKey("b")]
     assert {s.status for s in registry.states()} == {"loaded"}
 
     # Nothing changed: nothing is built.
-    asyncio.run(registry.refresh_all())
+    run(registry.refresh_all())
     assert counted_builds == [3]
     assert registry.graph is graph
 
@@ -102,7 +110,7 @@ def test_one_location_refreshed_alone_rebuilds_at_once(
     snapshots_of: Callable[..., dict[str, LocationSnapshot]], counted_builds: list[int]
 ) -> None:
     registry, clients = registry_of(snapshots_of, {"A": [a], "B": [b]})
-    asyncio.run(registry.refresh_all())
+    run(registry.refresh_all())
     clients["B"].current = snapshots_of({"B": [b, c]})["B"]
     clients["B"].server_id = "s2"
     counted_builds.clear()
