@@ -1,8 +1,7 @@
 """The celery executor against the machine's RabbitMQ and a real ``tessera celery-worker``.
 
-The broker is ``TESSERA_TEST_CELERY_BROKER`` (default: RabbitMQ at 127.0.0.1:5672, guest).
-A broker that does not answer is a failure, not a skip. Each test session uses a queue of
-its own, so that nothing else on the broker takes these steps.
+The broker is the ``celery_broker`` fixture's. Each test module uses a queue of its own, so
+that nothing else on the broker takes these steps.
 """
 
 from __future__ import annotations
@@ -23,35 +22,19 @@ from codeloc.engine import EventType
 from codeloc.engine._celery import CelerySettings, celery_app
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
-DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 
 sys.path.insert(0, str(RESOURCES))
 import celery_assets  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def broker() -> str:
-    url = os.environ.get("TESSERA_TEST_CELERY_BROKER", DEFAULT_BROKER)
-    from kombu import Connection
-
-    try:
-        with Connection(url, connect_timeout=3) as connection:
-            connection.ensure_connection(max_retries=1)
-    except Exception as exc:
-        pytest.fail(
-            f"the Celery broker at {url} does not answer: {exc}\nThe celery executor's tests "
-            "need a real broker: start RabbitMQ, or point TESSERA_TEST_CELERY_BROKER at one.",
-            pytrace=False,
-        )
-    return url
-
-
-@pytest.fixture(scope="module")
-def celery_env(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def celery_env(
+    celery_broker: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     """The settings a location and its workers share, set in this process too."""
     root = tmp_path_factory.mktemp("celery")
     env = {
-        "TESSERA_CELERY_BROKER": broker,
+        "TESSERA_CELERY_BROKER": celery_broker,
         "TESSERA_CELERY_QUEUE": f"tessera.test.{uuid.uuid4().hex[:12]}",
         "TESSERA_STORAGE": str(root / "storage"),
         "TESSERA_TEST_MARKS": str(root / "marks"),
@@ -130,7 +113,7 @@ def test_a_diamond_runs_on_the_workers(worker: str) -> None:
     assert complained in messages
     # Printed lines come before the step's end, as the other executors report them.
     assert messages.index(printed) < [t for t, _, _ in messages].index(EventType.STEP_SUCCESS)
-    assert any(e.type is EventType.LOG and "source in process" in e.message for e in events)
+    assert any(e.type is EventType.LOG and f"of worker {worker}" in e.message for e in events)
 
     [joined] = result.asset_materializations_for_node("joined")
     assert joined.code_version == "3"

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -102,18 +103,26 @@ class Deployment:
             PYTHONPATH=os.pathsep.join([str(ROOT), str(RESOURCES)]),
         )
         self.locations: dict[str, tuple[Process, int]] = {}
+        self.workers: list[Process] = []
         self.servers: list[Process] = []
         self.clients: list[httpx.Client] = []
         self.port = free_port()
 
-    def location(self, name: str, module: str, port: int | None = None) -> int:
+    def location(self, name: str, module: str, port: int | None = None, *args: str) -> int:
         port = port or free_port()
         process = Process(
-            ["codeloc", "-m", module, "--name", name, "--port", str(port)], self.env, self.tmp
+            ["codeloc", "-m", module, "--name", name, "--port", str(port), *args],
+            self.env,
+            self.tmp,
         )
         process.wait_for_line(f"serving {name} on")
         self.locations[name] = (process, port)
         return port
+
+    def celery_worker(self, module: str) -> None:
+        process = Process(["celery-worker", "-m", module, "--concurrency", "2"], self.env, self.tmp)
+        process.wait_for_line("celery worker")
+        self.workers.append(process)
 
     def server(self, port: int | None = None, **env: str) -> httpx.Client:
         workspace = self.tmp / "workspace.yaml"
@@ -169,6 +178,8 @@ class Deployment:
         for process in self.servers:
             process.stop()
         for process, _ in self.locations.values():
+            process.stop()
+        for process in self.workers:
             process.stop()
 
 
@@ -293,6 +304,38 @@ def test_examples_with_config_logs_metadata_and_code_versions(deployment: Deploy
     mat = client.get("/api/v1/assets/measured").json()["latest_materialization"]
     assert mat["code_version"] == "7"
     assert mat["metadata"]["rows"]["value"] == 3
+
+
+def test_a_location_whose_runs_execute_on_celery_workers(
+    deployment: Deployment, celery_broker: str
+) -> None:
+    deployment.env.update(
+        TESSERA_CELERY_BROKER=celery_broker,
+        TESSERA_CELERY_QUEUE=f"tessera.e2e.{uuid.uuid4().hex[:12]}",
+    )
+    deployment.celery_worker("celery_assets")
+    deployment.location("celery", "celery_assets", None, "--executor", "celery")
+    client = deployment.server()
+
+    [joined] = launch(client, "*joined")
+    done = wait_end(client, joined["run_id"])
+    assert done["status"] == "SUCCESS", events(client, joined["run_id"])
+    evts = events(client, joined["run_id"])
+    assert [e["seq"] for e in evts] == list(range(1, len(evts) + 1))
+    assert types(evts).count("STEP_SUCCESS") == 4
+    assert any(
+        e["type"] == "LOG" and e["step_key"] == "source" and e["message"] == "printed by source"
+        for e in evts
+    )
+    # Executed by the Celery worker (default node name tessera@HOST), not by the location.
+    assert any("of worker tessera@" in e["message"] for e in evts if e["type"] == "LOG")
+    latest = client.get("/api/v1/assets/joined").json()["latest_materialization"]
+    assert (latest["code_version"], latest["metadata"]["product"]["value"]) == ("3", 6)
+
+    [broken] = launch(client, ["broken", "after_broken"])
+    assert wait_end(client, broken["run_id"])["status"] == "FAILURE"
+    [failure] = [e for e in events(client, broken["run_id"]) if e["type"] == "STEP_FAILURE"]
+    assert "this asset always fails" in failure["error"]
 
 
 def test_retries(deployment: Deployment) -> None:

@@ -12,9 +12,16 @@ from codeloc import AssetExecutionContext, Definitions, MetadataValue, Output, a
 MARKS = Path(os.environ.get("TESSERA_TEST_MARKS", "marks"))
 
 
+def _celery_worker() -> str | None:
+    """The node name of the Celery worker running this step, if one is."""
+    from celery import current_task
+
+    return getattr(current_task.request, "hostname", None) if current_task else None
+
+
 @asset
 def source(context: AssetExecutionContext) -> dict[str, int]:
-    context.log.info("source in process %d", os.getpid())
+    context.log.info("source in process %d of worker %s", os.getpid(), _celery_worker())
     print("printed by source")
     print("complained by source", file=sys.stderr)
     return {"pid": os.getpid(), "value": 1}
