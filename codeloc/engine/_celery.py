@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ __all__ = ["TASK_NAME", "CelerySettings", "celery_app", "execute_with_celery", "
 TASK_NAME = "tessera.execute_step"
 #: How often the run worker looks for finished steps.
 POLL_SECONDS = 0.02
+#: How often, at most, a running step reports the events it has so far.
+PROGRESS_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,7 @@ def execute_with_celery(
     failed: list[str] = []
     skipped: dict[str, str] = {}
     running: dict[str, Any] = {}
+    emitted: dict[str, int] = {}  # events of each running step already emitted
     asset_keys = [list(k.path) for k in plan.asset_keys]
 
     def send(key: str) -> None:
@@ -124,6 +128,18 @@ def execute_with_celery(
             "versions": [[list(k.path), v] for k, v in versions.items()],
         }
         running[key] = app.send_task(TASK_NAME, args=[payload], queue=settings.queue)
+        emitted[key] = 0
+
+    def progress(key: str, result: Any) -> None:
+        """Emit the events a running step reported since the last look, if they follow on."""
+        if result.state != "PROGRESS" or not isinstance(result.info, dict):
+            return
+        start, reported = int(result.info.get("start", 0)), result.info.get("events") or []
+        done_before = emitted[key]
+        if start <= done_before < start + len(reported):
+            for data in reported[done_before - start :]:
+                run.emit(event_from_json(data, run.run_id))
+            emitted[key] = start + len(reported)
 
     def release(key: str) -> list[str]:
         step = plan.step_by_key[key]
@@ -145,10 +161,12 @@ def execute_with_celery(
         while running:
             finished = [k for k, result in running.items() if result.ready()]
             if not finished:
+                for key, result in running.items():
+                    progress(key, result)
                 time.sleep(POLL_SECONDS)
                 continue
             for key in finished:
-                outcome = _outcome(run, key, running.pop(key))
+                outcome = _outcome(run, key, running.pop(key), emitted.pop(key))
                 if outcome.success:
                     done.append(key)
                     versions.update(outcome.data_versions)
@@ -170,8 +188,9 @@ def execute_with_celery(
     return RunOutcome(tuple(done), tuple(failed), tuple(skipped), versions)
 
 
-def _outcome(run: RunContext, key: str, result: Any) -> StepOutcome:
-    """Emit what the step's task reported; its outcome, or a failure saying why there is none."""
+def _outcome(run: RunContext, key: str, result: Any, emitted: int) -> StepOutcome:
+    """Emit what the step's task reported (but the first ``emitted`` events, emitted as it
+    ran); its outcome, or a failure saying why there is none."""
     try:
         answer = result.get(propagate=True, disable_sync_subtasks=False)
     except Exception as exc:  # the worker died, the task was lost or refused
@@ -187,7 +206,7 @@ def _outcome(run: RunContext, key: str, result: Any) -> StepOutcome:
             )
         )
         return StepOutcome(False, {}, error)
-    for data in answer["events"]:
+    for data in answer["events"][emitted:]:
         run.emit(event_from_json(data, run.run_id))
     return StepOutcome(
         bool(answer["success"]),
@@ -203,7 +222,7 @@ def register_step_task(app: Celery, defs: Definitions) -> Callable[..., Any]:
     """The task that executes one step of a run of ``defs``, in this worker."""
     plans: dict[tuple[tuple[str, ...], ...], ExecutionPlan] = {}
 
-    def execute_step_task(payload: dict[str, Any]) -> dict[str, Any]:
+    def execute_step_task(task: Any, payload: dict[str, Any]) -> dict[str, Any]:
         from codeloc.engine._materialize import prepare_run
 
         selection = tuple(tuple(path) for path in payload["asset_keys"])
@@ -213,11 +232,13 @@ def register_step_task(app: Celery, defs: Definitions) -> Callable[..., Any]:
         step = plan.step_by_key[payload["step"]]
         events: list[Event] = []
         output = _Output(payload["run_id"], step.key, events.append)
+        progress = _Progress(task, events)
 
         def collect(event: Event) -> None:
             if event.type in _AFTER_OUTPUT:
                 output.flush()
             events.append(event)
+            progress.note()
 
         run, _ = prepare_run(
             plan,
@@ -230,8 +251,11 @@ def register_step_task(app: Celery, defs: Definitions) -> Callable[..., Any]:
             ephemeral=False,
         )
         versions = {AssetKey(path): version for path, version in payload["versions"]}
-        with output:
-            outcome = execute_step(run, step, versions)
+        try:
+            with output:
+                outcome = execute_step(run, step, versions)
+        finally:
+            progress.close()
         output.flush(final=True)
         return {
             "success": outcome.success,
@@ -240,8 +264,55 @@ def register_step_task(app: Celery, defs: Definitions) -> Callable[..., Any]:
             "events": [event_to_json(e) for e in events],
         }
 
-    task: Callable[..., Any] = app.task(name=TASK_NAME)(execute_step_task)
+    task: Callable[..., Any] = app.task(name=TASK_NAME, bind=True)(execute_step_task)
     return task
+
+
+class _Progress:
+    """Reports a running step's new events to the run worker, PROGRESS_SECONDS after the
+    first of them, from a timer thread: a step that logs and then computes for an hour is
+    seen doing so. An update says where its events start; one the run worker missed (it
+    keeps only the latest) leaves the rest to the task's result, which has every event."""
+
+    def __init__(self, task: Any, events: list[Event]) -> None:
+        # The request is the main thread's; the timer thread names it to the backend.
+        self._request = task.request
+        self._task_id = task.request.id
+        self._backend = task.backend
+        self._events = events
+        self._sent = 0
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    def note(self) -> None:
+        with self._lock:
+            if self._timer is None and not self._closed:
+                self._timer = threading.Timer(PROGRESS_SECONDS, self._publish)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _publish(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._closed:
+                return
+            start = self._sent
+            batch = self._events[start:]
+            if not batch:
+                return
+            meta = {"start": start, "events": [event_to_json(e) for e in batch]}
+            with contextlib.suppress(Exception):  # progress is a courtesy, never a failure
+                self._backend.store_result(self._task_id, meta, "PROGRESS", request=self._request)
+            self._sent = start + len(batch)
+
+    def close(self) -> None:
+        """No update after this: the task's result must be the last word."""
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
 
 # Lines printed before one of these events are reported before it, as a worker that captures

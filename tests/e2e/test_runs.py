@@ -183,6 +183,14 @@ class Deployment:
             process.stop()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _healthy(client: httpx.Client) -> bool:
     try:
         return client.get("/api/v1/health").status_code == 200
@@ -336,6 +344,22 @@ def test_a_location_whose_runs_execute_on_celery_workers(
     assert wait_end(client, broken["run_id"])["status"] == "FAILURE"
     [failure] = [e for e in events(client, broken["run_id"]) if e["type"] == "STEP_FAILURE"]
     assert "this asset always fails" in failure["error"]
+
+    # A long step reports while it runs, and a cancel stops it on the Celery worker.
+    [sleepy] = launch(client, ["sleepy"])
+    started = wait_for(
+        lambda: [
+            e
+            for e in events(client, sleepy["run_id"])
+            if e["type"] == "LOG" and e["message"].startswith("sleeping in process")
+        ],
+        what="the sleeping step's log while it runs",
+    )
+    assert run(client, sleepy["run_id"])["status"] == "STARTED"
+    pid = int(started[0]["message"].rsplit(" ", 1)[1])
+    client.post(f"/api/v1/runs/{sleepy['run_id']}/cancel")
+    assert wait_end(client, sleepy["run_id"], timeout=30)["status"] == "CANCELED"
+    wait_for(lambda: not _alive(pid), timeout=10, what=f"the step's process {pid} to end")
 
 
 def test_retries(deployment: Deployment) -> None:

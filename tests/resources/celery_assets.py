@@ -70,4 +70,16 @@ def slow_b() -> int:
     return _slow("slow_b")
 
 
-defs = Definitions(assets=[source, left, right, joined, broken, after_broken, slow_a, slow_b])
+@asset
+def sleepy(context: AssetExecutionContext) -> int:
+    """Long enough to be canceled while it runs; says which process to look for."""
+    MARKS.mkdir(parents=True, exist_ok=True)
+    (MARKS / "sleepy.pid").write_text(str(os.getpid()))
+    context.log.info("sleeping in process %d", os.getpid())
+    time.sleep(30)
+    return 1
+
+
+defs = Definitions(
+    assets=[source, left, right, joined, broken, after_broken, slow_a, slow_b, sleepy]
+)
