@@ -15,9 +15,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TESSERA_HOME=/var/lib/tessera/home
 
 # The dependencies first, read from pyproject.toml, so that a change to the source rebuilds
-# only the small layer below instead of downloading every dependency again.
+# only the small layer below instead of downloading every dependency again. The celery extra
+# too: the same image runs the Celery workers of a location that uses that executor.
 RUN --mount=type=bind,source=pyproject.toml,target=/tmp/pyproject.toml \
-    python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))" \
+    python -c "import tomllib; p = tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['celery']))" \
         > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
