@@ -31,7 +31,9 @@ def register(subparsers: Any) -> None:
         help="a selection expression, e.g. 'group:sales' or '+my_asset' (default: all)",
     )
     mat.add_argument("--config", help="run config as JSON, or @file.json")
-    mat.add_argument("--executor", choices=["in_process", "multiprocess"], default="in_process")
+    mat.add_argument(
+        "--executor", choices=["in_process", "multiprocess", "celery"], default="in_process"
+    )
     mat.add_argument("--json", action="store_true", help="print the events as JSON lines")
     mat.set_defaults(handler=_materialize)
 

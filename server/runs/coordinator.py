@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
@@ -34,6 +34,9 @@ from server.storage.events import ingest_events
 from server.storage.models import RunRow
 from server.workspace.registry import LocationRegistry
 
+if TYPE_CHECKING:
+    from codeloc.engine._executor import ExecutorName
+
 __all__ = ["FIRST_WORKER_SEQ", "RunCoordinator", "RunLimits"]
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,9 @@ log = logging.getLogger(__name__)
 #: RUN_QUEUED is seq 1 and RUN_STARTING seq 2, written by the server; the worker goes on from 3.
 FIRST_WORKER_SEQ = 3
 PRIORITY_TAG = "tessera/priority"
+#: Overrides the location's default executor for one run.
+EXECUTOR_TAG = "tessera/executor"
+EXECUTORS = ("multiprocess", "in_process", "celery")
 _ACTIVE = (RunStatus.STARTING.value, RunStatus.STARTED.value, RunStatus.CANCELING.value)
 _LOCK_ID = 0x7E55E4A
 
@@ -100,6 +106,7 @@ class RunCoordinator:
         for run in planned:
             self.registry.client(run.location)  # 503 now if a location is down
         priority = _priority(tags)
+        _executor(tags)
         created: list[RunRow] = []
         run_ids: dict[str, str] = {}
         with self.database.transaction() as session:
@@ -292,6 +299,7 @@ class RunCoordinator:
     def _launch(self, row: RunRow, token: str) -> None:
         try:
             client = self.registry.client(row.location)
+            tags = _tags(self.database, row.run_id)
             client.launch(  # type: ignore[attr-defined]
                 RunLaunch(
                     run_id=row.run_id,
@@ -300,7 +308,8 @@ class RunCoordinator:
                         f"{self.event_url}/api/v1/runs/{row.run_id}/events", token
                     ),
                     run_config=row.run_config,
-                    tags=_tags(self.database, row.run_id),
+                    tags=tags,
+                    executor=_executor(tags),
                     first_seq=FIRST_WORKER_SEQ,
                 )
             )
@@ -485,6 +494,15 @@ def _succeeded(session: Session, run_ids: set[str]) -> set[str]:
 def _tags(database: Database, run_id: str) -> dict[str, str]:
     with database.transaction() as session:
         return run_store.tags_of(session, [run_id])[run_id]
+
+
+def _executor(tags: Mapping[str, str]) -> ExecutorName | None:
+    raw = tags.get(EXECUTOR_TAG)
+    if raw is None:
+        return None
+    if raw not in EXECUTORS:
+        raise InvalidRequest(f"tag '{EXECUTOR_TAG}' must be one of {list(EXECUTORS)}, got {raw!r}")
+    return cast("ExecutorName", raw)
 
 
 def _priority(tags: Mapping[str, str]) -> int:

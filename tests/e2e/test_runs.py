@@ -340,6 +340,12 @@ def test_a_location_whose_runs_execute_on_celery_workers(
     latest = client.get("/api/v1/assets/joined").json()["latest_materialization"]
     assert (latest["code_version"], latest["metadata"]["product"]["value"]) == ("3", 6)
 
+    # A run's tag overrides the location's executor: this one runs in the location.
+    [local] = launch(client, ["source"], tags={"tessera/executor": "in_process"})
+    assert wait_end(client, local["run_id"])["status"] == "SUCCESS"
+    logs = [e["message"] for e in events(client, local["run_id"]) if e["type"] == "LOG"]
+    assert any(m.endswith("of worker None") for m in logs), logs
+
     [broken] = launch(client, ["broken", "after_broken"])
     assert wait_end(client, broken["run_id"])["status"] == "FAILURE"
     [failure] = [e for e in events(client, broken["run_id"]) if e["type"] == "STEP_FAILURE"]

@@ -257,6 +257,8 @@ def test_bad_requests_are_problems(api: TestClient) -> None:
     assert_problem(api.post("/api/v1/runs", content=b"{not json"), 422)
     assert_problem(api.post("/api/v1/runs", json={"selection": 5}), 422, "selection")
     assert_problem(api.get("/api/v1/runs", params={"status": "DANCING"}), 400, "DANCING")
+    bad_executor = {"selection": ["cereals"], "tags": {"tessera/executor": "threads"}}
+    assert_problem(api.post("/api/v1/runs", json=bad_executor), 400, "tessera/executor", "threads")
     assert_problem(api.get("/api/v1/nothing-here"), 404)
     assert_problem(api.post("/api/v1/code-locations/nope/reload"), 404, "nope")
     assert api.get("/api/v1/runs").json() == {"runs": [], "next_cursor": None}
