@@ -163,6 +163,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        message = _settings_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def _settings_error(exc: BaseException) -> str | None:
+    """A setting that does not parse or validate, said in one line per setting."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        problems = [
+            f"TESSERA_{'_'.join(str(p) for p in e['loc'][:1]).upper()}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        return "invalid settings: " + "; ".join(problems)
+    if isinstance(exc, SettingsError):
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        return f"invalid settings: {exc}{cause}"
+    return None
 
 
 if __name__ == "__main__":

@@ -65,7 +65,11 @@ def create_app(
             database,
             registry,
             event_url=settings.resolved_public_url(port),
-            limits=RunLimits(global_max=settings.max_concurrent_runs),
+            limits=RunLimits(
+                global_max=settings.max_concurrent_runs,
+                per_location=settings.location_run_limits,
+                per_tag=settings.tag_run_limits,
+            ),
             starting_timeout=settings.starting_timeout_seconds,
             lost_location_seconds=settings.lost_location_seconds,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "normalize_database_url"]
@@ -28,12 +28,26 @@ class Settings(BaseSettings):
     location_poll_seconds: float = Field(default=2.0, gt=0)
     #: at most this many runs STARTING/STARTED at once (0 = no limit)
     max_concurrent_runs: int = Field(default=0, ge=0)
+    #: at most this many active runs of a location: ``{"location": N}`` (JSON in the variable)
+    location_run_limits: dict[str, int] = Field(default_factory=dict)
+    #: at most this many active runs carrying a tag: ``{"team=data": N}`` (JSON)
+    tag_run_limits: dict[str, int] = Field(default_factory=dict)
     #: a run still STARTING after this many seconds has failed to launch
     starting_timeout_seconds: float = Field(default=30.0, gt=0)
     #: the runs of a location unreachable for this long fail: nobody can report or cancel them
     lost_location_seconds: float = Field(default=60.0, gt=0)
     #: check that the database schema is at head before serving
     check_schema: bool = True
+
+    @field_validator("location_run_limits", "tag_run_limits")
+    @classmethod
+    def _limits(cls, limits: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        for name, limit in limits.items():
+            if limit < 0:
+                raise ValueError(f"the limit of {name!r} must be 0 or more, got {limit}")
+            if info.field_name == "tag_run_limits" and "=" not in name:
+                raise ValueError(f"a tag limit is keyed 'key=value', got {name!r}")
+        return limits
 
     def resolved_database_url(self) -> str:
         url = self.database_url or f"sqlite:///{self.home / 'tessera.db'}"

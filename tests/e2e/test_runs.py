@@ -542,6 +542,46 @@ def test_concurrency_limit_under_100_simultaneous_requests(deployment: Deploymen
     assert most >= 2  # the limit was actually reached, so the check above means something
 
 
+def test_location_and_tag_limits(deployment: Deployment) -> None:
+    deployment.location("runs", "runs_assets")
+    client = deployment.server(
+        TESSERA_LOCATION_RUN_LIMITS='{"runs": 2}', TESSERA_TAG_RUN_LIMITS='{"team=etl": 1}'
+    )
+    config = {"ops": {"slow": {"config": {"seconds": 0.3}}}}
+    created = [
+        launch(client, ["slow"], run_config=config, tags={"team": "etl"} if i % 2 else {})[0]
+        for i in range(8)
+    ]
+    ids = [r["run_id"] for r in created]
+    peak_total = peak_tagged = 0
+    while not all(run(client, r)["status"] in TERMINAL for r in ids):
+        active = client.get(
+            "/api/v1/runs", params={"status": ["STARTING,STARTED,CANCELING"], "limit": 100}
+        ).json()["runs"]
+        tagged = [r for r in active if r["tags"].get("team") == "etl"]
+        assert len(active) <= 2, active
+        assert len(tagged) <= 1, tagged
+        peak_total, peak_tagged = max(peak_total, len(active)), max(peak_tagged, len(tagged))
+        time.sleep(0.02)
+    assert all(run(client, r)["status"] == "SUCCESS" for r in ids)
+    # Both limits were reached, so the checks above mean something.
+    assert (peak_total, peak_tagged) == (2, 1)
+
+
+def test_limits_that_make_no_sense_stop_the_server(tmp_path: Path) -> None:
+    answer = subprocess.run(
+        [sys.executable, "-m", "server.cli", "server", "--port", str(free_port())],
+        env={**os.environ, "TESSERA_HOME": str(tmp_path), "TESSERA_TAG_RUN_LIMITS": '{"etl": 1}'},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert answer.returncode == 2
+    assert "TESSERA_TAG_RUN_LIMITS" in answer.stderr
+    assert "key=value" in answer.stderr
+    assert "Traceback" not in answer.stderr
+
+
 def _all_ended(client: httpx.Client, run_ids: list[str]) -> bool:
     if len(run_ids) < 100:
         return False
