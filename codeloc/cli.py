@@ -75,7 +75,9 @@ def register(subparsers: Any) -> None:
     )
     _add_source_args(cel)
     cel.add_argument("--concurrency", type=int, help="worker processes (default: one per CPU)")
-    cel.add_argument("--hostname", help="the worker's node name (default: tessera@HOST)")
+    cel.add_argument(
+        "--hostname", help="the worker's node name, unique to it (default: tessera.PID@HOST)"
+    )
     cel.set_defaults(handler=_celery_worker)
 
 
@@ -215,7 +217,9 @@ def _celery_worker(args: argparse.Namespace) -> int:
     gc.freeze()  # the pool's forked processes then share these pages
     app = celery_app(settings)
     register_step_task(app, defs)
-    hostname = args.hostname or f"tessera@{socket.gethostname()}"
+    # Unique per process: two workers of one node name share its control queue, and one of
+    # them then misses revokes (a cancel would not stop its steps).
+    hostname = args.hostname or f"tessera.{os.getpid()}@{socket.gethostname()}"
     print(
         f"celery worker {hostname}: {len(defs.graph.all_keys)} assets, queue "
         f"'{settings.queue}' on {_redacted(settings.broker)}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 
@@ -26,3 +27,15 @@ def celery_broker() -> str:
             pytrace=False,
         )
     return url
+
+
+@pytest.fixture(scope="session")
+def delete_celery_queue(celery_broker: str) -> Callable[[str], None]:
+    """Removes a test's queue from the broker, with whatever is left in it."""
+    from kombu import Connection
+
+    def delete(name: str) -> None:
+        with Connection(celery_broker, connect_timeout=3) as connection:
+            connection.default_channel.queue_delete(name)
+
+    return delete

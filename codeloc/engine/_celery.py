@@ -25,10 +25,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from codeloc._errors import RunInterrupted, TesseraError
@@ -52,6 +54,8 @@ TASK_NAME = "tessera.execute_step"
 POLL_SECONDS = 0.02
 #: How often, at most, a running step reports the events it has so far.
 PROGRESS_SECONDS = 0.5
+#: A step no worker has taken for this long gets a warning in the run's events.
+WAIT_WARNING_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,10 @@ def celery_app(settings: CelerySettings) -> Celery:
         task_default_queue=settings.queue,
         # A step can take hours: one at a time per worker process, none held in reserve.
         worker_prefetch_multiplier=1,
+        # Acknowledged when done: a worker whose machine dies gives its step back to the
+        # broker for another. One whose process dies fails the step (it might kill the next).
+        task_acks_late=True,
+        task_reject_on_worker_lost=False,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
     )
@@ -116,6 +124,8 @@ def execute_with_celery(
     skipped: dict[str, str] = {}
     running: dict[str, Any] = {}
     emitted: dict[str, int] = {}  # events of each running step already emitted
+    sent_at: dict[str, float] = {}
+    warned: set[str] = set()
     asset_keys = [list(k.path) for k in plan.asset_keys]
 
     def send(key: str) -> None:
@@ -129,6 +139,24 @@ def execute_with_celery(
         }
         running[key] = app.send_task(TASK_NAME, args=[payload], queue=settings.queue)
         emitted[key] = 0
+        sent_at[key] = time.monotonic()
+
+    def waiting_too_long(key: str, result: Any) -> None:
+        waited = time.monotonic() - sent_at[key]
+        if key in warned or waited < WAIT_WARNING_SECONDS or result.state != "PENDING":
+            return
+        warned.add(key)
+        run.emit(
+            Event(
+                EventType.ENGINE_EVENT,
+                run.run_id,
+                level="WARNING",
+                step_key=key,
+                message=f"step '{key}' has waited {waited:.0f}s for a Celery worker on queue "
+                f"'{settings.queue}': is one running ('tessera celery-worker' with "
+                "TESSERA_CELERY_QUEUE set alike)?",
+            )
+        )
 
     def progress(key: str, result: Any) -> None:
         """Emit the events a running step reported since the last look, if they follow on."""
@@ -155,14 +183,17 @@ def execute_with_celery(
                 ready.extend(release(child))
         return ready
 
+    stop = _StopSignals()
     try:
         for key in [k for k, n in waiting.items() if n == 0]:
             send(key)
         while running:
+            stop.check()
             finished = [k for k, result in running.items() if result.ready()]
             if not finished:
-                for key, result in running.items():
+                for key, result in list(running.items()):
                     progress(key, result)
+                    waiting_too_long(key, result)
                 time.sleep(POLL_SECONDS)
                 continue
             for key in finished:
@@ -178,14 +209,58 @@ def execute_with_celery(
                         for ready in release(child):
                             send(ready)
     except RunInterrupted:
-        for result in running.values():
-            with contextlib.suppress(Exception):
-                result.revoke(terminate=True, signal="SIGTERM")
+        # The cancel may have landed in the middle of talking to the broker: revoke over a
+        # connection of its own.
+        _revoke(settings, [result.id for result in running.values()])
         raise
     finally:
+        stop.restore()
         with contextlib.suppress(Exception):
             app.close()
     return RunOutcome(tuple(done), tuple(failed), tuple(skipped), versions)
+
+
+class _StopSignals:
+    """Turns SIGTERM and SIGINT into ``RunInterrupted`` at a safe point of the dispatch loop.
+
+    Raised from a signal handler, the interruption could land inside the broker client, in
+    the middle of reading from the broker, and leave it stuck; so while steps are dispatched
+    a signal is only noted, and ``check()`` raises it between two looks at the steps.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(signum)
+            if previous != signal.SIG_IGN:
+                self._previous[signum] = previous
+                signal.signal(signum, self._note)
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        self.signum = signum
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise RunInterrupted(f"the run was canceled (signal {self.signum})")
+
+    def restore(self) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+
+def _revoke(settings: CelerySettings, task_ids: list[str]) -> None:
+    """Stop these tasks: those waiting are dropped, those running terminated (SIGTERM)."""
+    if not task_ids:
+        return
+    app = celery_app(settings)
+    try:
+        with contextlib.suppress(Exception):  # a cancel goes on whatever the broker says
+            app.control.revoke(task_ids, terminate=True, signal="SIGTERM")
+    finally:
+        app.close()
 
 
 def _outcome(run: RunContext, key: str, result: Any, emitted: int) -> StepOutcome:

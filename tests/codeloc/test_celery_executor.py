@@ -11,14 +11,16 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from codeloc import materialize
-from codeloc._errors import TesseraError
+from codeloc._errors import RunInterrupted, TesseraError
 from codeloc.engine import EventType
+from codeloc.engine import _celery as celery_module
 from codeloc.engine._celery import CelerySettings, celery_app
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
@@ -29,7 +31,9 @@ import celery_assets  # noqa: E402
 
 @pytest.fixture(scope="module")
 def celery_env(
-    celery_broker: str, tmp_path_factory: pytest.TempPathFactory
+    celery_broker: str,
+    delete_celery_queue: Callable[[str], None],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, str]]:
     """The settings a location and its workers share, set in this process too."""
     root = tmp_path_factory.mktemp("celery")
@@ -43,6 +47,7 @@ def celery_env(
         for name, value in env.items():
             patch.setenv(name, value)
         yield env
+    delete_celery_queue(env["TESSERA_CELERY_QUEUE"])
 
 
 @pytest.fixture(autouse=True)
@@ -157,3 +162,29 @@ def test_without_a_broker_the_run_says_what_to_set(
     monkeypatch.delenv("TESSERA_CELERY_BROKER")
     with pytest.raises(TesseraError, match="TESSERA_CELERY_BROKER"):
         materialize(celery_assets.defs.assets, selection="source", executor="celery")
+
+
+def test_a_step_no_worker_takes_is_said_to_wait(
+    worker: str, delete_celery_queue: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(celery_module, "WAIT_WARNING_SECONDS", 0.5)
+    queue = f"tessera.test.nobody.{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("TESSERA_CELERY_QUEUE", queue)
+    seen: list[str] = []
+
+    def stop_when_warned(event: Any) -> None:
+        if event.type is EventType.ENGINE_EVENT:
+            seen.append(event.message)
+            raise RunInterrupted("seen the warning")
+
+    with pytest.raises(RunInterrupted):
+        materialize(
+            celery_assets.defs.assets,
+            selection="source",
+            executor="celery",
+            on_event=stop_when_warned,
+        )
+    delete_celery_queue(queue)
+    [warning] = seen
+    assert "waited" in warning
+    assert queue in warning

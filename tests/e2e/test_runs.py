@@ -184,11 +184,12 @@ class Deployment:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: a zombie (ended, its parent yet to reap it) does not."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
         return False
-    return True
 
 
 def _healthy(client: httpx.Client) -> bool:
@@ -315,12 +316,14 @@ def test_examples_with_config_logs_metadata_and_code_versions(deployment: Deploy
 
 
 def test_a_location_whose_runs_execute_on_celery_workers(
-    deployment: Deployment, celery_broker: str
+    deployment: Deployment,
+    celery_broker: str,
+    delete_celery_queue: Callable[[str], None],
+    request: pytest.FixtureRequest,
 ) -> None:
-    deployment.env.update(
-        TESSERA_CELERY_BROKER=celery_broker,
-        TESSERA_CELERY_QUEUE=f"tessera.e2e.{uuid.uuid4().hex[:12]}",
-    )
+    queue = f"tessera.e2e.{uuid.uuid4().hex[:12]}"
+    request.addfinalizer(lambda: delete_celery_queue(queue))
+    deployment.env.update(TESSERA_CELERY_BROKER=celery_broker, TESSERA_CELERY_QUEUE=queue)
     deployment.celery_worker("celery_assets")
     deployment.location("celery", "celery_assets", None, "--executor", "celery")
     client = deployment.server()
@@ -335,8 +338,8 @@ def test_a_location_whose_runs_execute_on_celery_workers(
         e["type"] == "LOG" and e["step_key"] == "source" and e["message"] == "printed by source"
         for e in evts
     )
-    # Executed by the Celery worker (default node name tessera@HOST), not by the location.
-    assert any("of worker tessera@" in e["message"] for e in evts if e["type"] == "LOG")
+    # Executed by the Celery worker (default node name tessera.PID@HOST), not by the location.
+    assert any("of worker tessera." in e["message"] for e in evts if e["type"] == "LOG")
     latest = client.get("/api/v1/assets/joined").json()["latest_materialization"]
     assert (latest["code_version"], latest["metadata"]["product"]["value"]) == ("3", 6)
 
