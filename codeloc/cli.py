@@ -212,6 +212,9 @@ def _celery_worker(args: argparse.Namespace) -> int:
             package=args.package,
             working_directory=args.working_directory,
         )
+    except (TesseraError, ImportError, ValueError, OSError) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     finally:
         gc.enable()
     gc.freeze()  # the pool's forked processes then share these pages

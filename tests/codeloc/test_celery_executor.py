@@ -188,3 +188,16 @@ def test_a_step_no_worker_takes_is_said_to_wait(
     [warning] = seen
     assert "waited" in warning
     assert queue in warning
+
+
+def test_a_worker_whose_code_does_not_import_says_so(celery_env: dict[str, str]) -> None:
+    answer = subprocess.run(
+        [str(Path(sys.executable).with_name("tessera")), "celery-worker", "-m", "no_such_module"],
+        env={**os.environ, **celery_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert answer.returncode == 2
+    assert "No module named 'no_such_module'" in answer.stderr
+    assert "Traceback" not in answer.stderr
