@@ -112,7 +112,7 @@ def execute_with_celery(
     settings: CelerySettings | None = None,
 ) -> RunOutcome:
     """Dispatch the steps of ``plan`` to Celery workers, in dependency order."""
-    from codeloc.engine._executor import RunOutcome, _blocker, _emit_skip
+    from codeloc.engine._executor import RunOutcome, _release
 
     settings = settings or CelerySettings.from_env()
     app = celery_app(settings)
@@ -169,20 +169,6 @@ def execute_with_celery(
                 run.emit(event_from_json(data, run.run_id))
             emitted[key] = start + len(reported)
 
-    def release(key: str) -> list[str]:
-        step = plan.step_by_key[key]
-        blocker = _blocker(step, failed, skipped)
-        if blocker is None:
-            return [key]
-        skipped[key] = blocker
-        _emit_skip(run, step, blocker)
-        ready: list[str] = []
-        for child in downstream[key]:
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                ready.extend(release(child))
-        return ready
-
     stop = _StopSignals()
     try:
         for key in [k for k, n in waiting.items() if n == 0]:
@@ -206,7 +192,9 @@ def execute_with_celery(
                 for child in downstream[key]:
                     waiting[child] -= 1
                     if waiting[child] == 0:
-                        for ready in release(child):
+                        for ready in _release(
+                            plan, run, child, failed, skipped, downstream, waiting
+                        ):
                             send(ready)
     except RunInterrupted:
         # The cancel may have landed in the middle of talking to the broker: revoke over a

@@ -102,6 +102,31 @@ def _emit_skip(run: RunContext, step: Step, failed_step: str) -> None:
     )
 
 
+def _release(
+    plan: ExecutionPlan,
+    run: RunContext,
+    key: str,
+    failed: list[str],
+    skipped: dict[str, str],
+    downstream: Mapping[str, list[str]],
+    waiting: dict[str, int],
+) -> list[str]:
+    """``key`` has all its upstream steps finished: the steps to start now - ``key``, or,
+    when an upstream step failed, none: ``key`` is skipped, and so is what waits on it."""
+    step = plan.step_by_key[key]
+    blocker = _blocker(step, failed, skipped)
+    if blocker is None:
+        return [key]
+    skipped[key] = blocker
+    _emit_skip(run, step, blocker)
+    ready: list[str] = []
+    for child in downstream[key]:
+        waiting[child] -= 1
+        if waiting[child] == 0:
+            ready.extend(_release(plan, run, child, failed, skipped, downstream, waiting))
+    return ready
+
+
 # -- the multiprocess executor ----------------------------------------------------------------
 
 # Set in the parent just before the pool forks, read by the children: the plan and the run
@@ -183,35 +208,21 @@ class _MultiprocessRun:
                             waiting[child] -= 1
                             if waiting[child] == 0:
                                 ready.extend(
-                                    self._release(child, failed, skipped, downstream, waiting)
+                                    _release(
+                                        self.plan,
+                                        self.run,
+                                        child,
+                                        failed,
+                                        skipped,
+                                        downstream,
+                                        waiting,
+                                    )
                                 )
             self._drain(events)
         finally:
             _FORKED = None
             events.close()
         return RunOutcome(tuple(done), tuple(failed), tuple(skipped), self.versions)
-
-    def _release(
-        self,
-        key: str,
-        failed: list[str],
-        skipped: dict[str, str],
-        downstream: Mapping[str, list[str]],
-        waiting: dict[str, int],
-    ) -> list[str]:
-        """``key`` has all its upstream steps finished: run it, or skip it and what follows."""
-        step = self.plan.step_by_key[key]
-        blocker = _blocker(step, failed, skipped)
-        if blocker is None:
-            return [key]
-        skipped[key] = blocker
-        _emit_skip(self.run, step, blocker)
-        ready: list[str] = []
-        for child in downstream[key]:
-            waiting[child] -= 1
-            if waiting[child] == 0:
-                ready.extend(self._release(child, failed, skipped, downstream, waiting))
-        return ready
 
     def _drain(self, events: Any) -> None:
         emit: Callable[[Event], None] = self.run.emit
