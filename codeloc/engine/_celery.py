@@ -203,8 +203,7 @@ def execute_with_celery(
         raise
     finally:
         stop.restore()
-        with contextlib.suppress(Exception):
-            app.close()
+        _close(app)
     return RunOutcome(tuple(done), tuple(failed), tuple(skipped), versions)
 
 
@@ -237,6 +236,18 @@ class _StopSignals:
     def restore(self) -> None:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
+
+
+def _close(app: Celery) -> None:
+    """Close ``app``, and remove the queue its results came back on (the ``rpc://`` backend
+    leaves it behind, for a day, after each run)."""
+    with contextlib.suppress(Exception):
+        backend = app.backend
+        if type(backend).__name__ == "RPCBackend":
+            with app.connection_for_write() as connection:
+                connection.default_channel.queue_delete(backend.oid)
+    with contextlib.suppress(Exception):
+        app.close()
 
 
 def _revoke(settings: CelerySettings, task_ids: list[str]) -> None:

@@ -86,7 +86,7 @@ def worker(celery_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
                 pytest.fail(f"the celery worker did not start:\n{log.read_text()}")
         yield hostname
     finally:
-        app.close()
+        celery_module._close(app)
         process.terminate()
         try:
             process.wait(timeout=20)

@@ -104,6 +104,8 @@ class Deployment:
         )
         self.locations: dict[str, tuple[Process, int]] = {}
         self.workers: list[Process] = []
+        #: called once every process has stopped
+        self.after_close: list[Callable[[], None]] = []
         self.servers: list[Process] = []
         self.clients: list[httpx.Client] = []
         self.port = free_port()
@@ -181,6 +183,8 @@ class Deployment:
             process.stop()
         for process in self.workers:
             process.stop()
+        for callback in self.after_close:
+            callback()
 
 
 def _alive(pid: int) -> bool:
@@ -316,13 +320,10 @@ def test_examples_with_config_logs_metadata_and_code_versions(deployment: Deploy
 
 
 def test_a_location_whose_runs_execute_on_celery_workers(
-    deployment: Deployment,
-    celery_broker: str,
-    delete_celery_queue: Callable[[str], None],
-    request: pytest.FixtureRequest,
+    deployment: Deployment, celery_broker: str, delete_celery_queue: Callable[[str], None]
 ) -> None:
     queue = f"tessera.e2e.{uuid.uuid4().hex[:12]}"
-    request.addfinalizer(lambda: delete_celery_queue(queue))
+    deployment.after_close.append(lambda: delete_celery_queue(queue))
     deployment.env.update(TESSERA_CELERY_BROKER=celery_broker, TESSERA_CELERY_QUEUE=queue)
     deployment.celery_worker("celery_assets")
     deployment.location("celery", "celery_assets", None, "--executor", "celery")
