@@ -50,8 +50,10 @@ if TYPE_CHECKING:
 __all__ = ["TASK_NAME", "CelerySettings", "celery_app", "execute_with_celery", "register_step_task"]
 
 TASK_NAME = "tessera.execute_step"
-#: How often the run worker looks for finished steps.
+#: How often the run worker looks for finished steps: soon after a step was sent or ended,
+#: then less and less often, down to this.
 POLL_SECONDS = 0.02
+FIRST_POLL_SECONDS = 0.001
 #: How often, at most, a running step reports the events it has so far.
 PROGRESS_SECONDS = 0.5
 #: A step no worker has taken for this long gets a warning in the run's events.
@@ -170,6 +172,7 @@ def execute_with_celery(
             emitted[key] = start + len(reported)
 
     stop = _StopSignals()
+    delay = FIRST_POLL_SECONDS
     try:
         for key in [k for k, n in waiting.items() if n == 0]:
             send(key)
@@ -180,8 +183,10 @@ def execute_with_celery(
                 for key, result in list(running.items()):
                     progress(key, result)
                     waiting_too_long(key, result)
-                time.sleep(POLL_SECONDS)
+                time.sleep(delay)
+                delay = min(delay * 2, POLL_SECONDS)
                 continue
+            delay = FIRST_POLL_SECONDS
             for key in finished:
                 outcome = _outcome(run, key, running.pop(key), emitted.pop(key))
                 if outcome.success:
@@ -259,7 +264,7 @@ def _revoke(settings: CelerySettings, task_ids: list[str]) -> None:
         with contextlib.suppress(Exception):  # a cancel goes on whatever the broker says
             app.control.revoke(task_ids, terminate=True, signal="SIGTERM")
     finally:
-        app.close()
+        _close(app)
 
 
 def _outcome(run: RunContext, key: str, result: Any, emitted: int) -> StepOutcome:
