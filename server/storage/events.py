@@ -78,7 +78,8 @@ def ingest_batch(
     if events and not database.is_sqlite and not any(e["type"] in _STATUS_OF_EVENT for e in events):
         with database.engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            row = connection.execute(_BATCH_PG, _batch_params(run_id, token_hash, events)).one()
+            params = _batch_params(run_id, token_hash, _by_seq(events))
+            row = connection.execute(_BATCH_PG, params).one()
         if row.found:
             return IngestResult(len(row.inserted), row.received - len(row.inserted), row.last_seq)
         # Nothing was written: say why, outside the hot path.
@@ -97,12 +98,10 @@ def ingest_events(
     """Store a batch of one run's events (dicts of the wire format); skip those already stored."""
     if not events:
         return IngestResult(0, 0, run.last_seq)
-    by_seq: dict[int, Mapping[str, Any]] = {}
-    for event in events:
-        by_seq.setdefault(int(event["seq"]), event)
+    by_seq = _by_seq(events)
     if session.get_bind().dialect.name == "postgresql":
         # The caller holds the run: no token to check.
-        row = session.execute(_BATCH_PG, _batch_params(run.run_id, None, events)).one()
+        row = session.execute(_BATCH_PG, _batch_params(run.run_id, None, by_seq)).one()
         if not row.found:
             raise NotFound(f"no run '{run.run_id}'")
         inserted = row.inserted
@@ -248,24 +247,29 @@ _BATCH_PG = text(
 )
 
 
+def _by_seq(events: Sequence[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
+    """The events of a batch by ``seq``; of a seq sent twice in one batch, the first."""
+    by_seq: dict[int, Mapping[str, Any]] = {}
+    for event in events:
+        by_seq.setdefault(int(event["seq"]), event)
+    return by_seq
+
+
 def _batch_params(
-    run_id: str, token_hash: str | None, events: Sequence[Mapping[str, Any]]
+    run_id: str, token_hash: str | None, by_seq: Mapping[int, Mapping[str, Any]]
 ) -> dict[str, Any]:
-    rows: dict[int, dict[str, Any]] = {}
-    materializations = []
-    for e in events:
-        seq = int(e["seq"])
-        if seq not in rows:
-            rows[seq] = _event_row(seq, e)
-            if e["type"] == "ASSET_MATERIALIZATION" and e.get("materialization"):
-                materializations.append(_materialization_row(e))
-    materializations.sort(key=lambda m: m["seq"])
+    ordered = sorted(by_seq.items())
+    materializations = [
+        _materialization_row(e)
+        for _, e in ordered
+        if e["type"] == "ASSET_MATERIALIZATION" and e.get("materialization")
+    ]
     return {
         "run_id": run_id,
         "token_hash": token_hash,
-        "received": len(rows),
-        "max_seq": max(rows),
-        "events": _json_without_nul(list(rows.values())),
+        "received": len(ordered),
+        "max_seq": ordered[-1][0],
+        "events": _json_without_nul([_event_row(seq, e) for seq, e in ordered]),
         "materializations": _json_without_nul(materializations),
     }
 
