@@ -3,6 +3,7 @@
 Everything a user imports lives here: ``from codeloc import asset, Definitions, …``.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from codeloc._assets import AssetsDefinition, asset, multi_asset
@@ -27,19 +28,10 @@ from codeloc._ops import GraphDefinition, OpDefinition, graph, graph_asset, op
 from codeloc._results import MaterializeResult, Output
 from codeloc._retry import Backoff, Jitter, RetryPolicy
 from codeloc._run_config import RunConfig
+from codeloc._runs import AssetMaterialization
 from codeloc._selection import AssetSelection
 from codeloc._spec import AssetIn, AssetOut, AssetSpec
 from codeloc._version import __version__
-from codeloc.engine import (
-    AssetExecutionContext,
-    AssetMaterialization,
-    ExecuteResult,
-    FilesystemIOManager,
-    InMemoryIOManager,
-    IOManager,
-    build_asset_context,
-    materialize,
-)
 
 __all__ = [
     "AssetExecutionContext",
@@ -95,12 +87,41 @@ __all__ = [
 
 if TYPE_CHECKING:
     from codeloc._config import Config, ConfigurableResource
+    from codeloc.engine import (
+        AssetExecutionContext,
+        ExecuteResult,
+        FilesystemIOManager,
+        InMemoryIOManager,
+        IOManager,
+        build_asset_context,
+        materialize,
+    )
+
+# Names whose modules load on first use. pydantic takes a fifth of a second to import: only
+# code that uses config pays for it. The engine is left out of ``import codeloc`` so that
+# the central server, which uses the pure parts of the SDK (keys, selections, run events),
+# never loads the machinery that executes assets.
+_LAZY = {
+    "Config": "codeloc._config",
+    "ConfigurableResource": "codeloc._config",
+    "AssetExecutionContext": "codeloc.engine",
+    "ExecuteResult": "codeloc.engine",
+    "FilesystemIOManager": "codeloc.engine",
+    "InMemoryIOManager": "codeloc.engine",
+    "IOManager": "codeloc.engine",
+    "build_asset_context": "codeloc.engine",
+    "materialize": "codeloc.engine",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # pydantic takes a fifth of a second to import; only code that uses config pays for it.
-    if name in ("Config", "ConfigurableResource"):
-        from codeloc import _config
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'codeloc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup does not come here again
+    return value
 
-        return getattr(_config, name)
-    raise AttributeError(f"module 'codeloc' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

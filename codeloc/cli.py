@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from codeloc._runs import EXECUTOR_NAMES
+
 __all__ = ["register"]
 
 
@@ -31,9 +33,7 @@ def register(subparsers: Any) -> None:
         help="a selection expression, e.g. 'group:sales' or '+my_asset' (default: all)",
     )
     mat.add_argument("--config", help="run config as JSON, or @file.json")
-    mat.add_argument(
-        "--executor", choices=["in_process", "multiprocess", "celery"], default="in_process"
-    )
+    mat.add_argument("--executor", choices=EXECUTOR_NAMES, default="in_process")
     mat.add_argument("--json", action="store_true", help="print the events as JSON lines")
     mat.set_defaults(handler=_materialize)
 

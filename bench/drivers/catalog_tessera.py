@@ -53,8 +53,8 @@ from typing import Any
 import psycopg
 
 from bench.drivers import _deploy as deploy
+from codeloc._runs import RunStatus
 from codeloc._snapshot import LocationSnapshot
-from codeloc.engine import RunStatus
 from codeloc.grpc.client import CodeLocationClient
 from server.storage import runs as run_store
 from server.storage.db import Database

@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.drivers import _deploy as deploy
-from codeloc.engine import RunStatus
+from codeloc._runs import RunStatus
 from server.storage import runs as run_store
 from server.storage.db import Database
 

@@ -1,7 +1,7 @@
 """The engine: plan → steps → events, with in-process and multiprocess executors."""
 
+from codeloc._runs import AssetMaterialization, Event, EventType, RunStatus
 from codeloc.engine._context import AssetExecutionContext, build_asset_context
-from codeloc.engine._events import AssetMaterialization, Event, EventType, RunStatus
 from codeloc.engine._executor import RunOutcome, execute_plan
 from codeloc.engine._io import FilesystemIOManager, InMemoryIOManager, IOManager
 from codeloc.engine._materialize import ExecuteResult, materialize, prepare_run, run_plan

@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 from codeloc._errors import RunInterrupted, TesseraError
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
-from codeloc.engine._events import Event, EventType
+from codeloc._runs import Event, EventType
+from codeloc._wire import event_from_json, event_to_json
 from codeloc.engine._plan import ExecutionPlan, build_plan
 from codeloc.engine._step import RunContext, StepOutcome, execute_step
-from codeloc.engine._wire import event_from_json, event_to_json
 
 if TYPE_CHECKING:
     from celery import Celery

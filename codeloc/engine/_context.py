@@ -11,7 +11,7 @@ from typing import Any
 
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue, normalize_metadata
-from codeloc.engine._events import Event, EventType
+from codeloc._runs import Event, EventType
 
 __all__ = ["AssetExecutionContext", "StepLogger", "build_asset_context"]
 

@@ -8,17 +8,15 @@ import signal
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from codeloc._errors import RunInterrupted, TesseraError
 from codeloc._key import AssetKey
-from codeloc.engine._events import Event, EventType
+from codeloc._runs import Event, EventType, ExecutorName
 from codeloc.engine._plan import ExecutionPlan, Step
 from codeloc.engine._step import RunContext, StepOutcome, execute_step
 
-__all__ = ["ExecutorName", "RunOutcome", "execute_plan"]
-
-ExecutorName = Literal["in_process", "multiprocess", "celery"]
+__all__ = ["RunOutcome", "execute_plan"]
 
 
 @dataclass(frozen=True, slots=True)

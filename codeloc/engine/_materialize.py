@@ -12,9 +12,9 @@ from codeloc._errors import RunFailedError, UnknownResourceError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey, CoercibleToAssetKey
 from codeloc._run_config import RunConfig, run_config_dict
+from codeloc._runs import Event, EventType, ExecutorName
 from codeloc._selection import AssetSelection, parse_selection
-from codeloc.engine._events import Event, EventType
-from codeloc.engine._executor import ExecutorName, RunOutcome, execute_plan
+from codeloc.engine._executor import RunOutcome, execute_plan
 from codeloc.engine._io import InputContext, IOManager, default_io_manager
 from codeloc.engine._plan import ExecutionPlan, build_plan
 from codeloc.engine._step import RunContext, resolve_resources, step_config

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from codeloc.engine._events import Event, EventType
+from codeloc._runs import Event, EventType
 
 __all__ = ["Progress"]
 

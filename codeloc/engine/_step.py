@@ -16,9 +16,9 @@ from codeloc._errors import RunInterrupted, TesseraError
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
 from codeloc._results import MaterializeResult, Output
+from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._spec import AssetSpec
 from codeloc.engine._context import AssetExecutionContext, StepLogger
-from codeloc.engine._events import AssetMaterialization, Event, EventType
 from codeloc.engine._io import InputContext, IOManager, OutputContext
 from codeloc.engine._plan import Step
 

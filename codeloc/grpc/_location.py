@@ -17,10 +17,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codeloc._errors import TesseraError
+from codeloc._runs import EventType, ExecutorName, RunStatus
 from codeloc._version import __version__
 from codeloc.engine._celery import CelerySettings
-from codeloc.engine._events import EventType, RunStatus
-from codeloc.engine._executor import ExecutorName
 from codeloc.grpc import worker
 from codeloc.grpc._errors import (
     CodeLocationNotLoaded,

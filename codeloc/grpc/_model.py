@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from codeloc._key import AssetKey
-from codeloc.engine._events import RunStatus
-from codeloc.engine._executor import ExecutorName
+from codeloc._runs import ExecutorName, RunStatus
 
 __all__ = [
     "DEFAULT_CANCEL_GRACE",

@@ -23,7 +23,7 @@ from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from codeloc.engine._events import EventType
+from codeloc._runs import EventType
 from codeloc.grpc._model import EventDestination
 from codeloc.grpc._spool import SUFFIX, Spool, SpoolContents
 

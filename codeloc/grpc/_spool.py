@@ -1,7 +1,7 @@
 """Spool files: every event of a run, on disk, until the server has accepted it.
 
 A run's spool is ``<spool dir>/<run_id>.jsonl``: a header line (the run id and where its
-events go), then one event per line, as ``codeloc.engine._wire`` writes it, in ``seq``
+events go), then one event per line, as ``codeloc._wire`` writes it, in ``seq``
 order. ``<run_id>.acked`` holds the highest ``seq`` the destination has accepted. The worker
 appends every event before it ships it, so the file is also the record of the last ``seq``
 it assigned: when a worker is killed, its location appends the final event with the next
@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from codeloc.engine._events import Event, EventType
-from codeloc.engine._wire import event_to_json
+from codeloc._runs import Event, EventType
+from codeloc._wire import event_to_json
 from codeloc.grpc._model import EventDestination
 
 __all__ = ["TERMINAL_TYPES", "Spool", "SpoolContents", "spool_directory"]

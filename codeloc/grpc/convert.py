@@ -18,6 +18,7 @@ from google.protobuf import struct_pb2
 
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
+from codeloc._runs import ExecutorName, RunStatus
 from codeloc._snapshot import (
     AssetNodeSnap,
     DepKind,
@@ -28,8 +29,6 @@ from codeloc._snapshot import (
     ScheduleSnap,
     SensorSnap,
 )
-from codeloc.engine._events import RunStatus
-from codeloc.engine._executor import ExecutorName
 from codeloc.grpc._model import (
     DEFAULT_CANCEL_GRACE,
     EventDestination,

@@ -26,7 +26,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from codeloc._errors import ConfigInvalid
-from codeloc.engine._executor import ExecutorName
+from codeloc._runs import ExecutorName
 from codeloc.grpc import convert
 from codeloc.grpc._errors import (
     CodeLocationNotLoaded,

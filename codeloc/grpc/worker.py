@@ -32,11 +32,11 @@ from typing import NoReturn
 from codeloc._definitions import Definitions
 from codeloc._errors import RunInterrupted
 from codeloc._metadata import MetadataValue
-from codeloc.engine._events import Event, EventType
+from codeloc._runs import Event, EventType
+from codeloc._wire import event_to_json
 from codeloc.engine._materialize import prepare_run, run_plan
 from codeloc.engine._plan import ExecutionPlan, build_plan
 from codeloc.engine._step import RunContext
-from codeloc.engine._wire import event_to_json
 from codeloc.grpc._capture import OutputCapture
 from codeloc.grpc._model import RunLaunch
 from codeloc.grpc._shipping import Shipper

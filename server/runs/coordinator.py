@@ -18,13 +18,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from codeloc._key import AssetKey
-from codeloc.engine import RunStatus
+from codeloc._runs import EXECUTOR_NAMES, ExecutorName, RunStatus
 from codeloc.grpc._model import EventDestination, RunLaunch
 from server.errors import InvalidRequest, NotFound
 from server.runs.planning import plan_runs, resolve_selection, validate_run_config
@@ -33,9 +33,6 @@ from server.storage.db import Database
 from server.storage.events import ingest_events
 from server.storage.models import RunRow
 from server.workspace.registry import LocationRegistry
-
-if TYPE_CHECKING:
-    from codeloc.engine._executor import ExecutorName
 
 __all__ = ["FIRST_WORKER_SEQ", "RunCoordinator", "RunLimits"]
 
@@ -46,7 +43,6 @@ FIRST_WORKER_SEQ = 3
 PRIORITY_TAG = "tessera/priority"
 #: Overrides the location's default executor for one run.
 EXECUTOR_TAG = "tessera/executor"
-EXECUTORS = ("multiprocess", "in_process", "celery")
 _ACTIVE = (RunStatus.STARTING.value, RunStatus.STARTED.value, RunStatus.CANCELING.value)
 _LOCK_ID = 0x7E55E4A
 
@@ -500,9 +496,11 @@ def _executor(tags: Mapping[str, str]) -> ExecutorName | None:
     raw = tags.get(EXECUTOR_TAG)
     if raw is None:
         return None
-    if raw not in EXECUTORS:
-        raise InvalidRequest(f"tag '{EXECUTOR_TAG}' must be one of {list(EXECUTORS)}, got {raw!r}")
-    return cast("ExecutorName", raw)
+    if raw not in EXECUTOR_NAMES:
+        raise InvalidRequest(
+            f"tag '{EXECUTOR_TAG}' must be one of {list(EXECUTOR_NAMES)}, got {raw!r}"
+        )
+    return raw
 
 
 def _priority(tags: Mapping[str, str]) -> int:

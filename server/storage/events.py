@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from codeloc.engine import RunStatus
+from codeloc._runs import RunStatus
 from server.errors import NotFound, Unauthorized
 from server.storage.db import Database
 from server.storage.models import (

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from codeloc.engine import RunStatus
+from codeloc._runs import RunStatus
 from server.storage.models import RunRow, RunTagRow
 
 __all__ = [

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from codeloc.engine import RunStatus
+from codeloc._runs import RunStatus
 from codeloc.grpc import CodeSource
 from codeloc.grpc.server import LocationServer
 from server.api.app import create_app

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError
 
-from codeloc.engine import RunStatus
+from codeloc._runs import RunStatus
 from server.errors import NotFound, Unauthorized
 from server.storage.db import Database
 from server.storage.events import (

@@ -9,6 +9,7 @@ import pytest
 
 from codeloc import AssetKey, MetadataValue
 from codeloc._loading import load_definitions
+from codeloc._runs import RunStatus
 from codeloc._snapshot import (
     AssetNodeSnap,
     DepSnap,
@@ -16,7 +17,6 @@ from codeloc._snapshot import (
     LocationSnapshot,
     snapshot_of,
 )
-from codeloc.engine import RunStatus
 from codeloc.grpc import EventDestination, LoadError, LocationInfo, RunLaunch, RunState, convert
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"

@@ -17,8 +17,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from codeloc import AssetKey, ConfigInvalid
 from codeloc._loading import load_definitions
+from codeloc._runs import RunStatus
 from codeloc._snapshot import snapshot_of
-from codeloc.engine import RunStatus
 from codeloc.grpc import (
     CodeLocationClient,
     CodeLocationNotLoaded,

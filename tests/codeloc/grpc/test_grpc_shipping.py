@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from codeloc._wire import event_to_json
 from codeloc.engine import Event, EventType
-from codeloc.engine._wire import event_to_json
 from codeloc.grpc import EventDestination
 from codeloc.grpc._shipping import Shipper, SpoolDrainer
 from codeloc.grpc._spool import Spool

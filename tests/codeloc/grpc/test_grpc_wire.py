@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from codeloc import AssetKey, MetadataValue
+from codeloc._wire import batch_to_json, event_from_json, event_to_json
 from codeloc.engine import AssetMaterialization, Event, EventType
-from codeloc.engine._wire import batch_to_json, event_from_json, event_to_json
 
 
 def test_an_event_with_every_field_round_trips_through_json() -> None:

@@ -1,16 +1,35 @@
-"""Events: everything a run reports, in one shape wherever it is sent."""
+"""A run as both sides of the wire see it: its status, its events, the executors it may ask for.
+
+These are plain values with no machinery behind them, so the central server uses them
+without loading the engine (``server`` may import only such pure parts of ``codeloc``, a
+contract checked in CI). Everything a run reports is an ``Event``, in this one shape
+wherever it is sent: ``codeloc._wire`` turns it into the JSON a run worker posts, and the
+server's storage turns it into rows.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
 
-__all__ = ["AssetMaterialization", "Event", "EventType", "RunStatus"]
+__all__ = [
+    "EXECUTOR_NAMES",
+    "AssetMaterialization",
+    "Event",
+    "EventType",
+    "ExecutorName",
+    "RunStatus",
+]
+
+ExecutorName = Literal["multiprocess", "in_process", "celery"]
+"""How a run's steps are executed: in the run's process, in child processes, or as Celery tasks."""
+
+EXECUTOR_NAMES: tuple[ExecutorName, ...] = get_args(ExecutorName)
 
 
 class EventType(StrEnum):

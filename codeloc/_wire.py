@@ -20,7 +20,7 @@ from typing import Any
 
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
-from codeloc.engine._events import AssetMaterialization, Event, EventType
+from codeloc._runs import AssetMaterialization, Event, EventType
 
 __all__ = [
     "batch_to_json",
