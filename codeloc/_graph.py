@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from codeloc._assets import AssetsDefinition
 from codeloc._errors import CycleError, DuplicateKeyError
 from codeloc._key import AssetKey
 from codeloc._spec import AssetSpec
+
+if TYPE_CHECKING:
+    # Annotations only: the graph algorithms stay usable without the definitions (the
+    # server orders its runs with ``kahn_order``).
+    from codeloc._assets import AssetsDefinition
 
 __all__ = ["AssetGraph", "find_cycle", "kahn_order", "toposort"]
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from codeloc._definitions import Definitions
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
+
+if TYPE_CHECKING:
+    # An annotation only: the server reads snapshots without loading the SDK's definitions.
+    from codeloc._definitions import Definitions
 
 __all__ = [
     "AssetNodeSnap",

@@ -113,6 +113,6 @@ def create_app(
 
 
 def _version() -> str:
-    from codeloc import __version__
+    from codeloc._version import __version__
 
     return __version__
