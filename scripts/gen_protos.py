@@ -1,11 +1,16 @@
 """Generate the Python modules of ``protos/`` into ``codeloc/protos/``: ``make protos``.
 
 Run as ``python -m scripts.gen_protos [OUT_DIR]`` from the repository root. It writes the
-message modules (``*_pb2.py``) with mypy-protobuf stubs (``*.pyi``) and the service modules
-(``*_pb2_grpc.py``, only for files that define a service; mypy-protobuf's stubs of those do
-not pass ``mypy --strict``, so they have none), then rewrites the imports between them to be
-package-relative: protoc writes ``from tessera.codelocation.v1 import …``, which
-only resolves if ``codeloc/protos`` itself were on ``sys.path``.
+message modules (``*_pb2.py``) and the service modules (``*_pb2_grpc.py``, only for files
+that define a service), each with its mypy-protobuf stub (``*.pyi``), then rewrites the
+imports between them to be package-relative: protoc writes
+``from tessera.codelocation.v1 import …``, which only resolves if ``codeloc/protos`` itself
+were on ``sys.path``.
+
+The service stubs are synchronous only (``only_sync``), as the server and the client are:
+the servicer's methods then take a ``grpc.ServicerContext`` and return the message itself,
+not a union with the ``grpc.aio`` forms. With typeshed's grpc stubs they pass
+``mypy --strict``, so the code around them is checked against them.
 
 ``tests/codeloc/test_protos_current.py`` regenerates into a temporary directory and fails
 when the checked-in modules differ.
@@ -44,6 +49,8 @@ def generate(out_dir: Path = DEFAULT_OUT) -> list[Path]:
             f"--grpc_python_out={tmp}",
             f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
             f"--mypy_out=quiet:{tmp}",
+            f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
+            f"--mypy_grpc_out=quiet,only_sync:{tmp}",
             *(str(p.relative_to(PROTO_ROOT)) for p in proto_files()),
         ]
         if protoc.main(args) != 0:

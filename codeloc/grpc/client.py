@@ -13,8 +13,7 @@ passed, shutting down), ``CodeLocationNotLoaded``, ``LaunchRejected`` / ``RunAlr
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -36,7 +35,8 @@ from codeloc.protos.tessera.codelocation.v1 import runs_pb2 as runs_pb
 
 __all__ = ["CodeLocationClient"]
 
-T = TypeVar("T")
+Request = TypeVar("Request")
+Response = TypeVar("Response")
 MAX_MESSAGE = 64 * 1024 * 1024
 """Snapshot chunks are ~1 MiB; this only matters for one asset with an enormous schema."""
 
@@ -71,7 +71,11 @@ class CodeLocationClient:
             ],
         )
         self._stub = cl_grpc.CodeLocationStub(self._channel)
-        self._health = health_pb2_grpc.HealthStub(self._channel)
+        # The stubs of grpcio-health-checking declare no methods on ``HealthStub`` (the
+        # generated class sets them in ``__init__``); this is the type it gives ``Check``.
+        self._health_check: grpc.UnaryUnaryMultiCallable[
+            health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+        ] = health_pb2_grpc.HealthStub(self._channel).Check  # type: ignore[attr-defined]
 
     def info(self) -> LocationInfo:
         reply = self._call(self._stub.GetInfo, cl_pb.GetInfoRequest())
@@ -118,12 +122,12 @@ class CodeLocationClient:
     def shutdown(self, grace: float | None = None) -> int:
         """Ask the process to drain its runs (up to ``grace`` s) and exit; how many run."""
         reply = self._call(self._stub.Shutdown, cl_pb.ShutdownRequest(grace_seconds=grace))
-        return int(reply.running)
+        return reply.running
 
     def health(self, service: str = "") -> str:
         """``SERVING``, ``NOT_SERVING`` or ``SERVICE_UNKNOWN``, from the standard service."""
-        reply = self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service))
-        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+        reply = self._call(self._health_check, health_pb2.HealthCheckRequest(service=service))
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
 
     def wait_until_loaded(self, timeout: float) -> LocationInfo:
         """Poll until the code has loaded (or failed to: then ``CodeLocationNotLoaded``)."""
@@ -144,7 +148,9 @@ class CodeLocationClient:
                 raise CodeLocationUnavailable(f"{self.address} did not load in {timeout:g}s")
             time.sleep(0.02)
 
-    def _call(self, method: Callable[..., T], request: Any) -> T:
+    def _call(
+        self, method: grpc.UnaryUnaryMultiCallable[Request, Response], request: Request
+    ) -> Response:
         try:
             return method(request, timeout=self.timeout)
         except grpc.RpcError as exc:
@@ -160,10 +166,10 @@ class CodeLocationClient:
         self.close()
 
 
-def _error(exc: Any) -> TesseraError:
-    """The project's error for a failed call (``exc`` is a ``grpc.RpcError``)."""
+def _error(exc: grpc.RpcError) -> TesseraError:
+    """The project's error for a failed call."""
     details = exc.details() or str(exc.code())
-    trailing = dict(exc.trailing_metadata() or ())
+    trailing = _trailers(exc)
     kind = trailing.get("tessera-error")
     if kind == "ConfigInvalid":
         asset, field = trailing.get("tessera-asset", ""), trailing.get("tessera-field", "")
@@ -176,3 +182,15 @@ def _error(exc: Any) -> TesseraError:
     if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ALREADY_EXISTS):
         return LaunchRejected(details)
     return CodeLocationUnavailable(f"{code.name}: {details}")
+
+
+def _trailers(exc: grpc.RpcError) -> dict[str, str]:
+    """The trailing metadata of a failed call that is text: all that the server sends."""
+    trailers: dict[str, str] = {}
+    for item in exc.trailing_metadata() or ():
+        # The stubs type every value as bytes, but grpc gives text for each key that does not
+        # end in "-bin" (a binary one), as none of the server's do.
+        value: str | bytes = item.value
+        if isinstance(value, str):
+            trailers[item.key] = value
+    return trailers

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -47,10 +47,11 @@ __all__ = ["SERVICE_NAME", "CodeLocationServicer", "LocationServer", "serve"]
 SERVICE_NAME: str = cl_pb.DESCRIPTOR.services_by_name["CodeLocation"].full_name
 DEFAULT_SHUTDOWN_GRACE = 30.0
 
+P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class CodeLocationServicer(cl_grpc.CodeLocationServicer):  # type: ignore[misc]
+class CodeLocationServicer(cl_grpc.CodeLocationServicer):
     """Unpacks each request, calls the ``Location``, packs the answer."""
 
     def __init__(self, location: Location, shutdown: Callable[[float | None], int]) -> None:
@@ -98,16 +99,20 @@ class CodeLocationServicer(cl_grpc.CodeLocationServicer):  # type: ignore[misc]
         return cl_pb.ShutdownResponse(running=self._shutdown(grace))
 
 
-def _time_left(context: Any, default: float) -> float:
-    left = context.time_remaining()
+def _time_left(context: grpc.ServicerContext, default: float) -> float:
+    # The stubs say float, but a call that came without a deadline has None.
+    left: float | None = context.time_remaining()
     return default if left is None else max(0.0, left - 0.1)
 
 
-def _call(context: Any, fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)``, with the project's errors turned into gRPC status codes; the error's
-    class travels in the ``tessera-error`` trailer, so the client raises the same one."""
+def _call(
+    context: grpc.ServicerContext, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``fn(*args, **kwargs)``, with the project's errors turned into gRPC status codes;
+    the error's class travels in the ``tessera-error`` trailer, so the client raises the
+    same one."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except ConfigInvalid as exc:
         _abort(
             context,
@@ -130,10 +135,14 @@ def _call(context: Any, fn: Callable[..., T], *args: Any) -> T:
         _abort(context, code, exc)
     except CodeLocationUnavailable as exc:
         _abort(context, grpc.StatusCode.UNAVAILABLE, exc)
-    raise AssertionError("unreachable: _abort raises")
 
 
-def _abort(context: Any, code: Any, exc: Exception, *extra: tuple[str, str]) -> None:
+def _abort(
+    context: grpc.ServicerContext,
+    code: grpc.StatusCode,
+    exc: Exception,
+    *extra: tuple[str, str],
+) -> NoReturn:
     trailers = (("tessera-error", type(exc).__name__), *extra)
     # Metadata values must be printable ASCII.
     context.set_trailing_metadata(

@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 
 
 def default_client_factory(address: str) -> LocationClient:
+    # Imported here: grpc loads with the first location, not with the app.
     from codeloc.grpc.client import CodeLocationClient
 
+    # The annotation is the check: mypy proves that the gRPC client is a LocationClient.
     client: LocationClient = CodeLocationClient(address)
     return client
 

@@ -154,7 +154,7 @@ class RunCoordinator:
 
     def _send_cancel(self, location: str, run_id: str) -> None:
         try:
-            self.registry.client(location).cancel(run_id)  # type: ignore[attr-defined]
+            self.registry.client(location).cancel(run_id)
         except Exception as exc:
             log.warning("could not ask %s to cancel run %s: %s", location, run_id, exc)
 
@@ -296,7 +296,7 @@ class RunCoordinator:
         try:
             client = self.registry.client(row.location)
             tags = _tags(self.database, row.run_id)
-            client.launch(  # type: ignore[attr-defined]
+            client.launch(
                 RunLaunch(
                     run_id=row.run_id,
                     asset_keys=tuple(AssetKey.from_user_string(k) for k in row.asset_keys),

@@ -13,11 +13,12 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from codeloc._snapshot import LocationSnapshot
+from codeloc.grpc import CodeLocationNotLoaded, LoadError, LocationInfo, RunLaunch, RunState
 from server.errors import CodeLocationUnavailable, Conflict, NotFound
 from server.workspace.graph import MergedGraph
 
@@ -29,11 +30,34 @@ LocationStatus = Literal["loading", "loaded", "error", "unreachable"]
 
 
 class LocationClient(Protocol):
-    """What the registry needs of a code location (``codeloc.grpc.client`` provides it)."""
+    """Everything the server asks of a code location: the registry polls ``info`` and
+    loads ``snapshot``, the run coordinator calls ``launch`` and ``cancel``.
 
-    def info(self) -> Any: ...
-    def snapshot(self) -> LocationSnapshot: ...
-    def close(self) -> None: ...
+    ``codeloc.grpc.client.CodeLocationClient`` provides it over gRPC (``server.api.app``
+    has mypy check that it does); tests give the registry clients that answer from memory.
+    Every call blocks; any of them may raise ``codeloc.grpc.CodeLocationUnavailable``.
+    """
+
+    def info(self) -> LocationInfo:
+        """Who is serving the location, and whether its code has loaded."""
+        ...
+
+    def snapshot(self) -> LocationSnapshot:
+        """Every definition of the location; ``CodeLocationNotLoaded`` while its code is
+        (re)loading or after it failed to."""
+        ...
+
+    def launch(self, launch: RunLaunch) -> RunState:
+        """Start a run; ``LaunchRejected`` or ``ConfigInvalid`` before anything runs."""
+        ...
+
+    def cancel(self, run_id: str) -> RunState:
+        """Ask the run to stop; ``RunNotFound`` when the location has no such run."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the connection; the registry makes a new client to reconnect."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,11 +192,11 @@ class LocationRegistry:
                 checked_at=now,
                 unreachable_since=state.unreachable_since or now,
             )
-        if getattr(info, "state", "loaded") == "loading":
+        if info.state == "loading":
             # The process is up but still importing user code: ask again next round.
             return replace(state, status="loading", server_id=info.server_id, checked_at=now)
-        load_error = getattr(info, "load_error", None)
-        if load_error or getattr(info, "state", None) == "failed":
+        load_error = info.load_error
+        if load_error or info.state == "failed":
             return replace(
                 state,
                 status="error",
@@ -180,7 +204,7 @@ class LocationRegistry:
                 unreachable_since=None,
                 server_id=info.server_id,
                 snapshot=None,
-                sdk_version=getattr(info, "sdk_version", None),
+                sdk_version=info.sdk_version,
                 checked_at=now,
                 loaded_at=now,
             )
@@ -195,10 +219,10 @@ class LocationRegistry:
             return replace(state, checked_at=now)
         try:
             snapshot = entry.client.snapshot()
+        except CodeLocationNotLoaded:
+            # It answered, but its code is (re)loading or failed between the two calls.
+            return replace(state, status="loading", checked_at=now)
         except Exception as exc:
-            if hasattr(exc, "load_error"):
-                # It answered, but its code is (re)loading or failed between the two calls.
-                return replace(state, status="loading", checked_at=now)
             return replace(state, status="unreachable", error=_short(exc), checked_at=now)
         log.info("loaded code location %s: %d assets", state.name, len(snapshot.assets))
         return LocationState(
@@ -210,7 +234,7 @@ class LocationRegistry:
             snapshot=snapshot,
             loaded_at=now,
             source=state.source,
-            sdk_version=getattr(info, "sdk_version", None),
+            sdk_version=info.sdk_version,
             checked_at=now,
         )
 
@@ -268,14 +292,6 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
-def _format_load_error(error: Any) -> str:
-    if isinstance(error, str):
-        return error
-    if isinstance(error, Mapping):
-        kind, message, trace = error.get("type"), error.get("message"), error.get("traceback")
-    else:
-        kind = getattr(error, "type", None)
-        message = getattr(error, "message", None)
-        trace = getattr(error, "traceback", None)
-    head = f"{kind}: {message}" if kind else str(message)
-    return f"{head}\n{trace}".rstrip() if trace else head
+def _format_load_error(error: LoadError) -> str:
+    head = f"{error.type}: {error.message}" if error.type else error.message
+    return f"{head}\n{error.traceback}".rstrip() if error.traceback else head

@@ -5,23 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from codeloc import AssetKey, asset
 from codeloc._snapshot import LocationSnapshot
+from codeloc.grpc import LocationInfo, RunLaunch, RunState
 from server.workspace import registry as registry_module
-from server.workspace.registry import LocationRegistry
-
-
-@dataclass
-class Info:
-    server_id: str
-    snapshot_hash: str
-    state: str = "loaded"
-    load_error: Any = None
+from server.workspace.registry import LocationClient, LocationRegistry
 
 
 class FakeClient:
@@ -31,11 +23,17 @@ class FakeClient:
         self.current = snapshot
         self.server_id = server_id
 
-    def info(self) -> Info:
-        return Info(self.server_id, self.current.hash)
+    def info(self) -> LocationInfo:
+        return LocationInfo("fake", self.server_id, "0", "loaded", self.current.hash)
 
     def snapshot(self) -> LocationSnapshot:
         return self.current
+
+    def launch(self, launch: RunLaunch) -> RunState:
+        raise AssertionError("the registry never launches a run")
+
+    def cancel(self, run_id: str) -> RunState:
+        raise AssertionError("the registry never cancels a run")
 
     def close(self) -> None:
         pass
@@ -82,7 +80,7 @@ def registry_of(
     locations: Mapping[str, Sequence[Any]],
 ) -> tuple[LocationRegistry, dict[str, FakeClient]]:
     clients = {name: FakeClient(snap) for name, snap in snapshots_of(locations).items()}
-    by_address = {f"{name}:1": client for name, client in clients.items()}
+    by_address: dict[str, LocationClient] = {f"{name}:1": c for name, c in clients.items()}
     registry = LocationRegistry(by_address.__getitem__)
     for name in clients:
         registry.add(name, f"{name}:1", source="workspace")
