@@ -1,8 +1,10 @@
 """``AssetsDefinition`` and the decorators that build one: ``@asset`` and ``@multi_asset``.
 
-A decorator inspects the function once, classifies its parameters (context, config,
-resources, upstream values) and returns a frozen definition that is still callable as the
-function, so that unit tests invoke it directly.
+A decorator inspects the function once (``codeloc._signature`` classifies its parameters:
+context, config, resources, upstream values) and returns a frozen definition that is still
+callable as the function, so that unit tests invoke it directly.
+``AssetsDefinition.from_graph`` makes one from a graph of ops (``codeloc._ops``), which
+imports this module, never the other way round.
 """
 
 from __future__ import annotations

@@ -138,7 +138,6 @@ class AssetSelection:
     @staticmethod
     def any_of(*selections: AssetSelection) -> AssetSelection:
         """The union of ``selections`` (nothing, if none is given): ``a | b | c`` in one step."""
-        # Flattened, so that "a or b or c" is one node however it was built or parsed.
         if len(selections) == 1:  # the parser's case at nearly every level of its descent
             return selections[0]
         return _combine(_Or, selections) if selections else _Not(_All())
@@ -409,6 +408,7 @@ class _And(_Combination):
 
 
 def _combine(kind: type[_Combination], items: Iterable[AssetSelection]) -> AssetSelection:
+    # Flattened, so that "a or b or c" is one node however it was built or parsed.
     operands = tuple(
         operand
         for item in items
