@@ -1,50 +1,53 @@
 """``AssetsDefinition`` and the decorators that build one: ``@asset`` and ``@multi_asset``.
 
-A decorator inspects the function once, classifies its parameters (context, config,
-resources, upstream values) and returns a frozen definition that is still callable as the
-function, so that unit tests invoke it directly.
+A decorator inspects the function once (``codeloc._signature`` classifies its parameters:
+context, config, resources, upstream values) and returns a frozen definition that is still
+callable as the function, so that unit tests invoke it directly.
+``AssetsDefinition.from_graph`` makes one from a graph of ops (``codeloc._ops``), which
+imports this module, never the other way round.
 """
 
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, NamedTuple, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from codeloc._errors import DefinitionError, GroupConflictError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._retry import RetryPolicy
+from codeloc._signature import (
+    NO_PARAMETERS,
+    InputSpec,
+    Signature,
+    inspect_function,
+    with_required_resources,
+)
 from codeloc._spec import AssetIn, AssetOut, AssetSpec, coerce_dep_key
 
 if TYPE_CHECKING:
     from codeloc._config import Config
 
-__all__ = ["AssetsDefinition", "asset", "multi_asset"]
+__all__ = ["AssetsDefinition", "Composition", "asset", "multi_asset"]
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
 _NO_RESOURCES: frozenset[str] = frozenset()
 
 
-class InputSpec(NamedTuple):
-    """A parameter of the compute function that receives the value of an upstream asset."""
+class Composition(Protocol):
+    """What ``AssetsDefinition.from_graph`` needs of a graph; a ``GraphDefinition`` is one.
 
-    param: str
-    key: AssetKey
+    Its upstream assets are read off the parameters of ``fn``, as for ``@asset``, and
+    ``execute`` computes the value from them in the asset's one step.
+    """
 
+    @property
+    def name(self) -> str: ...
 
-@dataclass(frozen=True, slots=True)
-class Signature:
-    """What the parameters of a compute function ask for."""
+    @property
+    def fn(self) -> Callable[..., Any]: ...
 
-    context_param: str | None
-    config_param: str | None
-    config_type: type[Config] | None
-    resource_params: Mapping[str, str]  # parameter -> resource key
-    data_params: tuple[str, ...]
-    # resources the function reaches through ``context.resources`` only
-    extra_resource_keys: frozenset[str] = frozenset()
+    def execute(self, inputs: Mapping[str, Any], context: Any) -> Any: ...
 
 
 class AssetsDefinition:
@@ -89,7 +92,7 @@ class AssetsDefinition:
         self.node_name = node_name
         self.specs: tuple[AssetSpec, ...] = tuple(specs)
         self.fn = fn
-        self.signature = signature or Signature(None, None, None, {}, ())
+        self.signature = signature or NO_PARAMETERS
         self.inputs: tuple[InputSpec, ...] = tuple(inputs)
         self.input_keys: frozenset[AssetKey] = frozenset(i.key for i in self.inputs)
         self.output_names: tuple[str, ...] = tuple(output_names or ("result",) * len(self.specs))
@@ -160,11 +163,50 @@ class AssetsDefinition:
         return self.io_manager_keys.get(key, DEFAULT_IO_MANAGER_KEY)
 
     @staticmethod
-    def from_graph(graph_def: Any, **kwargs: Any) -> AssetsDefinition:
-        """An asset computed by a ``@graph`` (keyword arguments as for ``@graph_asset``)."""
-        from codeloc._ops import assets_from_graph
+    def from_graph(
+        graph_def: Composition,
+        *,
+        name: str | None = None,
+        key_prefix: CoercibleToAssetKeyPrefix = None,
+        ins: Mapping[str, AssetIn] | None = None,
+        deps: Iterable[Any] | None = None,
+        group_name: str | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        code_version: str | None = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> AssetsDefinition:
+        """An asset computed by a ``@graph`` (keyword arguments as for ``@graph_asset``).
 
-        return assets_from_graph(graph_def, **kwargs)
+        The key is ``name`` (by default the graph's) under ``key_prefix``; the parameters of
+        the graph's function are its upstream assets, as for ``@asset``.
+        """
+        key = AssetKey((*prefix_segments(key_prefix), name or graph_def.name))
+        _, inputs = inspect_function(graph_def.fn, key.to_user_string(), ins or {})
+
+        def compute(context: Any, **values: Any) -> Any:
+            return graph_def.execute(values, context)
+
+        spec = AssetSpec(
+            key,
+            deps=[*(i.key for i in inputs), *(coerce_dep_key(d) for d in deps or ())],
+            description=description,
+            metadata=metadata,
+            group_name=group_name,
+            code_version=code_version,
+            owners=owners,
+            tags=tags,
+        )
+        return AssetsDefinition(
+            node_name="__".join(key.path),
+            specs=[spec],
+            fn=compute,
+            signature=Signature("context", None, None, {}, tuple(i.param for i in inputs)),
+            inputs=inputs,
+            retry_policy=retry_policy,
+        )
 
     # -- transformations, used by loaders and Definitions ------------------------------------
 
@@ -309,13 +351,13 @@ def asset(
             if key is not None
             else AssetKey((*prefix_segments(key_prefix), asset_name))
         )
-        sig, inputs = _inspect_function(func, asset_key.to_user_string(), ins or {})
+        sig, inputs = inspect_function(func, asset_key.to_user_string(), ins or {})
         all_tags = dict(tags or {})
         if compute_kind:
             all_tags.setdefault("compute_kind", compute_kind)
         for kind in kinds or ():
             all_tags[f"kind/{kind}"] = ""
-        sig = _with_required_resources(sig, required_resource_keys)
+        sig = with_required_resources(sig, required_resource_keys)
         spec = AssetSpec(
             asset_key,
             deps=[*(i.key for i in inputs), *(coerce_dep_key(d) for d in deps or ())],
@@ -366,7 +408,7 @@ def multi_asset(
 
     def build(func: Callable[..., Any]) -> AssetsDefinition:
         node = name or func.__name__
-        sig, inputs = _inspect_function(func, node, ins or {})
+        sig, inputs = inspect_function(func, node, ins or {})
         extra_deps = [coerce_dep_key(d) for d in deps or ()]
         input_keys = [i.key for i in inputs]
         built: list[AssetSpec] = []
@@ -410,7 +452,7 @@ def multi_asset(
             node_name=node,
             specs=built,
             fn=func,
-            signature=_with_required_resources(sig, required_resource_keys),
+            signature=with_required_resources(sig, required_resource_keys),
             inputs=inputs,
             output_names=output_names,
             io_manager_keys=io_keys,
@@ -421,116 +463,7 @@ def multi_asset(
     return build
 
 
-# -- inspecting compute functions ----------------------------------------------------------
-
-
-def _inspect_function(
-    func: Callable[..., Any], owner: str, ins: Mapping[str, AssetIn]
-) -> tuple[Signature, tuple[InputSpec, ...]]:
-    """Classify the parameters of ``func``; raise ``DefinitionError`` naming ``owner``."""
-    params = _parameters(func)
-    if not params and not ins:
-        return _NO_PARAMETERS, ()
-    annotations = _annotations(func)
-    # A Config or resource annotation can only exist if the user's code imported pydantic
-    # through codeloc._config; when it has not, there is nothing to look for.
-    config_module = sys.modules.get("codeloc._config")
-    config_base = getattr(config_module, "Config", None)
-    resource_base = getattr(config_module, "ConfigurableResource", None)
-    context_param = config_param = None
-    config_type: type[Config] | None = None
-    resources: dict[str, str] = {}
-    data: list[str] = []
-    required: set[str] = set()
-    for index, (pname, has_default) in enumerate(params):
-        ann = annotations.get(pname)
-        if pname == "context" or (index == 0 and _is_context_annotation(ann)):
-            context_param = pname
-        elif config_base is not None and isinstance(ann, type) and issubclass(ann, config_base):
-            config_param, config_type = pname, ann
-        elif pname == "config":
-            raise DefinitionError(
-                f"asset '{owner}': parameter 'config' needs a type annotation that is a "
-                "subclass of codeloc.Config"
-            )
-        elif resource_base is not None and isinstance(ann, type) and issubclass(ann, resource_base):
-            resources[pname] = pname
-        else:
-            data.append(pname)
-            if not has_default:
-                required.add(pname)
-    unknown_ins = set(ins) - set(data) if ins else None
-    if unknown_ins:
-        raise DefinitionError(
-            f"asset '{owner}': ins= names {sorted(unknown_ins)}, which match no parameter of "
-            f"the function (its upstream parameters are {data})"
-        )
-    inputs = tuple(
-        InputSpec(p, ins[p].resolve_key(p) if p in ins else AssetKey(p))
-        for p in data
-        if p in required or p in ins
-    )
-    sig = Signature(
-        context_param, config_param, config_type, resources, tuple(i.param for i in inputs)
-    )
-    return sig, inputs
-
-
-_NO_PARAMETERS = Signature(None, None, None, {}, ())
-
-
-def _parameters(func: Callable[..., Any]) -> list[tuple[str, bool]]:
-    """``(name, has_default)`` of each named parameter, read off the code object when possible.
-
-    ``inspect.signature`` costs tens of microseconds a call, which adds up to most of the
-    time of building 10,000 assets; a plain function's code object answers the same.
-    """
-    code = getattr(func, "__code__", None)
-    if code is None or not inspect.isfunction(func):
-        return [
-            (p.name, p.default is not p.empty)
-            for p in inspect.signature(func).parameters.values()
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-    positional = code.co_argcount
-    names = code.co_varnames[: positional + code.co_kwonlyargcount]
-    defaults = func.__defaults__ or ()
-    kwdefaults = func.__kwdefaults__ or {}
-    first_default = positional - len(defaults)
-    return [
-        (name, i >= first_default if i < positional else name in kwdefaults)
-        for i, name in enumerate(names)
-    ]
-
-
-def _with_required_resources(sig: Signature, keys: Iterable[str] | None) -> Signature:
-    if not keys:
-        return sig
-    return replace(sig, extra_resource_keys=sig.extra_resource_keys | frozenset(keys))
-
-
-def _annotations(func: Callable[..., Any]) -> dict[str, Any]:
-    raw = getattr(func, "__annotations__", None) or {}
-    if not raw:
-        return {}
-    if not any(isinstance(v, str) for v in raw.values()):
-        return dict(raw)
-    # Postponed annotations (``from __future__ import annotations``): resolve them in the
-    # function's own globals; one that cannot be resolved is treated as absent.
-    globalns = getattr(func, "__globals__", {})
-    out: dict[str, Any] = {}
-    for pname, value in raw.items():
-        if isinstance(value, str):
-            try:
-                value = eval(value, globalns)
-            except Exception:
-                value = None
-        out[pname] = value
-    return out
-
-
-def _is_context_annotation(ann: Any) -> bool:
-    return getattr(ann, "__name__", "") in {"AssetExecutionContext", "OpExecutionContext"}
+# -- helpers ------------------------------------------------------------------------------
 
 
 def _doc(func: Callable[..., Any]) -> str | None:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from codeloc._assets import AssetsDefinition, InputSpec, Signature, _inspect_function
+from codeloc._assets import AssetsDefinition
 from codeloc._errors import DefinitionError
-from codeloc._key import AssetKey, CoercibleToAssetKeyPrefix, prefix_segments
+from codeloc._key import CoercibleToAssetKeyPrefix
 from codeloc._retry import RetryPolicy
-from codeloc._spec import AssetIn, AssetSpec, coerce_dep_key
+from codeloc._spec import AssetIn
 
 __all__ = ["GraphDefinition", "OpDefinition", "graph", "graph_asset", "op"]
 
@@ -156,7 +156,7 @@ def graph_asset(
     """Define an asset whose value is computed by a graph of ops."""
 
     def build(func: Callable[..., Any]) -> AssetsDefinition:
-        return assets_from_graph(
+        return AssetsDefinition.from_graph(
             GraphDefinition(func, func.__name__),
             name=name or func.__name__,
             key_prefix=key_prefix,
@@ -172,46 +172,3 @@ def graph_asset(
         )
 
     return build(fn) if fn is not None else build
-
-
-def assets_from_graph(
-    graph_def: GraphDefinition,
-    *,
-    name: str | None = None,
-    key_prefix: CoercibleToAssetKeyPrefix = None,
-    ins: Mapping[str, AssetIn] | None = None,
-    deps: Iterable[Any] | None = None,
-    group_name: str | None = None,
-    description: str | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    code_version: str | None = None,
-    owners: Sequence[str] | None = None,
-    tags: Mapping[str, str] | None = None,
-    retry_policy: RetryPolicy | None = None,
-) -> AssetsDefinition:
-    """An asset computed by ``graph_def``; its inputs are upstream assets, as for ``@asset``."""
-    key = AssetKey((*prefix_segments(key_prefix), name or graph_def.name))
-    _, inputs = _inspect_function(graph_def.fn, key.to_user_string(), ins or {})
-    input_specs = tuple(InputSpec(i.param, i.key) for i in inputs)
-
-    def compute(context: Any, **values: Any) -> Any:
-        return graph_def.execute(values, context)
-
-    spec = AssetSpec(
-        key,
-        deps=[*(i.key for i in input_specs), *(coerce_dep_key(d) for d in deps or ())],
-        description=description,
-        metadata=metadata,
-        group_name=group_name,
-        code_version=code_version,
-        owners=owners,
-        tags=tags,
-    )
-    return AssetsDefinition(
-        node_name="__".join(key.path),
-        specs=[spec],
-        fn=compute,
-        signature=Signature("context", None, None, {}, tuple(i.param for i in input_specs)),
-        inputs=input_specs,
-        retry_policy=retry_policy,
-    )

@@ -36,7 +36,13 @@ from typing import ClassVar, Protocol
 from codeloc._errors import SelectionError
 from codeloc._key import AssetKey, CoercibleToAssetKey
 
-__all__ = ["AssetSelection", "SelectableGraph", "parse_selection"]
+__all__ = ["KEYWORDS", "SEGMENT_CHARS", "AssetSelection", "SelectableGraph", "parse_selection"]
+
+# The lexicon that the parser reads and ``str()`` writes, defined once for both.
+SEGMENT_CHARS = string.ascii_letters + string.digits + "_.-"
+"""The characters of a key segment or a name that can be written without quotes."""
+KEYWORDS = frozenset({"and", "or", "not"})
+"""The operators, in lower case; a name spelled like one (in any case) is written quoted."""
 
 
 class SelectableGraph(Protocol):
@@ -72,8 +78,9 @@ _OR, _AND, _NOT, _LINEAGE, _ATOM = range(5)
 class AssetSelection:
     """An immutable, hashable description of a set of assets, resolved against a graph.
 
-    Build one with the class methods and combine with ``|`` (union), ``&`` (intersection)
-    and ``-`` (difference), or parse an expression with ``AssetSelection.from_string``.
+    Build one with the class methods and combine with ``|`` (union), ``&`` (intersection),
+    ``-`` (difference) and ``~`` (complement), or parse an expression with
+    ``AssetSelection.from_string``.
     """
 
     _precedence: ClassVar[int] = _ATOM
@@ -86,27 +93,61 @@ class AssetSelection:
     @staticmethod
     def keys(*keys: CoercibleToAssetKey) -> AssetSelection:
         """The given keys: ``AssetKey``s, ``"a/b"`` strings or sequences of segments."""
-        return _union(_Key(AssetKey.from_coercible(key)) for key in keys)
+        if len(keys) == 1:  # the parser's case, once per key it reads
+            return _Key(AssetKey.from_coercible(keys[0]))
+        return AssetSelection.any_of(*(_Key(AssetKey.from_coercible(key)) for key in keys))
 
     @staticmethod
     def assets(*defs: _HasAssetKeys) -> AssetSelection:
         """The keys of the given definitions (anything with a ``keys`` attribute)."""
-        return _union(_Key(key) for d in defs for key in d.keys)
+        return AssetSelection.any_of(*(_Key(key) for d in defs for key in d.keys))
 
     @staticmethod
     def groups(*names: str) -> AssetSelection:
         """The assets in any of the named groups."""
-        return _union(_Attribute("group", name) for name in names)
+        return AssetSelection.any_of(*(_Attribute("group", name) for name in names))
 
     @staticmethod
     def locations(*names: str) -> AssetSelection:
         """The assets defined in any of the named code locations."""
-        return _union(_Attribute("location", name) for name in names)
+        return AssetSelection.any_of(*(_Attribute("location", name) for name in names))
 
     @staticmethod
     def tag(key: str, value: str | None = None) -> AssetSelection:
         """The assets tagged ``key=value``, or carrying tag ``key`` at all if value is None."""
         return _Tag(key, value)
+
+    @staticmethod
+    def key_glob(pattern: str) -> AssetSelection:
+        """The assets whose ``/``-joined key matches ``pattern``, as ``key:PATTERN`` does.
+
+        ``*`` matches any run of characters, ``/`` included: ``key_glob("raw/*")`` selects
+        ``raw/orders`` and ``raw/eu/orders``. Matched with ``fnmatch.fnmatchcase``.
+
+        Raises:
+            ValueError: ``pattern`` has no ``*`` (select an exact key with ``keys``), an
+                empty segment, or a character other than letters, digits, ``_.-/*``.
+        """
+        if "*" not in pattern or not _GLOB.fullmatch(pattern):
+            raise ValueError(
+                "a key glob needs a '*' and non-empty segments of letters, digits, "
+                f"'_', '.', '-' and '*', separated by '/'; got {pattern!r}"
+            )
+        return _KeyGlob(pattern)
+
+    @staticmethod
+    def any_of(*selections: AssetSelection) -> AssetSelection:
+        """The union of ``selections`` (nothing, if none is given): ``a | b | c`` in one step."""
+        if len(selections) == 1:  # the parser's case at nearly every level of its descent
+            return selections[0]
+        return _combine(_Or, selections) if selections else _Not(_All())
+
+    @staticmethod
+    def all_of(*selections: AssetSelection) -> AssetSelection:
+        """The intersection of ``selections`` (everything, if none is given): ``a & b & c``."""
+        if len(selections) == 1:
+            return selections[0]
+        return _combine(_And, selections) if selections else _All()
 
     @staticmethod
     def from_string(text: str) -> AssetSelection:
@@ -120,7 +161,8 @@ class AssetSelection:
             depth: How many levels of parents to add (1 = parents only); None for all.
             include_self: False to leave out the assets of this selection itself.
         """
-        return self._lineage(_check_depth(depth), 0, include_self)
+        lineage = self.with_lineage(upstream=_check_depth(depth))
+        return lineage if include_self else lineage - self
 
     def downstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
         """This selection with its descendants.
@@ -129,11 +171,28 @@ class AssetSelection:
             depth: How many levels of children to add (1 = children only); None for all.
             include_self: False to leave out the assets of this selection itself.
         """
-        return self._lineage(0, _check_depth(depth), include_self)
-
-    def _lineage(self, up: int | None, down: int | None, include_self: bool) -> AssetSelection:
-        lineage = _Lineage(self, up, down)
+        lineage = self.with_lineage(downstream=_check_depth(depth))
         return lineage if include_self else lineage - self
+
+    def with_lineage(
+        self, *, upstream: int | None = 0, downstream: int | None = 0
+    ) -> AssetSelection:
+        """This selection with ancestors and descendants of its assets, as ``N+sel+M`` does.
+
+        Both are taken from this selection's assets: ``+a+`` is
+        ``a.with_lineage(upstream=1, downstream=1)``, the parents and children of ``a``,
+        whereas ``a.upstream(1).downstream(1)`` also holds the other children of the parents.
+
+        Args:
+            upstream: How many levels of parents to add: 0 for none, None for all.
+            downstream: How many levels of children to add: 0 for none, None for all.
+        """
+        for depth in (upstream, downstream):
+            if depth is not None and depth < 0:
+                raise ValueError(f"a lineage depth must be at least 0 or None, got {depth}")
+        if upstream == downstream == 0:
+            return self
+        return _Lineage(self, upstream, downstream)
 
     def resolve(self, graph: SelectableGraph) -> frozenset[AssetKey]:
         """The keys of ``graph`` this selection stands for.
@@ -151,6 +210,10 @@ class AssetSelection:
 
     def __sub__(self, other: AssetSelection) -> AssetSelection:
         return self & _Not(other)
+
+    def __invert__(self) -> AssetSelection:
+        """Every asset not in this selection, as ``not sel`` does."""
+        return _Not(self)
 
     def __str__(self) -> str:
         return self._format()
@@ -354,11 +417,6 @@ def _combine(kind: type[_Combination], items: Iterable[AssetSelection]) -> Asset
     return operands[0] if len(operands) == 1 else kind(operands)
 
 
-def _union(selections: Iterable[AssetSelection]) -> AssetSelection:
-    items = tuple(selections)
-    return _combine(_Or, items) if items else _Not(_All())
-
-
 def _check_depth(depth: int | None) -> int | None:
     if depth is not None and depth < 1:
         raise ValueError(f"depth must be at least 1 or None, got {depth}")
@@ -370,11 +428,10 @@ def _wrap(selection: AssetSelection, precedence: int) -> str:
     return f"({text})" if selection._precedence < precedence else text
 
 
-_WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_.-/")
-_GLOB_CHARS = _WORD_CHARS | {"*"}
-_BARE = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
-_KEYWORDS = frozenset({"and", "or", "not"})
-_ATTRIBUTES = ("key", "group", "location", "tag")
+_SEGMENT = f"[{re.escape(SEGMENT_CHARS)}]+"
+_BARE = re.compile(f"{_SEGMENT}(/{_SEGMENT})*")
+_GLOB_SEGMENT = f"[{re.escape(SEGMENT_CHARS)}*]+"
+_GLOB = re.compile(f"{_GLOB_SEGMENT}(/{_GLOB_SEGMENT})*")
 
 
 def _escape(text: str) -> str:
@@ -382,7 +439,7 @@ def _escape(text: str) -> str:
 
 
 def _format_value(text: str) -> str:
-    bare = _BARE.fullmatch(text) and text.lower() not in _KEYWORDS
+    bare = _BARE.fullmatch(text) and text.lower() not in KEYWORDS
     return text if bare else f'"{_escape(text)}"'
 
 
@@ -396,6 +453,9 @@ def _format_key(path: tuple[str, ...]) -> str:
 
 def parse_selection(text: str) -> AssetSelection:
     """Parse a selection expression (see the module docstring for the grammar)."""
+    # The one import of the parser from here, and lazy on purpose: the parser builds
+    # selections through this module's public API, so it imports this module; importing it
+    # back at the top would make the two modules a cycle.
     from codeloc._selection_parser import parse_selection as parse
 
     return parse(text)

@@ -1,8 +1,9 @@
 """The selection expression language: a tokenizer and a recursive-descent parser.
 
 Grammar and examples are in the docstring of ``codeloc._selection``; this module turns text
-into the ``AssetSelection`` values defined there, raising ``SelectionError`` with the exact
-position of the offending token.
+into ``AssetSelection`` values, built only through the public constructors and operators of
+``AssetSelection``, and raises ``SelectionError`` with the exact position of the offending
+token.
 """
 
 from __future__ import annotations
@@ -13,25 +14,13 @@ from typing import NamedTuple
 
 from codeloc._errors import SelectionError
 from codeloc._key import AssetKey
-from codeloc._selection import (
-    _ATTRIBUTES,
-    _GLOB_CHARS,
-    _KEYWORDS,
-    _WORD_CHARS,
-    AssetSelection,
-    _All,
-    _And,
-    _Attribute,
-    _combine,
-    _Key,
-    _KeyGlob,
-    _Lineage,
-    _Not,
-    _Or,
-    _Tag,
-)
+from codeloc._selection import KEYWORDS, SEGMENT_CHARS, AssetSelection
 
 __all__ = ["parse_selection"]
+
+_WORD_CHARS = frozenset(SEGMENT_CHARS + "/")
+_GLOB_CHARS = _WORD_CHARS | {"*"}  # right after "key:", where "*" is a wildcard
+_ATTRIBUTES = ("key", "group", "location", "tag")
 
 
 class _Token(NamedTuple):
@@ -69,7 +58,7 @@ def _tokenize(text: str) -> list[_Token]:
                 tokens.append(_Token("attr", word, start))
                 glob = word.lower() == "key"
                 continue
-            kind = word.lower() if word.lower() in _KEYWORDS else "word"
+            kind = word.lower() if word.lower() in KEYWORDS else "word"
             tokens.append(_Token(kind, word, start))
         else:
             raise SelectionError(f"unexpected character {char!r}", text, i)
@@ -135,20 +124,20 @@ class _Parser:
         operands = [self.parse_and()]
         while self.accept("or"):
             operands.append(self.parse_and())
-        return _combine(_Or, operands)
+        return AssetSelection.any_of(*operands)
 
     def parse_and(self) -> AssetSelection:
         operands = [self.parse_not()]
         while self.accept("and"):
             operands.append(self.parse_not())
-        return _combine(_And, operands)
+        return AssetSelection.all_of(*operands)
 
     def parse_not(self) -> AssetSelection:
         # Every "(" and "not" passes here: bound the recursion before Python does.
         if self.nesting_left == 0:
             raise self.error("expression nested too deeply", self.peek().pos)
         self.nesting_left -= 1
-        selection = _Not(self.parse_not()) if self.accept("not") else self.parse_lineage()
+        selection = ~self.parse_not() if self.accept("not") else self.parse_lineage()
         self.nesting_left += 1
         return selection
 
@@ -172,7 +161,9 @@ class _Parser:
             down = self.depth(self.take())
         elif self.peek().kind == "+":
             down = self.count_plus()
-        return operand if up == down == 0 else _Lineage(operand, up, down)
+        if up == down == 0:
+            return operand
+        return operand.with_lineage(upstream=up, downstream=down)
 
     def count_plus(self) -> int:
         count = 0
@@ -197,7 +188,7 @@ class _Parser:
                 raise self.error(f"expected 'and', 'or' or ')', found {found!r}", closing.pos)
             return selection
         if token.kind == "*":
-            return _All()
+            return AssetSelection.all()
         if token.kind in ("word", "string"):
             return self.key(token)
         if token.kind == "attr":
@@ -217,8 +208,8 @@ class _Parser:
         if not all(segments):
             raise self.error("empty segment in asset key", token.pos)
         if token.kind == "word" and "*" in raw:
-            return _KeyGlob(token.text)
-        return _Key(AssetKey(segments))
+            return AssetSelection.key_glob(raw)
+        return AssetSelection.keys(AssetKey(segments))
 
     def attribute(self, token: _Token) -> AssetSelection:
         name = token.text.lower()
@@ -230,9 +221,12 @@ class _Parser:
         if name == "key":
             return self.key(self.value_token(token))
         value = self.value(token)
-        if name != "tag":
-            return _Attribute(name, value)
-        return _Tag(value, self.value(self.take()) if self.peek().kind == "=" else None)
+        if name == "group":
+            return AssetSelection.groups(value)
+        if name == "location":
+            return AssetSelection.locations(value)
+        tag_value = self.value(self.take()) if self.peek().kind == "=" else None
+        return AssetSelection.tag(value, tag_value)
 
     def value_token(self, after: _Token) -> _Token:
         token = self.take()

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from codeloc._errors import DefinitionError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._metadata import MetadataValue, normalize_metadata
 
@@ -23,6 +24,9 @@ class AssetSpec:
     ``AssetsDefinition`` there is one per key it produces.
 
     ``group_name`` is ``None`` until someone sets it; it then reads as ``"default"``.
+
+    Raises:
+        DefinitionError: A segment of the key, or of an upstream key, contains ``/``.
     """
 
     key: AssetKey
@@ -48,9 +52,18 @@ class AssetSpec:
         tags: Mapping[str, str] | None = None,
         skippable: bool = False,
     ) -> None:
+        asset_key = AssetKey.from_coercible(key)
+        dep_keys = tuple(dict.fromkeys(coerce_dep_key(d) for d in deps or ()))
+        # Every definition path (decorators, outs, graph assets, prefixes, deps) builds its
+        # keys through here, so this one check refuses a "/" wherever it came from.
+        if "/" in _concat(asset_key.path):
+            raise _slash_in_segment(asset_key, asset_key)
+        for dep in dep_keys:
+            if "/" in _concat(dep.path):
+                raise _slash_in_segment(asset_key, dep)
         set_ = object.__setattr__
-        set_(self, "key", AssetKey.from_coercible(key))
-        set_(self, "deps", tuple(dict.fromkeys(coerce_dep_key(d) for d in deps or ())))
+        set_(self, "key", asset_key)
+        set_(self, "deps", dep_keys)
         set_(self, "description", description)
         set_(self, "metadata", normalize_metadata(metadata))
         set_(self, "group_name", group_name)
@@ -136,3 +149,27 @@ def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
             raise TypeError(f"tags must map strings to strings, got {k!r}: {v!r}")
         out[k] = v
     return out
+
+
+# One C call per key finds a "/" in any of its segments, cheaper than a loop over them.
+_concat = "".join
+
+
+def _slash_in_segment(asset: AssetKey, key: AssetKey) -> DefinitionError:
+    """The error for a key segment with ``/`` in it.
+
+    ``/`` joins the segments wherever a key is written as text (REST paths, selection
+    expressions, the server's tables), so ``AssetKey(["a/b"])`` would be stored as ``a/b``
+    and read back as ``AssetKey(["a", "b"])``: another asset. Refused when it is defined.
+    """
+    segment = next(text for text in key.path if "/" in text)
+    nested = [part for text in key.path for part in text.split("/") if part]
+    where = (
+        f"asset {list(asset.path)!r}: key"
+        if key is asset
+        else f"asset {asset.to_user_string()!r}: upstream key {list(key.path)!r}:"
+    )
+    return DefinitionError(
+        f"{where} segment {segment!r} contains '/', which separates the segments of a key; "
+        f"for a nested key, write {nested!r}"
+    )

@@ -483,6 +483,44 @@ def test_graph_definition_as_an_asset_and_ops_called_directly() -> None:
     assert sort_values([2, 1]) == [1, 2]
 
 
+def test_from_graph_takes_the_keywords_of_graph_asset() -> None:
+    @asset
+    def extra():
+        return [9]
+
+    @graph
+    def merged(extra):
+        return combine(fetch(), extra)
+
+    definition = AssetsDefinition.from_graph(
+        merged,
+        name="renamed",
+        key_prefix=["g"],
+        ins={"extra": AssetIn(key="extra")},
+        deps=["side"],
+        group_name="graphs",
+        description="merged values",
+        metadata={"rows": 4},
+        code_version="v2",
+        owners=["team@example.com"],
+        tags={"tier": "gold"},
+        retry_policy=RetryPolicy(max_retries=2),
+    )
+    spec = definition.spec
+    assert definition.key == AssetKey(["g", "renamed"])
+    assert definition.node_name == "g__renamed"
+    assert spec.deps == (AssetKey("extra"), AssetKey("side"))
+    assert (spec.group, spec.description, spec.code_version) == ("graphs", "merged values", "v2")
+    assert spec.metadata["rows"].value == 4
+    assert (spec.owners, spec.tags) == (("team@example.com",), {"tier": "gold"})
+    assert definition.retry_policy == RetryPolicy(max_retries=2)
+    side = AssetSpec("side")
+    result = materialize([extra, definition, side])
+    assert result.asset_value(["g", "renamed"]) == [3, 1, 2, 9]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        AssetsDefinition.from_graph(merged, colour="red")  # type: ignore[call-arg]
+
+
 def test_a_graph_must_return_an_op_result() -> None:
     with pytest.raises(DefinitionError, match="must return the result of an op call"):
 

@@ -440,6 +440,71 @@ def test_str_of_python_api() -> None:
     assert str(AssetSelection.keys(["a/b", "c"])) == r'"a\/b/c"'
 
 
+# --- the public constructors that expressions are built from ----------------------------------
+
+
+def test_key_glob() -> None:
+    glob = AssetSelection.key_glob("raw/*")
+    assert glob == parse_selection("key:raw/*")
+    assert str(glob) == "key:raw/*"
+    assert select(glob) == {"raw/orders", "raw/customers"}
+    assert select(AssetSelection.key_glob("*/ord*")) == {"raw/orders", "staging/orders"}
+    assert str(glob.downstream(1)) == "(key:raw/*)+"
+
+
+@pytest.mark.parametrize("pattern", ["raw/orders", "", "raw//*", "*/", "a b*", 'a"*', "(*)"])
+def test_key_glob_refuses_what_the_language_cannot_write(pattern: str) -> None:
+    with pytest.raises(ValueError, match="a key glob needs a '\\*' and non-empty segments"):
+        AssetSelection.key_glob(pattern)
+
+
+def test_complement() -> None:
+    a = AssetSelection.keys("a")
+    assert ~a == parse_selection("not a")
+    assert ~~a == parse_selection("not not a")
+    assert str(~(a | AssetSelection.keys("b"))) == "not (a or b)"
+    assert select(~AssetSelection.groups("raw")) == EVERYTHING - {"raw/orders", "raw/customers"}
+    assert AssetSelection.groups("raw") - a == AssetSelection.groups("raw") & ~a
+
+
+def test_any_of_and_all_of() -> None:
+    a, b, c = (AssetSelection.keys(name) for name in "abc")
+    assert AssetSelection.any_of(a, b, c) == a | b | c == parse_selection("a or b or c")
+    assert AssetSelection.all_of(a, b, c) == a & b & c == parse_selection("a and b and c")
+    assert AssetSelection.any_of(a | b, c) == AssetSelection.any_of(a, b | c)  # flattened
+    assert AssetSelection.any_of(a) == a == AssetSelection.all_of(a)
+    assert select(AssetSelection.any_of()) == set()
+    assert AssetSelection.all_of() == AssetSelection.all()
+    assert str(AssetSelection.all_of(a | b, ~c)) == "(a or b) and not c"
+
+
+def test_with_lineage_takes_both_sides_of_one_selection() -> None:
+    c = AssetSelection.keys("c")
+    assert c.with_lineage(upstream=1, downstream=1) == parse_selection("+c+")
+    assert c.with_lineage(upstream=None, downstream=2) == parse_selection("*c++")
+    assert c.with_lineage(upstream=3) == parse_selection("3+c") == c.upstream(3)
+    assert c.with_lineage() == c
+    assert select(c.with_lineage(upstream=1, downstream=1)) == {"b", "x", "c", "d"}
+    # p -> one, p -> two: the parents and children of one, not the children of its parent
+    siblings = Graph({"p": [], "one": ["p"], "two": ["p"]})
+    one = AssetSelection.keys("one")
+    assert select(one.with_lineage(upstream=1, downstream=1), siblings) == {"p", "one"}
+    assert select(one.upstream(1).downstream(1), siblings) == {"p", "one", "two"}
+    with pytest.raises(ValueError, match="at least 0 or None"):
+        c.with_lineage(downstream=-1)
+
+
+def test_a_long_union_parses_in_linear_time() -> None:
+    n = 20_000
+    text = " or ".join(f"k{i}" for i in range(n))
+    started = time.perf_counter()
+    selection = parse_selection(text)
+    elapsed = time.perf_counter() - started
+    assert selection == AssetSelection.keys(*(f"k{i}" for i in range(n)))
+    assert str(selection) == text
+    assert elapsed < 3.0
+
+
 # --- errors ----------------------------------------------------------------------------------
 
 
