@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from codeloc._snapshot import LocationSnapshot
-from codeloc.grpc import CodeLocationNotLoaded, LoadError, LocationInfo, RunLaunch, RunState
+from codeloc.grpc._errors import CodeLocationNotLoaded
+from codeloc.grpc._model import LoadError, LocationInfo, RunLaunch, RunState
 from server.errors import CodeLocationUnavailable, Conflict, NotFound
 from server.workspace.graph import MergedGraph
 
