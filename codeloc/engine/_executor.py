@@ -78,7 +78,8 @@ def execute_in_process(
     plan: ExecutionPlan, run: RunContext, known_versions: Mapping[AssetKey, str] | None
 ) -> RunOutcome:
     """Run the steps of ``plan`` in this process, one at a time, in plan order."""
-    steps = StepScheduler(plan, run, known_versions)
-    while (step := steps.next_ready()) is not None:
-        steps.finish(step.key, execute_step(run, step, steps.versions))
+    steps = StepScheduler(plan, run, known_versions, one_at_a_time=True)
+    while ready := steps.ready():
+        for step in ready:
+            steps.finish(step.key, execute_step(run, step, steps.versions))
     return steps.outcome()

@@ -1,23 +1,22 @@
 """The bookkeeping of a run's steps: which may start, which are skipped, how the run ended.
 
 Every executor runs the same loop over a ``StepScheduler``: start what is ready, and each
-time a step finishes, tell the scheduler and start what that released. A step is released
-when all of its upstream steps have finished; it is skipped instead of started when one of
-them failed or was skipped, and the skip is reported as an ``ENGINE_EVENT``
+time a step finishes, tell the scheduler and start what is ready then. A step is released
+when all of its upstream steps have ended; it is skipped instead of started when one of them
+failed or was skipped, and the skip is reported as an ``ENGINE_EVENT``
 (``skipped 'b': upstream step 'a' failed``, naming the step that failed).
 
-Two ways to take released steps, for the two kinds of executor:
+When a skip is reported depends on the executor, as a person watching would expect:
 
-- ``ready()`` takes every released step at once, for executors that run steps side by side.
-  A skip goes down at once through everything below it that waits for nothing else, depth
-  first, so the skips are reported as soon as the failure is known.
-- ``next_ready()`` takes one step, the first in plan order, for an executor that runs one
-  step at a time: every step, skipped ones included, is reached in plan order.
+- side by side (multiprocess, Celery), as soon as the failure is known: the steps that a
+  failed step releases are looked at in plan order, and a skip goes down at once, depth
+  first, through each step below it as it gets released;
+- one at a time (in process), when the run gets to it: every step, skipped ones included,
+  is looked at in plan order.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -45,22 +44,28 @@ class RunOutcome:
 
 
 class StepScheduler:
-    """Which steps of ``plan`` may start; what each finished step releases or skips."""
+    """Which steps of ``plan`` may start; what each finished step releases or skips.
+
+    With ``one_at_a_time``, for an executor that runs one step at a time, ``ready()``
+    gives at most one step: the next in plan order that may start.
+    """
 
     def __init__(
         self,
         plan: ExecutionPlan,
         run: RunContext,
         known_versions: Mapping[AssetKey, str] | None = None,
+        *,
+        one_at_a_time: bool = False,
     ) -> None:
         self._plan = plan
         self._run = run
-        self._position = {step.key: i for i, step in enumerate(plan.steps)}
+        self._one_at_a_time = one_at_a_time
         self._downstream = plan.downstream_of()
         self._waiting = {step.key: len(step.upstream_steps) for step in plan.steps}
-        # Positions in the plan of the released steps not taken yet (a heap: the plan's
-        # order is a dependency order, so the first of them in the plan goes first).
-        self._released = [i for i, step in enumerate(plan.steps) if not step.upstream_steps]
+        self._ready = [step for step in plan.steps if not step.upstream_steps]
+        self._next = 0  # one at a time: the position in the plan of the next step to look at
+        self._running: set[str] = set()
         self._versions: dict[AssetKey, str] = dict(known_versions or {})
         self._succeeded: list[str] = []
         self._failed: dict[str, None] = {}
@@ -72,48 +77,53 @@ class StepScheduler:
         return self._versions
 
     def ready(self) -> list[Step]:
-        """Take every released step that may start now, in plan order; skip the others,
-        and at once every step below them that waits for nothing else."""
-        steps: list[Step] = []
-        while self._released:
-            step = self._plan.steps[heapq.heappop(self._released)]
-            if self._blocker(step) is None:
-                steps.append(step)
-            else:
-                self._skip_down_from(step.key)
-        return steps
-
-    def next_ready(self) -> Step | None:
-        """Take the first released step, in plan order, that may start now; skip the ones
-        before it that may not. ``None`` when no step is left to start."""
-        while self._released:
-            step = self._plan.steps[heapq.heappop(self._released)]
-            if self._blocker(step) is None:
-                return step
-            self._skip(step.key)
-            self._release_below(step.key)
-        return None
+        """The steps to start now, in plan order; each is taken, and must be finished."""
+        if self._one_at_a_time:
+            ready = self._next_in_plan_order()
+        else:
+            ready, self._ready = self._ready, []
+        self._running.update(step.key for step in ready)
+        return ready
 
     def finish(self, key: str, outcome: StepOutcome) -> None:
-        """Note how step ``key`` ended; the steps it was the last to wait for are released."""
+        """Note how step ``key`` ended, and release the steps that waited for it last.
+
+        Side by side, a released step that may not start is skipped now, and so, depth
+        first, is each step below it as it gets released.
+        """
+        self._running.remove(key)
         if outcome.success:
             self._succeeded.append(key)
             self._versions.update(outcome.data_versions)
         else:
             self._failed[key] = None
-        self._release_below(key)
+        if self._one_at_a_time:
+            return  # the next steps are looked at in plan order, by ready()
+        for child in self._downstream[key]:
+            if self._upstream_done(child):
+                step = self._plan.step_by_key[child]
+                if self._blocker(step) is None:
+                    self._ready.append(step)
+                else:
+                    self._skip_down_from(child)
 
     def outcome(self) -> RunOutcome:
-        """How the steps ended (call when no step is running and none is ready)."""
+        """How the steps ended (once no step is running and none is ready)."""
         return RunOutcome(
             tuple(self._succeeded), tuple(self._failed), tuple(self._skipped), self._versions
         )
 
-    def _release_below(self, key: str) -> None:
-        """``key`` has ended: release the steps that waited for it last."""
-        for child in self._downstream[key]:
-            if self._upstream_done(child):
-                heapq.heappush(self._released, self._position[child])
+    def _next_in_plan_order(self) -> list[Step]:
+        # Every step before it in the plan has ended, its upstream steps with them.
+        assert not self._running, "one step at a time: finish the last one first"
+        steps = self._plan.steps
+        while self._next < len(steps):
+            step = steps[self._next]
+            self._next += 1
+            if self._blocker(step) is None:
+                return [step]
+            self._skip(step.key)
+        return []
 
     def _upstream_done(self, key: str) -> bool:
         """One more upstream step of ``key`` has ended: was it the last?"""
