@@ -13,6 +13,7 @@ from codeloc._errors import TesseraError
 from codeloc._key import AssetKey
 from codeloc._runs import Event, EventType, ExecutorName
 from codeloc.engine._celery import execute_with_celery
+from codeloc.engine._logging import capture_installed
 from codeloc.engine._multiprocess import execute_in_processes
 from codeloc.engine._plan import ExecutionPlan
 from codeloc.engine._run import RunContext
@@ -79,7 +80,8 @@ def execute_in_process(
 ) -> RunOutcome:
     """Run the steps of ``plan`` in this process, one at a time, in plan order."""
     steps = StepScheduler(plan, run, known_versions, one_at_a_time=True)
-    while ready := steps.ready():
-        for step in ready:
-            steps.finish(step.key, execute_step(run, step, steps.versions))
+    with capture_installed():
+        while ready := steps.ready():
+            for step in ready:
+                steps.finish(step.key, execute_step(run, step, steps.versions))
     return steps.outcome()

@@ -17,8 +17,9 @@ from codeloc._metadata import MetadataValue
 from codeloc._results import MaterializeResult, Output
 from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._spec import AssetSpec
-from codeloc.engine._context import AssetExecutionContext, StepLogger
+from codeloc.engine._context import AssetExecutionContext
 from codeloc.engine._io import InputContext, OutputContext
+from codeloc.engine._logging import StepLogs, capture_logs
 from codeloc.engine._plan import Step
 from codeloc.engine._run import RunContext, step_config
 
@@ -70,8 +71,10 @@ def execute_step(
             )
         )
         started = time.perf_counter()
+        logs = StepLogs(run.emit, run.run_id, step.key)
         try:
-            versions = _attempt(run, step, input_versions, attempt)
+            with capture_logs(logs):
+                versions = _attempt(run, step, input_versions, attempt, logs)
         except RunInterrupted:
             raise
         except Exception as exc:
@@ -121,7 +124,11 @@ def execute_step(
 
 
 def _attempt(
-    run: RunContext, step: Step, input_versions: Mapping[AssetKey, str], attempt: int
+    run: RunContext,
+    step: Step,
+    input_versions: Mapping[AssetKey, str],
+    attempt: int,
+    logs: StepLogs,
 ) -> dict[AssetKey, str]:
     definition = step.definition
     sig = definition.signature
@@ -137,7 +144,7 @@ def _attempt(
         asset_keys=step.keys,
         resources=run.resources,
         op_config=op_config,
-        log=StepLogger(run.emit, run.run_id, step.key),
+        logs=logs,
         step_key=step.key,
         run_tags=run.tags,
         attempt=attempt,
@@ -169,7 +176,7 @@ def _attempt(
         if code_version is not None:
             tags[CODE_VERSION_TAG] = code_version
         tags[DATA_VERSION_TAG] = data_version
-        run.emit(
+        logs.send(
             Event(
                 EventType.ASSET_MATERIALIZATION,
                 run.run_id,
