@@ -1,11 +1,13 @@
-"""The engine: plan → steps → events, with in-process and multiprocess executors."""
+"""The engine: plan → steps → events, with in-process, multiprocess and Celery executors."""
 
 from codeloc._runs import AssetMaterialization, Event, EventType, RunStatus
 from codeloc.engine._context import AssetExecutionContext, build_asset_context
-from codeloc.engine._executor import RunOutcome, execute_plan
+from codeloc.engine._executor import execute_plan, run_plan
 from codeloc.engine._io import FilesystemIOManager, InMemoryIOManager, IOManager
-from codeloc.engine._materialize import ExecuteResult, materialize, prepare_run, run_plan
+from codeloc.engine._materialize import ExecuteResult, materialize
 from codeloc.engine._plan import ExecutionPlan, Step, build_plan
+from codeloc.engine._run import prepare_run
+from codeloc.engine._scheduler import RunOutcome
 
 __all__ = [
     "AssetExecutionContext",

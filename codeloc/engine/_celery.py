@@ -39,13 +39,14 @@ from codeloc._metadata import MetadataValue
 from codeloc._runs import Event, EventType
 from codeloc._wire import event_from_json, event_to_json
 from codeloc.engine._plan import ExecutionPlan, build_plan
-from codeloc.engine._step import RunContext, StepOutcome, execute_step
+from codeloc.engine._run import RunContext, prepare_run
+from codeloc.engine._scheduler import RunOutcome, StepScheduler
+from codeloc.engine._step import StepOutcome, execute_step
 
 if TYPE_CHECKING:
     from celery import Celery
 
     from codeloc._definitions import Definitions
-    from codeloc.engine._executor import RunOutcome
 
 __all__ = ["TASK_NAME", "CelerySettings", "celery_app", "execute_with_celery", "register_step_task"]
 
@@ -114,16 +115,9 @@ def execute_with_celery(
     settings: CelerySettings | None = None,
 ) -> RunOutcome:
     """Dispatch the steps of ``plan`` to Celery workers, in dependency order."""
-    from codeloc.engine._executor import RunOutcome, _release
-
     settings = settings or CelerySettings.from_env()
     app = celery_app(settings)
-    versions: dict[AssetKey, str] = dict(known_versions or {})
-    downstream = plan.downstream_of()
-    waiting = {s.key: len(s.upstream_steps) for s in plan.steps}
-    done: list[str] = []
-    failed: list[str] = []
-    skipped: dict[str, str] = {}
+    steps = StepScheduler(plan, run, known_versions)
     running: dict[str, Any] = {}
     emitted: dict[str, int] = {}  # events of each running step already emitted
     sent_at: dict[str, float] = {}
@@ -137,7 +131,7 @@ def execute_with_celery(
             "asset_keys": asset_keys,
             "run_config": dict(run.run_config),
             "tags": dict(run.tags),
-            "versions": [[list(k.path), v] for k, v in versions.items()],
+            "versions": [[list(k.path), v] for k, v in steps.versions.items()],
         }
         running[key] = app.send_task(TASK_NAME, args=[payload], queue=settings.queue)
         emitted[key] = 0
@@ -174,8 +168,8 @@ def execute_with_celery(
     stop = _StopSignals()
     delay = FIRST_POLL_SECONDS
     try:
-        for key in [k for k, n in waiting.items() if n == 0]:
-            send(key)
+        for step in steps.ready():
+            send(step.key)
         while running:
             stop.check()
             finished = [k for k, result in running.items() if result.ready()]
@@ -188,19 +182,9 @@ def execute_with_celery(
                 continue
             delay = FIRST_POLL_SECONDS
             for key in finished:
-                outcome = _outcome(run, key, running.pop(key), emitted.pop(key))
-                if outcome.success:
-                    done.append(key)
-                    versions.update(outcome.data_versions)
-                else:
-                    failed.append(key)
-                for child in downstream[key]:
-                    waiting[child] -= 1
-                    if waiting[child] == 0:
-                        for ready in _release(
-                            plan, run, child, failed, skipped, downstream, waiting
-                        ):
-                            send(ready)
+                steps.finish(key, _outcome(run, key, running.pop(key), emitted.pop(key)))
+                for step in steps.ready():
+                    send(step.key)
     except RunInterrupted:
         # The cancel may have landed in the middle of talking to the broker: revoke over a
         # connection of its own.
@@ -209,7 +193,7 @@ def execute_with_celery(
     finally:
         stop.restore()
         _close(app)
-    return RunOutcome(tuple(done), tuple(failed), tuple(skipped), versions)
+    return steps.outcome()
 
 
 class _StopSignals:
@@ -302,8 +286,6 @@ def register_step_task(app: Celery, defs: Definitions) -> Callable[..., Any]:
     plans: dict[tuple[tuple[str, ...], ...], ExecutionPlan] = {}
 
     def execute_step_task(task: Any, payload: dict[str, Any]) -> dict[str, Any]:
-        from codeloc.engine._materialize import prepare_run
-
         selection = tuple(tuple(path) for path in payload["asset_keys"])
         plan = plans.get(selection)
         if plan is None:

@@ -3,89 +3,16 @@
 from __future__ import annotations
 
 import logging
-import sys
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue, normalize_metadata
-from codeloc._runs import Event, EventType
+from codeloc.engine._logging import StepLogs
 
-__all__ = ["AssetExecutionContext", "StepLogger", "build_asset_context"]
-
-_USER_LOGGER = logging.getLogger("tessera.user")
-
-
-class StepLogger:
-    """A logger with the standard methods whose records also become ``LOG`` events.
-
-    Records still go to the standard ``tessera.user`` logger, so the usual logging
-    configuration sees them too.
-    """
-
-    def __init__(self, emit: Callable[[Event], None] | None, run_id: str, step_key: str | None):
-        self._emit = emit
-        self._run_id = run_id
-        self._step_key = step_key
-
-    def log(
-        self,
-        level: int,
-        msg: object,
-        *args: object,
-        exc_info: Any = None,
-        extra: Mapping[str, object] | None = None,
-        **_ignored: Any,
-    ) -> None:
-        """Log as ``logging.Logger.log`` does; ``stack_info``/``stacklevel`` are accepted."""
-        message = str(msg) % args if args else str(msg)
-        if exc_info:
-            import traceback
-
-            if isinstance(exc_info, BaseException):
-                info: Any = (type(exc_info), exc_info, exc_info.__traceback__)
-            else:
-                info = sys.exc_info() if exc_info is True else exc_info
-            if info and info[0] is not None:
-                message += "\n" + "".join(traceback.format_exception(*info)).rstrip()
-        if _USER_LOGGER.isEnabledFor(level):
-            _USER_LOGGER.log(level, "[%s] %s", self._step_key or "-", message, extra=extra)
-        if self._emit is not None:
-            self._emit(
-                Event(
-                    EventType.LOG,
-                    self._run_id,
-                    level=logging.getLevelName(level),
-                    step_key=self._step_key,
-                    message=message,
-                )
-            )
-
-    # The level methods take the keyword arguments of ``logging.Logger`` (``exc_info``,
-    # ``extra``, ``stack_info``, ``stacklevel``), so code written for a standard logger works.
-
-    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.DEBUG, msg, *args, **kwargs)
-
-    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.INFO, msg, *args, **kwargs)
-
-    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.WARNING, msg, *args, **kwargs)
-
-    warn = warning
-
-    def error(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.ERROR, msg, *args, **kwargs)
-
-    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
-        kwargs.setdefault("exc_info", True)
-        self.log(logging.ERROR, msg, *args, **kwargs)
-
-    def critical(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.log(logging.CRITICAL, msg, *args, **kwargs)
+__all__ = ["AssetExecutionContext", "build_asset_context"]
 
 
 class AssetExecutionContext:
@@ -93,7 +20,7 @@ class AssetExecutionContext:
 
     Attributes:
         run_id: the id of the run.
-        log: a logger whose records are captured as ``LOG`` events of the run.
+        log: a ``logging.Logger`` of the step, whose records are ``LOG`` events of the run.
         resources: the resources of the run, by key, as attributes.
         op_config: the raw config of this step (a dict).
     """
@@ -105,7 +32,7 @@ class AssetExecutionContext:
         asset_keys: tuple[AssetKey, ...],
         resources: Mapping[str, Any],
         op_config: Mapping[str, Any] | None = None,
-        log: StepLogger | None = None,
+        logs: StepLogs | None = None,
         step_key: str | None = None,
         run_tags: Mapping[str, str] | None = None,
         attempt: int = 1,
@@ -115,10 +42,16 @@ class AssetExecutionContext:
         self.selected_asset_keys = asset_keys
         self.resources = SimpleNamespace(**resources)
         self.op_config: dict[str, Any] = dict(op_config or {})
-        self.log = log or StepLogger(None, run_id, step_key)
+        self._logs = logs or StepLogs(None, run_id, step_key)
         self.run_tags: dict[str, str] = dict(run_tags or {})
         self.retry_number = attempt - 1
         self._output_metadata: dict[AssetKey | str | None, dict[str, MetadataValue]] = {}
+
+    @property
+    def log(self) -> logging.Logger:
+        """A ``logging.Logger`` of this step: its records (``DEBUG`` and up) are ``LOG``
+        events of the run, and go on to the standard ``tessera.user`` logger."""
+        return self._logs.logger()
 
     @property
     def asset_key(self) -> AssetKey:

@@ -8,18 +8,19 @@ from typing import Any
 
 from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from codeloc._definitions import flatten_assets
-from codeloc._errors import RunFailedError, UnknownResourceError
+from codeloc._errors import RunFailedError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey, CoercibleToAssetKey
-from codeloc._run_config import RunConfig, run_config_dict
+from codeloc._run_config import RunConfig
 from codeloc._runs import Event, EventType, ExecutorName
 from codeloc._selection import AssetSelection, parse_selection
-from codeloc.engine._executor import RunOutcome, execute_plan
-from codeloc.engine._io import InputContext, IOManager, default_io_manager
+from codeloc.engine._executor import run_plan
+from codeloc.engine._io import InputContext, IOManager
 from codeloc.engine._plan import ExecutionPlan, build_plan
-from codeloc.engine._step import RunContext, resolve_resources, step_config
+from codeloc.engine._run import prepare_run
+from codeloc.engine._scheduler import RunOutcome
 
-__all__ = ["ExecuteResult", "materialize", "prepare_run", "run_plan"]
+__all__ = ["ExecuteResult", "materialize"]
 
 
 class ExecuteResult:
@@ -127,80 +128,6 @@ def materialize(
         detail = failures[0].error if failures else "steps were skipped"
         raise RunFailedError(f"run {run_id} failed: {', '.join(outcome.failed)}\n{detail}")
     return result
-
-
-def prepare_run(
-    plan: ExecutionPlan,
-    graph: AssetGraph,
-    run_config: RunConfig | Mapping[str, Any] | None,
-    resources: Mapping[str, Any],
-    run_id: str,
-    emit: Callable[[Event], None],
-    tags: Mapping[str, str],
-    *,
-    ephemeral: bool,
-) -> tuple[RunContext, dict[str, IOManager]]:
-    """Validate config and resources for ``plan`` and build the context its steps share.
-
-    Raises ``ConfigInvalid`` or ``UnknownResourceError`` before anything runs.
-    """
-    config = run_config_dict(run_config)
-    for step in plan.steps:
-        definition = step.definition
-        config_type = definition.config_type
-        if config_type is not None:
-            from codeloc._config import validate_config
-
-            validate_config(config_type, step_config(config, definition), step.key)
-    resolved = resolve_resources(resources, config)
-    io_managers = {k: v for k, v in resolved.items() if isinstance(v, IOManager)}
-    if DEFAULT_IO_MANAGER_KEY not in io_managers:
-        io_managers[DEFAULT_IO_MANAGER_KEY] = default_io_manager(ephemeral)
-    for step in plan.steps:
-        missing = step.definition.required_resource_keys - set(resolved) - set(io_managers)
-        if missing:
-            raise UnknownResourceError(
-                f"asset '{step.key}' requires resource {sorted(missing)}, which is not provided"
-            )
-    stored_by = {
-        key: io_key for d in graph.definitions for key, io_key in d.io_manager_keys.items()
-    }
-    run = RunContext(
-        run_id=run_id,
-        run_config=config,
-        resources=resolved,
-        io_managers=io_managers,
-        emit=emit,
-        tags=dict(tags),
-        stored_by=stored_by,
-    )
-    return run, io_managers
-
-
-def run_plan(
-    plan: ExecutionPlan,
-    run: RunContext,
-    *,
-    executor: ExecutorName = "in_process",
-    max_concurrent: int | None = None,
-    known_versions: Mapping[AssetKey, str] | None = None,
-) -> RunOutcome:
-    """Execute ``plan`` between a ``RUN_START`` and a ``RUN_SUCCESS`` or ``RUN_FAILURE`` event."""
-    keys = ", ".join(k.to_user_string() for k in plan.asset_keys)
-    run.emit(Event(EventType.RUN_START, run.run_id, message=f"materializing {keys}"))
-    outcome = execute_plan(
-        plan, run, executor=executor, max_concurrent=max_concurrent, known_versions=known_versions
-    )
-    if outcome.success:
-        run.emit(Event(EventType.RUN_SUCCESS, run.run_id, message="run succeeded"))
-    else:
-        parts = []
-        if outcome.failed:
-            parts.append(f"failed: {', '.join(outcome.failed)}")
-        if outcome.skipped:
-            parts.append(f"skipped: {', '.join(outcome.skipped)}")
-        run.emit(Event(EventType.RUN_FAILURE, run.run_id, level="ERROR", message="; ".join(parts)))
-    return outcome
 
 
 def _resolve_selection(

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
@@ -18,30 +17,18 @@ from codeloc._metadata import MetadataValue
 from codeloc._results import MaterializeResult, Output
 from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._spec import AssetSpec
-from codeloc.engine._context import AssetExecutionContext, StepLogger
-from codeloc.engine._io import InputContext, IOManager, OutputContext
+from codeloc.engine._context import AssetExecutionContext
+from codeloc.engine._io import InputContext, OutputContext
+from codeloc.engine._logging import StepLogs, capture_logs
 from codeloc.engine._plan import Step
+from codeloc.engine._run import RunContext, step_config
 
-__all__ = ["RunContext", "StepOutcome", "execute_step", "resolve_resources", "step_config"]
+__all__ = ["StepOutcome", "data_version_of", "execute_step"]
 
 CODE_VERSION_TAG = "tessera/code_version"
 DATA_VERSION_TAG = "tessera/data_version"
 
 _NO_VALUE = object()
-
-
-@dataclass
-class RunContext:
-    """What every step of one run shares."""
-
-    run_id: str
-    run_config: Mapping[str, Any]
-    resources: Mapping[str, Any]
-    io_managers: Mapping[str, IOManager]
-    emit: Callable[[Event], None]
-    tags: Mapping[str, str] = field(default_factory=dict)
-    stored_by: Mapping[AssetKey, str] = field(default_factory=dict)
-    sleep: Callable[[float], None] = time.sleep
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +71,10 @@ def execute_step(
             )
         )
         started = time.perf_counter()
+        logs = StepLogs(run.emit, run.run_id, step.key)
         try:
-            versions = _attempt(run, step, input_versions, attempt)
+            with capture_logs(logs):
+                versions = _attempt(run, step, input_versions, attempt, logs)
         except RunInterrupted:
             raise
         except Exception as exc:
@@ -135,7 +124,11 @@ def execute_step(
 
 
 def _attempt(
-    run: RunContext, step: Step, input_versions: Mapping[AssetKey, str], attempt: int
+    run: RunContext,
+    step: Step,
+    input_versions: Mapping[AssetKey, str],
+    attempt: int,
+    logs: StepLogs,
 ) -> dict[AssetKey, str]:
     definition = step.definition
     sig = definition.signature
@@ -151,7 +144,7 @@ def _attempt(
         asset_keys=step.keys,
         resources=run.resources,
         op_config=op_config,
-        log=StepLogger(run.emit, run.run_id, step.key),
+        logs=logs,
         step_key=step.key,
         run_tags=run.tags,
         attempt=attempt,
@@ -183,7 +176,7 @@ def _attempt(
         if code_version is not None:
             tags[CODE_VERSION_TAG] = code_version
         tags[DATA_VERSION_TAG] = data_version
-        run.emit(
+        logs.send(
             Event(
                 EventType.ASSET_MATERIALIZATION,
                 run.run_id,
@@ -283,35 +276,3 @@ def data_version_of(code_version: str, inputs: Iterable[tuple[AssetKey, str | No
         h.update(b"=")
         h.update((version or "?").encode())
     return h.hexdigest()[:16]
-
-
-def step_config(run_config: Mapping[str, Any], definition: AssetsDefinition) -> dict[str, Any]:
-    """The ``config`` block of ``definition`` in run config (by node name or asset name)."""
-    ops = run_config.get("ops") or {}
-    entry = ops.get(definition.node_name)
-    if entry is None and len(definition.specs) == 1:
-        entry = ops.get(definition.specs[0].key.name)
-    if not entry:
-        return {}
-    config = entry.get("config", {}) if isinstance(entry, Mapping) else {}
-    return dict(config or {})
-
-
-def resolve_resources(
-    resources: Mapping[str, Any], run_config: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Resources with their run-config overrides applied (``{"resources": {k: {"config": …}}}``)."""
-    overrides = run_config.get("resources") or {}
-    if not overrides:
-        return dict(resources)
-    config_module = sys.modules.get("codeloc._config")
-    resource_base = getattr(config_module, "ConfigurableResource", ())
-    out = dict(resources)
-    for key, entry in overrides.items():
-        config = entry.get("config", entry) if isinstance(entry, Mapping) else entry
-        current = out.get(key)
-        if isinstance(current, resource_base) and isinstance(config, Mapping):
-            out[key] = type(current).model_validate({**current.model_dump(), **config})
-        elif current is None:
-            raise TesseraError(f"run config configures resource '{key}', which does not exist")
-    return out

@@ -34,9 +34,9 @@ from codeloc._errors import RunInterrupted
 from codeloc._metadata import MetadataValue
 from codeloc._runs import Event, EventType
 from codeloc._wire import event_to_json
-from codeloc.engine._materialize import prepare_run, run_plan
+from codeloc.engine._executor import run_plan
 from codeloc.engine._plan import ExecutionPlan, build_plan
-from codeloc.engine._step import RunContext
+from codeloc.engine._run import RunContext, prepare_run
 from codeloc.grpc._capture import OutputCapture
 from codeloc.grpc._model import RunLaunch
 from codeloc.grpc._shipping import Shipper

@@ -119,6 +119,11 @@ def test_a_diamond_runs_on_the_workers(worker: str) -> None:
     # Printed lines come before the step's end, as the other executors report them.
     assert messages.index(printed) < [t for t, _, _ in messages].index(EventType.STEP_SUCCESS)
     assert any(e.type is EventType.LOG and f"of worker {worker}" in e.message for e in events)
+    # A library's logger, heard on the worker as in every other executor.
+    [library] = [e for e in events if e.type is EventType.LOG and "logger" in e.metadata]
+    assert (library.step_key, library.level) == ("right", "WARNING")
+    assert library.message == "a library warns in right"
+    assert library.metadata["logger"].value == "celery_assets.library"
 
     [joined] = result.asset_materializations_for_node("joined")
     assert joined.code_version == "3"

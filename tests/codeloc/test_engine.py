@@ -6,6 +6,7 @@ import logging
 import os
 import pickle
 import random
+import threading
 import time
 from pathlib import Path
 
@@ -413,6 +414,65 @@ def test_multiprocess_needs_storage_outside_the_process(tmp_path: Path) -> None:
             executor="multiprocess",
             resources={"io_manager": InMemoryIOManager()},
         )
+
+
+def plan_of(tag: str, extra_steps: int):
+    """Assets of the same names as another ``plan_of``'s, whose values name ``tag``."""
+
+    @asset(name="left")
+    def left_of_tag():
+        return f"{tag}-left"
+
+    @asset(name="right")
+    def right_of_tag():
+        return f"{tag}-right"
+
+    @asset(name="joined")
+    def joined_of_tag(left, right):
+        return f"{left}+{right}"
+
+    extras = [asset(name=f"extra_{i}")(lambda: tag) for i in range(extra_steps)]
+    return [left_of_tag, right_of_tag, joined_of_tag, *extras]
+
+
+def materialize_side_by_side(plans: dict[str, list]) -> tuple[dict[str, object], dict[str, str]]:
+    """Each plan materialized by the multiprocess executor in a thread of its own, all
+    starting together; the results, and the errors raised, by plan."""
+    start = threading.Barrier(len(plans))
+    results: dict[str, object] = {}
+    errors: dict[str, str] = {}
+
+    def run(tag: str) -> None:
+        start.wait()
+        try:
+            results[tag] = materialize(plans[tag], executor="multiprocess", max_concurrent=2)
+        except Exception as exc:
+            errors[tag] = repr(exc)
+
+    threads = [threading.Thread(target=run, args=(tag,)) for tag in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors
+
+
+def test_multiprocess_runs_side_by_side_in_threads_keep_their_own_plans() -> None:
+    # Each run's children must get the plan of their own run, even when the other run's
+    # pool starts at the same moment, with steps of the same names.
+    plans = {"a": plan_of("a", 0), "b": plan_of("b", 3)}
+    for _ in range(3):
+        results, errors = materialize_side_by_side(plans)
+
+        assert errors == {}
+        a, b = results["a"], results["b"]
+        assert a.asset_value("joined") == "a-left+a-right"
+        assert b.asset_value("joined") == "b-left+b-right"
+        assert [b.asset_value(f"extra_{i}") for i in range(3)] == ["b", "b", "b"]
+        assert len(a.get_asset_materialization_events()) == 3
+        assert len(b.get_asset_materialization_events()) == 6
+        assert {e.run_id for e in a.all_events} == {a.run_id}
+        assert {e.run_id for e in b.all_events} == {b.run_id}
 
 
 # -- IO managers -------------------------------------------------------------------------------

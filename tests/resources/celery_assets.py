@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -34,6 +35,7 @@ def left(source: dict[str, int]) -> int:
 
 @asset
 def right(source: dict[str, int]) -> int:
+    logging.getLogger("celery_assets.library").warning("a library warns in right")
     return source["value"] + 2
 
 
