@@ -7,6 +7,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from codeloc._assets import AssetsDefinition, asset, multi_asset
+from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._definitions import Definitions
 from codeloc._errors import (
     ConfigInvalid,
@@ -88,12 +89,10 @@ __all__ = [
 if TYPE_CHECKING:
     from codeloc._config import Config, ConfigurableResource
     from codeloc.engine import (
-        AssetExecutionContext,
         ExecuteResult,
         FilesystemIOManager,
         InMemoryIOManager,
         IOManager,
-        build_asset_context,
         materialize,
     )
 
@@ -104,12 +103,10 @@ if TYPE_CHECKING:
 _LAZY = {
     "Config": "codeloc._config",
     "ConfigurableResource": "codeloc._config",
-    "AssetExecutionContext": "codeloc.engine",
     "ExecuteResult": "codeloc.engine",
     "FilesystemIOManager": "codeloc.engine",
     "InMemoryIOManager": "codeloc.engine",
     "IOManager": "codeloc.engine",
-    "build_asset_context": "codeloc.engine",
     "materialize": "codeloc.engine",
 }
 

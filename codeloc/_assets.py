@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
+from codeloc._context import build_asset_context
 from codeloc._errors import DefinitionError, GroupConflictError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._retry import RetryPolicy
@@ -267,8 +268,6 @@ class AssetsDefinition:
             raise DefinitionError(f"'{self.node_name}' is defined elsewhere and cannot be called")
         sig = self.signature
         if sig.context_param and sig.context_param not in kwargs and not args:
-            from codeloc.engine._context import build_asset_context
-
             kwargs[sig.context_param] = build_asset_context()
         if sig.config_param and sig.config_type and sig.config_param not in kwargs:
             bound = inspect.signature(self.fn).bind_partial(*args, **kwargs)

@@ -1,7 +1,7 @@
 """The engine: plan → steps → events, with in-process, multiprocess and Celery executors."""
 
+from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._runs import AssetMaterialization, Event, EventType, RunStatus
-from codeloc.engine._context import AssetExecutionContext, build_asset_context
 from codeloc.engine._executor import execute_plan, run_plan
 from codeloc.engine._io import FilesystemIOManager, InMemoryIOManager, IOManager
 from codeloc.engine._materialize import ExecuteResult, materialize

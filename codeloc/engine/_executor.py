@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from codeloc._errors import TesseraError
 from codeloc._key import AssetKey
 from codeloc._runs import Event, EventType, ExecutorName
+from codeloc._step_logs import capture_installed
 from codeloc.engine._celery import execute_with_celery
-from codeloc.engine._logging import capture_installed
 from codeloc.engine._multiprocess import execute_in_processes
 from codeloc.engine._plan import ExecutionPlan
 from codeloc.engine._run import RunContext

@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from codeloc._context import AssetExecutionContext
 from codeloc._errors import RunInterrupted, TesseraError
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
 from codeloc._results import MaterializeResult, Output
 from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._spec import AssetSpec
-from codeloc.engine._context import AssetExecutionContext
+from codeloc._step_logs import StepLogs, capture_logs
 from codeloc.engine._io import InputContext, OutputContext
-from codeloc.engine._logging import StepLogs, capture_logs
 from codeloc.engine._plan import Step
 from codeloc.engine._run import RunContext, step_config
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue, normalize_metadata
-from codeloc.engine._logging import StepLogs
+from codeloc._step_logs import StepLogs
 
 __all__ = ["AssetExecutionContext", "build_asset_context"]
 
