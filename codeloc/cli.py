@@ -167,16 +167,12 @@ def _materialize(args: argparse.Namespace) -> int:
 
 
 def _codeloc(args: argparse.Namespace) -> int:
-    from codeloc._errors import SettingsInvalid
     from codeloc._settings import Settings
     from codeloc.grpc._model import CodeSource
     from codeloc.grpc.server import serve
 
-    try:
-        executor = args.executor or Settings.from_env().executor
-    except SettingsInvalid as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # main() has read the settings once already: a bad one never gets this far.
+    executor = args.executor or Settings.from_env().executor
     source = CodeSource(
         module=args.module,
         file=args.file,
