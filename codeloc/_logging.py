@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import io
 import json
 import logging
@@ -136,32 +137,25 @@ def _utc_iso(created: float) -> str:
     return f"{seconds}.{int(created % 1 * 1000):03d}Z"
 
 
+@functools.cache
+def _stderr_copy() -> TextIO | None:
+    """A copy of descriptor 2 as it is now, kept open for the life of the process (like
+    ``sys.stderr``: a library that reconfigures logging and closes handlers leaves it be)."""
+    try:
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, errors="backslashreplace")
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None  # a stand-in stderr without a descriptor (a test's capture)
+
+
 class StderrHandler(logging.StreamHandler[TextIO]):
-    """Writes to the standard error this process had when logging was configured.
+    """Writes to the standard error this process had when logging was first configured.
 
     A copy of descriptor 2, not descriptor 2 itself: a run worker points 2 into its run's
     events, and the process's own log lines belong to the operator, not to the run.
     """
 
     def __init__(self) -> None:
-        try:
-            stream: TextIO = os.fdopen(
-                os.dup(sys.stderr.fileno()), "w", buffering=1, errors="backslashreplace"
-            )
-            self._owned = True
-        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-            # A stand-in stderr without a descriptor (a test's capture): write to it as is.
-            stream = sys.stderr
-            self._owned = False
-        super().__init__(stream)
-
-    def close(self) -> None:
-        try:
-            if self._owned:
-                with contextlib.suppress(OSError, ValueError):
-                    self.stream.close()
-        finally:
-            super().close()
+        super().__init__(_stderr_copy() or sys.stderr)
 
 
 _FORMATTERS: dict[LogFormat, type[logging.Formatter]] = {

@@ -151,3 +151,27 @@ def test_a_bad_log_level_is_a_one_line_error(tmp_path: Path) -> None:
         "ERROR, CRITICAL; got 'loud'"
     ]
     assert done.stdout == ""
+
+
+def test_a_library_that_reconfigures_logging_does_not_break_the_handler() -> None:
+    # uvicorn's own default configuration does this: dictConfig closes every handler there
+    # is, the root's included, and configures only its own loggers.
+    script = textwrap.dedent(
+        """
+        import logging, logging.config
+        from codeloc._logging import configure_logging
+        configure_logging()
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+        logging.getLogger("after").warning("still here")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"PYTHONPATH": str(RESOURCES.parent.parent)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.endswith(" WARNING after: still here")
