@@ -8,6 +8,7 @@ TesseraError
 │   └── UnknownResourceError an asset needs a resource nobody provides
 ├── SelectionError           a selection expression that does not parse or names nothing
 ├── ConfigInvalid            run config that does not validate (names the asset and field)
+├── SettingsInvalid          a ``TESSERA_*`` variable that does not parse (names the variable)
 ├── RunFailedError           ``materialize(raise_on_error=True)`` and a step failed
 └── RunInterrupted           the run was asked to stop (cancel, SIGTERM)
 """
@@ -23,6 +24,7 @@ __all__ = [
     "RunFailedError",
     "RunInterrupted",
     "SelectionError",
+    "SettingsInvalid",
     "TesseraError",
     "UnknownResourceError",
 ]
@@ -76,6 +78,10 @@ class ConfigInvalid(TesseraError):
         self.asset = asset
         self.field = field
         super().__init__(message)
+
+
+class SettingsInvalid(TesseraError):
+    """An environment variable the SDK reads holds a value it cannot use."""
 
 
 class RunFailedError(TesseraError):

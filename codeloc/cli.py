@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
     loc.add_argument(
         "--executor",
         choices=["multiprocess", "in_process", "celery"],
-        default=os.environ.get("TESSERA_EXECUTOR") or "multiprocess",
+        default=None,
         help="how runs execute their steps unless the launch says otherwise: a process per "
         "step, all in the run's process, or Celery tasks (TESSERA_CELERY_BROKER; workers "
         "started with 'tessera celery-worker'); default: $TESSERA_EXECUTOR or multiprocess",
@@ -167,9 +167,12 @@ def _materialize(args: argparse.Namespace) -> int:
 
 
 def _codeloc(args: argparse.Namespace) -> int:
+    from codeloc._settings import Settings
     from codeloc.grpc._model import CodeSource
     from codeloc.grpc.server import serve
 
+    # main() has read the settings once already: a bad one never gets this far.
+    executor = args.executor or Settings.from_env().executor
     source = CodeSource(
         module=args.module,
         file=args.file,
@@ -183,7 +186,7 @@ def _codeloc(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             shutdown_grace=args.shutdown_grace,
-            executor=args.executor,
+            executor=executor,
         )
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -218,6 +221,7 @@ def _celery_worker(args: argparse.Namespace) -> int:
     finally:
         gc.enable()
     gc.freeze()  # the pool's forked processes then share these pages
+    _leave_logging_to_tessera()
     app = celery_app(settings)
     register_step_task(app, defs)
     # Unique per process: two workers of one node name share its control queue, and one of
@@ -240,6 +244,18 @@ def _celery_worker(args: argparse.Namespace) -> int:
     )
     worker.start()
     return int(worker.exitcode or 0)
+
+
+def _leave_logging_to_tessera() -> None:
+    """Keep the logging ``tessera`` configured when the Celery worker starts: a receiver of
+    ``setup_logging`` tells Celery not to set the root level or wrap ``print`` in its
+    loggers."""
+    from celery import signals
+
+    def keep(**_: Any) -> None:
+        pass
+
+    signals.setup_logging.connect(keep, weak=False)
 
 
 def _redacted(url: str) -> str:

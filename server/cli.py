@@ -1,19 +1,43 @@
 """``tessera``: the one command line of the project.
 
-Subcommands come from the SDK (``materialize``, ``codeloc``) and from the server
-(``server``, ``dev``, ``migrate``, ``health``); each imports its machinery only when it runs.
+Subcommands come from the SDK (``materialize``, ``codeloc``, ``celery-worker``) and from the
+server (``server``, ``dev``, ``migrate``, ``health``); each imports its machinery only when it
+runs. The SDK's commands and ``health`` need only the base install, which a code location's
+image has; ``server``, ``dev`` and ``migrate`` need the ``server`` extra. Every command
+configures logging first (``TESSERA_LOG_LEVEL``, ``TESSERA_LOG_FORMAT``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from codeloc import cli as codeloc_cli
+from codeloc._errors import SettingsInvalid
+from codeloc._logging import configure_logging
+from codeloc._settings import Settings as SdkSettings
 
 __all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+#: The top-level modules of the ``server`` extra, and the commands that need them.
+SERVER_MODULES = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    "pydantic_settings",
+    "orjson",
+    "jsonschema",
+)
+SERVER_COMMANDS = frozenset({"server", "dev", "migrate"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,13 +131,39 @@ def _server(args: argparse.Namespace) -> int:
     from server.storage.migrate import SchemaBehind
 
     settings = _settings(args)
+    _log_start(settings)
     app = create_app(settings, port=settings.port)
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        # log_config=None: uvicorn's loggers keep the configuration main() made, so its
+        # access and error lines come out in the same format as every other line.
+        uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
     except SchemaBehind as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _log_start(settings: Any) -> None:
+    """Say at INFO where the server listens, which database it uses and what it will load."""
+    from server.workspace.config import load_workspace
+
+    url = settings.resolved_database_url()
+    log.info(
+        "tessera server starting on http://%s:%d; database %s; run events arrive at %s",
+        settings.host,
+        settings.port,
+        _redact(url),
+        settings.resolved_public_url(),
+    )
+    if settings.workspace is None:
+        log.info("no workspace file: code locations are added through the API")
+        return
+    try:
+        locations = load_workspace(settings.workspace).locations
+    except ValueError:
+        return  # the application says what is wrong with the file when it loads it
+    listed = ", ".join(f"{loc.name} at {loc.grpc}" for loc in locations)
+    log.info("workspace %s: %s", settings.workspace, listed or "no code locations")
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -151,12 +201,36 @@ def _redact(url: str) -> str:
     return url
 
 
+def _missing_server_modules() -> list[str]:
+    missing = []
+    for name in SERVER_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
+        return 2
+    try:
+        configure_logging(SdkSettings.from_env())
+    except SettingsInvalid as exc:
+        print(f"error: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    if args.command in SERVER_COMMANDS and (missing := _missing_server_modules()):
+        print(
+            f"error: 'tessera {args.command}' needs the server's libraries "
+            f"({', '.join(missing)} missing): pip install 'tessera[server]'",
+            file=sys.stderr,
+        )
         return 2
     try:
         return int(handler(args))
@@ -173,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _settings_error(exc: BaseException) -> str | None:
     """A setting that does not parse or validate, said in one line per setting."""
+    if isinstance(exc, SettingsInvalid):
+        return f"invalid settings: {exc}"
+    if "pydantic_settings" not in sys.modules:
+        return None  # not the server's settings: a command without the server extra
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 

@@ -109,7 +109,14 @@ def run_dev(
     settings = Settings(host=host, port=port, workspace=workspace, database_url=url)
     print(f"Tessera is at http://{host}:{port}  (API docs: /docs)", flush=True)
     try:
-        uvicorn.run(create_app(settings, port=port), host=host, port=port, log_level="warning")
+        # log_config=None: uvicorn's lines go through the handler `tessera` configured.
+        uvicorn.run(
+            create_app(settings, port=port),
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=None,
+        )
     finally:
         stop.set()
         for loc in locations:

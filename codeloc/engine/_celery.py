@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import signal
 import threading
 import time
@@ -69,18 +68,19 @@ class CelerySettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CelerySettings:
-        env = os.environ if environ is None else environ
-        broker = env.get("TESSERA_CELERY_BROKER", "").strip()
-        if not broker:
+        from codeloc._settings import Settings
+
+        settings = Settings.from_env(environ)
+        if settings.celery_broker is None:
             raise TesseraError(
                 "the celery executor needs a broker: set TESSERA_CELERY_BROKER "
                 "(e.g. amqp://guest:guest@rabbitmq:5672//) for the code location and its "
                 "Celery workers"
             )
         return cls(
-            broker=broker,
-            backend=env.get("TESSERA_CELERY_BACKEND", "").strip() or "rpc://",
-            queue=env.get("TESSERA_CELERY_QUEUE", "").strip() or "tessera",
+            broker=settings.celery_broker,
+            backend=settings.celery_backend,
+            queue=settings.celery_queue,
         )
 
 

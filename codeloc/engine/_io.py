@@ -14,6 +14,7 @@ from typing import Any
 
 from codeloc._errors import TesseraError
 from codeloc._key import AssetKey
+from codeloc._settings import Settings
 
 __all__ = [
     "FilesystemIOManager",
@@ -162,11 +163,7 @@ class FilesystemIOManager(IOManager):
 
 def storage_location() -> str:
     """Where values are stored by default: ``TESSERA_STORAGE``, else under ``TESSERA_HOME``."""
-    explicit = os.environ.get("TESSERA_STORAGE")
-    if explicit:
-        return explicit
-    home = os.environ.get("TESSERA_HOME", ".tessera")
-    return str(Path(home) / "storage")
+    return Settings.from_env().storage_location
 
 
 def default_io_manager(ephemeral: bool) -> IOManager:
@@ -175,7 +172,7 @@ def default_io_manager(ephemeral: bool) -> IOManager:
     An ephemeral run (``materialize()`` in a test or a notebook) stores values in a fresh
     temporary directory unless ``TESSERA_STORAGE`` is set; a deployed location uses storage.
     """
-    if ephemeral and not os.environ.get("TESSERA_STORAGE"):
+    if ephemeral and Settings.from_env().storage is None:
         path = tempfile.mkdtemp(prefix="tessera-")
         manager = FilesystemIOManager(path)
         # Removed with the manager, as an ephemeral instance should be. Not through a

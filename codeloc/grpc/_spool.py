@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codeloc._runs import Event, EventType
+from codeloc._settings import Settings
 from codeloc._wire import event_to_json
 from codeloc.grpc._model import EventDestination
 
@@ -33,8 +34,8 @@ _ACKED = ".acked"
 
 def spool_directory(location: str, home: str | None = None) -> Path:
     """``$TESSERA_HOME/spool/<location>`` (``TESSERA_HOME`` defaults to ``.tessera``)."""
-    base = home or os.environ.get("TESSERA_HOME") or ".tessera"
-    return Path(base).resolve() / "spool" / location
+    base = Path(home) if home else Settings.from_env().home
+    return base.resolve() / "spool" / location
 
 
 @dataclass(frozen=True, slots=True)

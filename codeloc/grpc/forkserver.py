@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from codeloc._definitions import Definitions
-from codeloc._errors import ConfigInvalid, TesseraError
+from codeloc._errors import ConfigInvalid, SettingsInvalid, TesseraError
+from codeloc._logging import configure_logging
 from codeloc.grpc._model import LoadError
 
 __all__ = ["main", "recv_message", "send_message"]
@@ -253,6 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--package")
     parser.add_argument("--working-directory")
     args = parser.parse_args(argv)
+    try:
+        configure_logging()  # as the location's own process did; its run workers inherit it
+    except SettingsInvalid as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # Ctrl-C in a terminal reaches the whole process group; the gRPC process decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sock = socket.socket(fileno=args.fd)

@@ -26,6 +26,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from codeloc._errors import ConfigInvalid
+from codeloc._logging import bind_log_fields
 from codeloc._runs import ExecutorName
 from codeloc.grpc import convert
 from codeloc.grpc._errors import (
@@ -273,7 +274,9 @@ def serve(
     """Serve until SIGTERM or SIGINT (a second one cancels running work at once); exit 0."""
     server = LocationServer(
         source, name=name, host=host, port=port, shutdown_grace=shutdown_grace, executor=executor
-    ).start()
+    )
+    bind_log_fields(location=server.name)
+    server.start()
     print(f"serving {server.name} on {server.host}:{server.port}", flush=True)
     signals = 0
 

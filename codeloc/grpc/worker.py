@@ -31,6 +31,7 @@ from typing import NoReturn
 
 from codeloc._definitions import Definitions
 from codeloc._errors import RunInterrupted
+from codeloc._logging import bind_log_fields
 from codeloc._metadata import MetadataValue
 from codeloc._runs import Event, EventType
 from codeloc._wire import event_to_json
@@ -88,6 +89,7 @@ def prepare(defs: Definitions, launch: RunLaunch, spool_path: Path) -> PreparedR
 def execute(prepared: PreparedRun) -> NoReturn:
     """Run ``prepared`` in this (freshly forked) process, then end the process."""
     code = EXIT_FAILURE
+    bind_log_fields(run_id=prepared.launch.run_id)
     try:
         os.setpgid(0, 0)  # cancel and kill reach the step processes too, through the group
         code = _Worker(prepared).run()

@@ -1,4 +1,9 @@
-"""Settings of the server: flags, then ``TESSERA_*`` environment variables, then defaults."""
+"""Settings of the server: flags, then ``TESSERA_*`` environment variables, then defaults.
+
+The SDK reads its own variables (``codeloc._settings``: storage, executor, logging, Celery);
+the one both read, ``TESSERA_HOME``, has one default, and on both sides an empty variable
+counts as unset.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,17 @@ from pathlib import Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from codeloc._settings import DEFAULT_HOME
+
 __all__ = ["Settings", "normalize_database_url"]
 
 
 class Settings(BaseSettings):
     """Everything the server can be told. Each field is also ``TESSERA_<FIELD>``."""
 
-    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TESSERA_", extra="ignore", env_ignore_empty=True)
 
-    home: Path = Path(".tessera")
+    home: Path = DEFAULT_HOME
     database_url: str = ""
     workspace: Path | None = None
     host: str = "127.0.0.1"

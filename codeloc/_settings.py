@@ -1,0 +1,97 @@
+"""The SDK's settings: the ``TESSERA_*`` environment variables user code and a location read.
+
+One frozen value, read whole and validated by ``Settings.from_env()``; a variable that does
+not parse is a ``SettingsInvalid`` naming it. An empty variable counts as unset.
+
+=========================  ====================  ===========================================
+variable                   field                 default
+=========================  ====================  ===========================================
+``TESSERA_HOME``           ``home``              ``.tessera``
+``TESSERA_STORAGE``        ``storage``           none: ``storage_location`` is then
+                                                 ``$TESSERA_HOME/storage``
+``TESSERA_EXECUTOR``       ``executor``          ``multiprocess`` (``tessera codeloc``)
+``TESSERA_LOG_LEVEL``      ``log_level``         ``INFO``
+``TESSERA_LOG_FORMAT``     ``log_format``        ``text`` (or ``json``)
+``TESSERA_CELERY_BROKER``  ``celery_broker``     none (the celery executor requires one)
+``TESSERA_CELERY_BACKEND`` ``celery_backend``    ``rpc://``
+``TESSERA_CELERY_QUEUE``   ``celery_queue``      ``tessera``
+=========================  ====================  ===========================================
+
+The server's own settings (``server.core.config``) are pydantic-settings; the SDK does not
+import pydantic unless user code does, so that a location loads fast. The two share
+``TESSERA_HOME`` and its default, ``DEFAULT_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar, get_args
+
+from codeloc._errors import SettingsInvalid
+from codeloc._runs import EXECUTOR_NAMES, ExecutorName
+
+__all__ = ["DEFAULT_HOME", "LOG_LEVELS", "LogFormat", "Settings"]
+
+DEFAULT_HOME = Path(".tessera")
+LogFormat = Literal["text", "json"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+_T = TypeVar("_T", bound=str)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the environment tells the SDK. ``Settings()`` holds the defaults."""
+
+    home: Path = DEFAULT_HOME
+    storage: str | None = None
+    executor: ExecutorName = "multiprocess"
+    log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    celery_broker: str | None = None
+    celery_backend: str = "rpc://"
+    celery_queue: str = "tessera"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``environ`` (default ``os.environ``); raises ``SettingsInvalid``."""
+        env = _Environment(os.environ if environ is None else environ)
+        defaults = cls()
+        home = env.get("TESSERA_HOME")
+        return cls(
+            home=Path(home) if home else defaults.home,
+            storage=env.get("TESSERA_STORAGE"),
+            executor=env.choice("TESSERA_EXECUTOR", EXECUTOR_NAMES, defaults.executor),
+            log_level=env.choice("TESSERA_LOG_LEVEL", LOG_LEVELS, defaults.log_level, upper=True),
+            log_format=env.choice("TESSERA_LOG_FORMAT", get_args(LogFormat), defaults.log_format),
+            celery_broker=env.get("TESSERA_CELERY_BROKER"),
+            celery_backend=env.get("TESSERA_CELERY_BACKEND") or defaults.celery_backend,
+            celery_queue=env.get("TESSERA_CELERY_QUEUE") or defaults.celery_queue,
+        )
+
+    @property
+    def storage_location(self) -> str:
+        """Where values are stored by default: ``storage``, else ``home/storage``."""
+        return self.storage or str(self.home / "storage")
+
+
+class _Environment:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def get(self, name: str) -> str | None:
+        """The variable without surrounding blanks; ``None`` when unset or empty."""
+        return self._environ.get(name, "").strip() or None
+
+    def choice(self, name: str, allowed: tuple[_T, ...], default: _T, upper: bool = False) -> _T:
+        """One of ``allowed`` (compared in capitals with ``upper``), else ``default``."""
+        value = self.get(name)
+        if value is None:
+            return default
+        for option in allowed:
+            if option == (value.upper() if upper else value):
+                return option
+        raise SettingsInvalid(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
