@@ -75,7 +75,7 @@ def test_an_empty_variable_counts_as_unset() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "allowed"),
     [
-        ("TESSERA_EXECUTOR", "threads", "in_process, multiprocess, celery"),
+        ("TESSERA_EXECUTOR", "threads", "multiprocess, in_process, celery"),
         ("TESSERA_LOG_LEVEL", "loud", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ("TESSERA_LOG_FORMAT", "xml", "text, json"),
     ],
@@ -137,6 +137,6 @@ def test_codeloc_with_a_bad_executor_is_a_one_line_error(tmp_path: Path) -> None
     )
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
-        "error: invalid settings: TESSERA_EXECUTOR must be one of in_process, multiprocess, "
+        "error: invalid settings: TESSERA_EXECUTOR must be one of multiprocess, in_process, "
         "celery; got 'threads'"
     ]
