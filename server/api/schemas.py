@@ -15,8 +15,6 @@ __all__ = [
     "CodeLocationPublic",
     "EventPublic",
     "HealthPublic",
-    "IngestBatch",
-    "IngestEvent",
     "IngestResultPublic",
     "MaterializationPublic",
     "MaterializationsPublic",
@@ -160,46 +158,6 @@ class EventPublic(BaseModel):
     message: str
     metadata: MetadataPublic
     error: str | None = None
-
-
-class IngestMaterialization(BaseModel):
-    asset_key: list[str]
-    metadata: MetadataPublic = Field(default_factory=dict)
-    tags: dict[str, str] = Field(default_factory=dict)
-    code_version: str | None = None
-    data_version: str | None = None
-
-
-class IngestEvent(BaseModel):
-    seq: int = Field(ge=1)
-    timestamp: float
-    type: Literal[
-        "RUN_QUEUED",
-        "RUN_STARTING",
-        "RUN_START",
-        "RUN_SUCCESS",
-        "RUN_FAILURE",
-        "RUN_CANCELED",
-        "STEP_START",
-        "STEP_SUCCESS",
-        "STEP_FAILURE",
-        "STEP_UP_FOR_RETRY",
-        "ASSET_MATERIALIZATION",
-        "LOG",
-        "ENGINE_EVENT",
-    ]
-    level: str = "INFO"
-    step_key: str | None = None
-    asset_key: list[str] | None = None
-    message: str = ""
-    metadata: MetadataPublic = Field(default_factory=dict)
-    materialization: IngestMaterialization | None = None
-    error: str | None = None
-
-
-class IngestBatch(BaseModel):
-    run_id: str
-    events: list[IngestEvent] = Field(max_length=10_000)
 
 
 class IngestResultPublic(BaseModel):
