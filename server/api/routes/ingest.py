@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 
 from codeloc._wire import BATCH_JSON_SCHEMA, Batch, WireError, batch_from_json
 from server.api.deps import CoordinatorDep, DatabaseDep
@@ -67,7 +68,7 @@ async def _run_token(authorization: Annotated[str | None, Header()] = None) -> s
         }
     },
 )
-def ingest(
+async def ingest(
     run_id: str,
     batch: Annotated[Batch, Depends(_batch)],
     token: Annotated[str, Depends(_run_token)],
@@ -79,4 +80,6 @@ def ingest(
     The transaction commits before the answer goes out: a worker that reads 200 may forget
     the batch.
     """
-    return runs.ingest(database, coordinator, run_id, token, batch)
+    # A coroutine that sends the blocking work to a thread itself: for a plain function,
+    # FastAPI would hop to a thread for the call and again to validate the answer.
+    return await run_in_threadpool(runs.ingest, database, coordinator, run_id, token, batch)
