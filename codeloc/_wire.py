@@ -171,7 +171,10 @@ def _materialization_from_json(data: Any, field: Field) -> AssetMaterialization:
 
 def _key(value: Any, field: Field) -> AssetKey:
     if isinstance(value, list) and value and all(s.__class__ is str and s for s in value):
-        return AssetKey(value)
+        try:
+            return AssetKey(value)
+        except ValueError as exc:  # a segment AssetKey refuses
+            raise WireError(field, f"{value!r} is not an asset key: {exc}") from None
     raise WireError(field, f"must be a non-empty list of non-empty strings, not {value!r}")
 
 

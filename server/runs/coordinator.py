@@ -95,12 +95,12 @@ class RunCoordinator:
         """
         graph = self.registry.graph
         keys = resolve_selection(graph, selection)
+        planned = plan_runs(graph, keys)
+        validate_run_config(graph, keys, run_config)
         # A key that its run would not read back the same (from a location of an older SDK).
         reason = next(filter(None, map(unstorable, keys)), None)
         if reason is not None:
             raise InvalidSelection(f"cannot launch: {reason}")
-        planned = plan_runs(graph, keys)
-        validate_run_config(graph, keys, run_config)
         for run in planned:
             self.registry.client(run.location)  # 503 now if a location is down
         priority = _priority(tags)

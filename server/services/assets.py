@@ -7,7 +7,7 @@ history on each call (incrementally: see ``server.workspace.staleness``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, NamedTuple, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import orjson
 from sqlalchemy.orm import Session
@@ -15,17 +15,9 @@ from sqlalchemy.orm import Session
 from codeloc._key import AssetKey
 from codeloc._wire import metadata_to_json
 from server.api.cursor import decode_cursor, encode_cursor
-from server.api.schemas import (
-    AssetPublic,
-    AssetsPublic,
-    ConflictPublic,
-    MaterializationPublic,
-    MaterializationsPublic,
-    StaleCausePublic,
-)
+from server.api.schemas import AssetPublic, MaterializationsPublic
 from server.errors import InvalidRequest, NotFound
 from server.storage import events as event_store
-from server.storage.keys import decode_key
 from server.storage.models import LatestMaterializationRow, MaterializationRow
 from server.workspace.catalog import filter_keys
 from server.workspace.graph import MergedAssetNode, MergedGraph
@@ -36,7 +28,7 @@ __all__ = [
     "AssetStatus",
     "asset_graph_json",
     "get_asset",
-    "list_assets",
+    "list_assets_json",
     "list_materializations",
     "status_of",
 ]
@@ -48,7 +40,7 @@ AssetStatus = Literal["fresh", "stale", "missing", "conflict", "external"]
 STATUSES: tuple[AssetStatus, ...] = get_args(AssetStatus)
 
 
-def list_assets(
+def list_assets_json(
     session: Session,
     graph: MergedGraph,
     cache: StalenessCache,
@@ -60,8 +52,16 @@ def list_assets(
     status: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> AssetsPublic:
-    """A page of the assets that pass every filter, in key order."""
+) -> bytes:
+    """A page of the assets that pass every filter, in key order: the body of
+    ``AssetsPublic``, as JSON.
+
+    Bytes, not a schema: the views are serialized as they are built. Building and
+    validating ``AssetPublic`` models for a page of 100 took 3.8-4.6 ms in process, against
+    2.4-2.7 ms for these bytes, and the median of ``GET /assets?limit=100`` went from 10.7
+    to 12.6 ms (2 locations of 1,000 assets, requests alternating between the two
+    servers). The views are those ``get_asset`` validates, one at a time.
+    """
     keys = filter_keys(graph, group=group, location=location, prefix=prefix, q=q)
     _, stale = _staleness(session, graph, cache)
     if status is not None:
@@ -75,11 +75,12 @@ def list_assets(
     page = keys[start : start + limit]
     latest = event_store.latest_materializations(session, page)
     more = start + limit < len(keys)
-    return AssetsPublic(
-        assets=[_asset(graph, k, latest.get(k), stale.get(k, ())) for k in page],
-        next_cursor=encode_cursor("assets", list(page[-1].path)) if more else None,
-        total=len(keys),
-    )
+    body = {
+        "assets": [_asset_view(graph, k, latest.get(k), stale.get(k, ())) for k in page],
+        "next_cursor": encode_cursor("assets", list(page[-1].path)) if more else None,
+        "total": len(keys),
+    }
+    return orjson.dumps(body)
 
 
 def get_asset(
@@ -89,7 +90,7 @@ def get_asset(
     _known(graph, key)
     _, stale = _staleness(session, graph, cache)
     latest = event_store.latest_materializations(session, [key])
-    return _asset(graph, key, latest.get(key), stale.get(key, ()))
+    return AssetPublic.model_validate(_asset_view(graph, key, latest.get(key), stale.get(key, ())))
 
 
 def list_materializations(
@@ -106,9 +107,13 @@ def list_materializations(
     if before is not None and not isinstance(before, int):
         raise InvalidRequest("invalid cursor for materializations")
     rows = event_store.list_materializations(session, key, before_id=before, limit=limit)
-    return MaterializationsPublic(
-        materializations=[_materialization(r) for r in rows],
-        next_cursor=encode_cursor("materializations", rows[-1].id) if len(rows) == limit else None,
+    return MaterializationsPublic.model_validate(
+        {
+            "materializations": [_materialization_view(r) for r in rows],
+            "next_cursor": encode_cursor("materializations", rows[-1].id)
+            if len(rows) == limit
+            else None,
+        }
     )
 
 
@@ -117,10 +122,11 @@ def asset_graph_json(session: Session, graph: MergedGraph, cache: StalenessCache
     edge, as JSON.
 
     Bytes, not a schema, and kept: the body changes only with the graph or the staleness,
-    so it is built once per such change. At 100,000 assets it is 16 MB; validating and
-    serializing it as ``AssetGraphPublic`` took 1.9 s a request, against 5 ms to send the
-    kept bytes. Everything but the statuses is serialized once per graph: a new
-    materialization costs only the statuses.
+    so it is built once per such change. At 100,000 nodes and 200,000 edges (18 MB),
+    validating and serializing it as ``AssetGraphPublic`` took 1.4-1.5 s, serializing the
+    same dicts with orjson 50-60 ms; kept, it costs nothing more until the next change.
+    Everything but the statuses is serialized once per graph: a new materialization costs
+    only the statuses.
     """
     generation, stale = _staleness(session, graph, cache)
     parts = cache.derived("asset-graph-parts", graph.version, lambda: _graph_parts(graph))
@@ -182,65 +188,65 @@ def _bisect_after(keys: Sequence[AssetKey], after: tuple[str, ...]) -> int:
     return lo
 
 
-def _materialization(
-    row: MaterializationRow | LatestMaterializationRow, with_key: bool = False
-) -> MaterializationPublic:
-    return MaterializationPublic(
-        run_id=row.run_id,
-        timestamp=row.timestamp,
-        code_version=row.code_version,
-        data_version=row.data_version,
-        metadata=row.mat_metadata,
-        tags=row.tags,
-        asset_key=list(decode_key(row.asset_key).path) if with_key else None,
-    )
+# The views are dicts of the shape of their schema (``AssetPublic``, ``MaterializationPublic``),
+# validated by ``model_validate`` where a schema is returned, serialized as they are where
+# bytes are.
 
 
-def _asset(
+def _materialization_view(row: MaterializationRow | LatestMaterializationRow) -> dict[str, Any]:
+    return {
+        "run_id": row.run_id,
+        "timestamp": row.timestamp,
+        "code_version": row.code_version,
+        "data_version": row.data_version,
+        "metadata": row.mat_metadata,
+        "tags": row.tags,
+    }
+
+
+def _asset_view(
     graph: MergedGraph,
     key: AssetKey,
     latest: LatestMaterializationRow | None,
     causes: Sequence[StaleCause],
-) -> AssetPublic:
+) -> dict[str, Any]:
     node = graph.nodes[key]
     snap = node.node
     conflict = None
     if node.conflict_locations:
         names = " and ".join(f"'{n}'" for n in node.conflict_locations)
-        conflict = ConflictPublic(
-            locations=node.conflict_locations,
-            message=f"asset '{key.to_user_string()}' is materialized by both {names}; "
+        conflict = {
+            "locations": node.conflict_locations,
+            "message": f"asset '{key.to_user_string()}' is materialized by both {names}; "
             "it cannot be launched until only one defines it",
-        )
+        }
     retry = snap.retry_policy if snap else None
-    return AssetPublic(
-        key=list(key.path),
-        node_name=snap.node_name if snap else None,
-        location=node.location,
-        group=snap.group if snap else None,
-        description=snap.description if snap else None,
-        code_version=snap.code_version if snap else None,
-        metadata=metadata_to_json(snap.metadata) if snap else {},
-        tags=dict(snap.tags) if snap else {},
-        owners=list(snap.owners) if snap else [],
-        deps=[list(k.path) for k in node.parents],
-        dependents=[list(k.path) for k in node.children],
-        config_schema=dict(snap.config_schema) if snap and snap.config_schema else None,
-        latest_materialization=_materialization(latest) if latest else None,
-        stale=bool(causes),
-        stale_causes=[
-            StaleCausePublic(
-                reason=c.reason, message=c.message, key=list(c.key.path) if c.key else None
-            )
+    return {
+        "key": list(key.path),
+        "node_name": snap.node_name if snap else None,
+        "location": node.location,
+        "group": snap.group if snap else None,
+        "description": snap.description if snap else None,
+        "code_version": snap.code_version if snap else None,
+        "metadata": metadata_to_json(snap.metadata) if snap else {},
+        "tags": dict(snap.tags) if snap else {},
+        "owners": list(snap.owners) if snap else [],
+        "deps": [list(k.path) for k in node.parents],
+        "dependents": [list(k.path) for k in node.children],
+        "config_schema": dict(snap.config_schema) if snap and snap.config_schema else None,
+        "latest_materialization": _materialization_view(latest) if latest else None,
+        "stale": bool(causes),
+        "stale_causes": [
+            {"reason": c.reason, "message": c.message, "key": list(c.key.path) if c.key else None}
             for c in causes
         ],
-        is_external=node.is_external,
-        is_executable=bool(node.definitions),
-        conflict=conflict,
-        cycle=[list(k.path) for k in node.cycle] if node.cycle else None,
-        jobs=list(snap.jobs) if snap else [],
-        required_resources=list(snap.required_resources) if snap else [],
-        retry_policy=None
+        "is_external": node.is_external,
+        "is_executable": bool(node.definitions),
+        "conflict": conflict,
+        "cycle": [list(k.path) for k in node.cycle] if node.cycle else None,
+        "jobs": list(snap.jobs) if snap else [],
+        "required_resources": list(snap.required_resources) if snap else [],
+        "retry_policy": None
         if retry is None
         else {
             "max_retries": retry.max_retries,
@@ -248,7 +254,7 @@ def _asset(
             "backoff": retry.backoff,
             "jitter": retry.jitter,
         },
-    )
+    }
 
 
 class _GraphParts(NamedTuple):
