@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from codeloc._runs import EventType, RunStatus
+
 __all__ = [
     "AssetGraphPublic",
     "AssetPublic",
@@ -126,7 +128,7 @@ class RunCreate(BaseModel):
 class RunPublic(BaseModel):
     run_id: str
     location: str
-    status: str
+    status: RunStatus
     asset_keys: list[list[str]]
     run_config: dict[str, Any]
     tags: dict[str, str]
@@ -151,7 +153,7 @@ class RunsCreatedPublic(BaseModel):
 class EventPublic(BaseModel):
     seq: int
     timestamp: float
-    type: str
+    type: EventType
     level: str
     step_key: str | None
     asset_key: list[str] | None

@@ -84,11 +84,13 @@ class RunCoordinator:
 
     def submit(
         self,
+        session: Session,
         selection: str | Sequence[str | Sequence[str]],
         run_config: Mapping[str, Any],
         tags: Mapping[str, str],
     ) -> list[RunRow]:
-        """Create the runs of a launch request (one per location, in dependency order).
+        """Create the runs of a launch request (one per location, in dependency order) in
+        ``session``; once it is committed, :meth:`wake` starts them without delay.
 
         Everything is checked first — selection, conflicts, config — so that a refused
         request creates nothing.
@@ -107,24 +109,22 @@ class RunCoordinator:
         _executor(tags)
         created: list[RunRow] = []
         run_ids: dict[str, str] = {}
-        with self.database.transaction() as session:
-            for run in planned:
-                run_id = str(uuid.uuid4())
-                run_ids[run.location] = run_id
-                row = run_store.create_run(
-                    session,
-                    run_id=run_id,
-                    location=run.location,
-                    asset_keys=run.asset_keys,
-                    run_config=run_config,
-                    tags=tags,
-                    token=secrets.token_urlsafe(16),
-                    depends_on=[run_ids[up] for up in run.upstream_locations],
-                    priority=priority,
-                )
-                _server_event(session, row, EventType.RUN_QUEUED, "run queued", seq=1)
-                created.append(row)
-        self.wake()
+        for run in planned:
+            run_id = str(uuid.uuid4())
+            run_ids[run.location] = run_id
+            row = run_store.create_run(
+                session,
+                run_id=run_id,
+                location=run.location,
+                asset_keys=run.asset_keys,
+                run_config=run_config,
+                tags=tags,
+                token=secrets.token_urlsafe(16),
+                depends_on=[run_ids[up] for up in run.upstream_locations],
+                priority=priority,
+            )
+            _server_event(session, row, EventType.RUN_QUEUED, "run queued", seq=1)
+            created.append(row)
         return created
 
     def cancel(self, run_id: str) -> RunRow:

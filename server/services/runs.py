@@ -45,10 +45,13 @@ def create_runs(
     coordinator: RunCoordinator, database: Database, request: RunCreate
 ) -> RunsCreatedPublic:
     """The runs of a launch request: one per location, in dependency order."""
-    rows = coordinator.submit(request.selection, request.run_config, request.tags)
     with database.transaction() as session:
-        fresh = [run_store.get_run(session, r.run_id) or r for r in rows]
-        return RunsCreatedPublic(runs=_runs(session, fresh))
+        rows = coordinator.submit(session, request.selection, request.run_config, request.tags)
+        created = RunsCreatedPublic(runs=_runs(session, rows))
+    # Committed: the coordinator may start them now. Not sooner, and the answer is built
+    # first, so that its work does not hold the answer up.
+    coordinator.wake()
+    return created
 
 
 def list_runs(
