@@ -9,20 +9,31 @@ One batch is ``{"run_id": "...", "events": [E, ...]}``; each ``E`` is::
                                 "code_version": str | null, "data_version": str | null},
      "error": str | null}
 
+``seq``, ``timestamp`` and ``type`` are required; every other field may be left out (its
+default is the one shown first, ``level`` is ``"INFO"``). Fields not named here are ignored.
+The events of a batch are numbered from 1; an event alone may be unnumbered yet (0), as a
+step's events are until its run emits them.
+
 Both sides use these functions: a run worker to send, the server to receive. They are pure
-(no I/O), so either side can test them alone.
+(no I/O), so either side can test them alone. The contract is the round trip:
+``event_from_json(event_to_json(e), e.run_id) == e`` for every ``Event``; and a body that
+is not of this shape raises ``WireError`` naming the field, never anything else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
 from codeloc._runs import AssetMaterialization, Event, EventType
 
 __all__ = [
+    "BATCH_JSON_SCHEMA",
+    "Batch",
+    "WireError",
+    "batch_from_json",
     "batch_to_json",
     "event_from_json",
     "event_to_json",
@@ -30,13 +41,48 @@ __all__ = [
     "metadata_to_json",
 ]
 
+Field = tuple[str | int, ...]
+
+
+class WireError(ValueError):
+    """JSON that is not the wire format. ``field`` is where, from the top of the value
+    decoded (``("events", 3, "type")``); ``message`` what is wrong there.
+
+    A ``ValueError``, as ``json.JSONDecodeError`` is: the value, not the program, is wrong.
+    """
+
+    def __init__(self, field: Field, message: str) -> None:
+        super().__init__(f"{'.'.join(map(str, field)) or 'body'}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Batch(NamedTuple):
+    """One ingest request: the events of one run."""
+
+    run_id: str
+    events: list[Event]
+
 
 def metadata_to_json(metadata: Mapping[str, MetadataValue]) -> dict[str, Any]:
     return {name: {"kind": v.kind, "value": v.value} for name, v in metadata.items()}
 
 
-def metadata_from_json(data: Mapping[str, Any] | None) -> dict[str, MetadataValue]:
-    return {name: MetadataValue(v["kind"], v["value"]) for name, v in (data or {}).items()}
+def metadata_from_json(data: Any, field: Field = ("metadata",)) -> dict[str, MetadataValue]:
+    if not data:
+        return {}
+    if not isinstance(data, dict):
+        raise WireError(field, f"must be an object of metadata entries, not {_kind(data)}")
+    out = {}
+    for name, entry in data.items():
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if kind not in MetadataValue.KINDS or "value" not in entry:
+            raise WireError(
+                (*field, name),
+                f'must be {{"kind": K, "value": V}} with K one of {sorted(MetadataValue.KINDS)}',
+            )
+        out[name] = MetadataValue(kind, entry["value"])
+    return out
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -64,33 +110,169 @@ def event_to_json(event: Event) -> dict[str, Any]:
     }
 
 
-def event_from_json(data: Mapping[str, Any], run_id: str = "") -> Event:
-    """The inverse of ``event_to_json``; raises ``KeyError``/``ValueError`` on a bad event."""
-    mat = data.get("materialization")
-    asset_key = data.get("asset_key")
+_EVENT_TYPES = {t.value: t for t in EventType}
+
+
+def event_from_json(data: Any, run_id: str = "", field: Field = ()) -> Event:
+    """The inverse of ``event_to_json``; ``WireError`` for anything not of its shape.
+
+    ``field`` is where ``data`` sits in a larger body, for the error to say.
+    """
+    if not isinstance(data, dict):
+        raise WireError(field, f"an event must be an object, not {_kind(data)}")
+    get = data.get
+    seq = get("seq")
+    if seq.__class__ is not int or seq < 0:  # bool is not an int here
+        raise WireError((*field, "seq"), f"must be an integer of at least 0, not {seq!r}")
+    timestamp = get("timestamp")
+    if timestamp.__class__ is not float:
+        if timestamp.__class__ is not int:
+            raise WireError((*field, "timestamp"), f"must be a number, not {timestamp!r}")
+        timestamp = float(timestamp)
+    raw_type = get("type")
+    event_type = _EVENT_TYPES.get(raw_type) if isinstance(raw_type, str) else None
+    if event_type is None:
+        raise WireError(
+            (*field, "type"), f"{raw_type!r} is not an event type; one of {list(_EVENT_TYPES)}"
+        )
+    mat = get("materialization")
+    raw_key = get("asset_key")
     return Event(
-        type=EventType(data["type"]),
+        type=event_type,
         run_id=run_id,
-        seq=int(data["seq"]),
-        timestamp=float(data["timestamp"]),
-        level=str(data.get("level") or "INFO"),
-        step_key=data.get("step_key"),
-        asset_key=AssetKey(asset_key) if asset_key else None,
-        message=str(data.get("message") or ""),
-        metadata=metadata_from_json(data.get("metadata")),
+        seq=seq,
+        timestamp=timestamp,
+        level=_text(get("level", "INFO"), (*field, "level")),
+        step_key=_optional_text(get("step_key"), (*field, "step_key")),
+        asset_key=_key(raw_key, (*field, "asset_key")) if raw_key else None,
+        message=_text(get("message", ""), (*field, "message")),
+        metadata=metadata_from_json(get("metadata"), (*field, "metadata")),
         materialization=None
         if mat is None
-        else AssetMaterialization(
-            asset_key=AssetKey(mat["asset_key"]),
-            metadata=metadata_from_json(mat.get("metadata")),
-            tags=dict(mat.get("tags") or {}),
-            code_version=mat.get("code_version"),
-            data_version=mat.get("data_version"),
-        ),
-        error=data.get("error"),
+        else _materialization_from_json(mat, (*field, "materialization")),
+        error=_optional_text(get("error"), (*field, "error")),
     )
+
+
+def _materialization_from_json(data: Any, field: Field) -> AssetMaterialization:
+    if not isinstance(data, dict):
+        raise WireError(field, f"must be an object or null, not {_kind(data)}")
+    tags = data.get("tags") or {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise WireError((*field, "tags"), "must be an object of strings")
+    return AssetMaterialization(
+        asset_key=_key(data.get("asset_key"), (*field, "asset_key")),
+        metadata=metadata_from_json(data.get("metadata"), (*field, "metadata")),
+        tags=tags,
+        code_version=_optional_text(data.get("code_version"), (*field, "code_version")),
+        data_version=_optional_text(data.get("data_version"), (*field, "data_version")),
+    )
+
+
+def _key(value: Any, field: Field) -> AssetKey:
+    if isinstance(value, list) and value and all(s.__class__ is str and s for s in value):
+        try:
+            return AssetKey(value)
+        except ValueError as exc:  # a segment AssetKey refuses
+            raise WireError(field, f"{value!r} is not an asset key: {exc}") from None
+    raise WireError(field, f"must be a non-empty list of non-empty strings, not {value!r}")
+
+
+def _text(value: Any, field: Field) -> str:
+    if not isinstance(value, str):
+        raise WireError(field, f"must be a string, not {_kind(value)}")
+    return value
+
+
+def _optional_text(value: Any, field: Field) -> str | None:
+    return None if value is None else _text(value, field)
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 def batch_to_json(run_id: str, events: list[Event]) -> dict[str, Any]:
     """The body of one ingest request."""
     return {"run_id": run_id, "events": [event_to_json(e) for e in events]}
+
+
+def batch_from_json(data: Any, *, max_events: int | None = None) -> Batch:
+    """The inverse of ``batch_to_json``; ``WireError`` for anything not of its shape, or
+    for more than ``max_events`` events."""
+    if not isinstance(data, dict):
+        raise WireError((), f"a batch must be an object, not {_kind(data)}")
+    run_id = data.get("run_id")
+    if run_id.__class__ is not str:
+        raise WireError(("run_id",), f"must be a string, not {_kind(run_id)}")
+    events = data.get("events")
+    if not isinstance(events, list):
+        raise WireError(("events",), f"must be a list of events, not {_kind(events)}")
+    if max_events is not None and len(events) > max_events:
+        raise WireError(
+            ("events",), f"a batch holds at most {max_events:,} events, not {len(events):,}"
+        )
+    out = [event_from_json(e, run_id, ("events", i)) for i, e in enumerate(events)]
+    for i, event in enumerate(out):
+        if event.seq < 1:
+            raise WireError(("events", i, "seq"), "must be at least 1: a run numbers its events")
+    return Batch(run_id, out)
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+_KEY_SCHEMA = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+_METADATA_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "object",
+        "properties": {"kind": {"enum": sorted(MetadataValue.KINDS)}, "value": {}},
+        "required": ["kind", "value"],
+    },
+}
+_TEXT = {"type": "string"}
+
+#: The shape ``batch_from_json`` reads, as JSON Schema: what the server's OpenAPI document
+#: shows for its ingest endpoint.
+BATCH_JSON_SCHEMA: dict[str, Any] = {
+    "title": "IngestBatch",
+    "type": "object",
+    "required": ["run_id", "events"],
+    "properties": {
+        "run_id": _TEXT,
+        "events": {
+            "type": "array",
+            "items": {
+                "title": "IngestEvent",
+                "type": "object",
+                "required": ["seq", "timestamp", "type"],
+                "properties": {
+                    "seq": {"type": "integer", "minimum": 1},
+                    "timestamp": {"type": "number"},
+                    "type": {"enum": list(_EVENT_TYPES)},
+                    "level": {**_TEXT, "default": "INFO"},
+                    "step_key": _nullable(_TEXT),
+                    "asset_key": _nullable(_KEY_SCHEMA),
+                    "message": {**_TEXT, "default": ""},
+                    "metadata": _METADATA_SCHEMA,
+                    "materialization": _nullable(
+                        {
+                            "type": "object",
+                            "required": ["asset_key"],
+                            "properties": {
+                                "asset_key": _KEY_SCHEMA,
+                                "metadata": _METADATA_SCHEMA,
+                                "tags": {"type": "object", "additionalProperties": _TEXT},
+                                "code_version": _nullable(_TEXT),
+                                "data_version": _nullable(_TEXT),
+                            },
+                        }
+                    ),
+                    "error": _nullable(_TEXT),
+                },
+            },
+        },
+    },
+}

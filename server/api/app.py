@@ -14,12 +14,12 @@ from fastapi.staticfiles import StaticFiles
 
 from server.api.deps import require_api_token
 from server.api.problems import install_problem_handlers
-from server.api.routes import assets, health, locations, runs
+from server.api.routes import assets, health, ingest, locations, runs
 from server.core.config import Settings
 from server.runs.coordinator import RunCoordinator, RunLimits
+from server.services.locations import restore_locations
 from server.storage.db import Database
 from server.storage.migrate import check_at_head
-from server.storage.models import LocationRow
 from server.ui import STATIC_DIR
 from server.workspace.config import load_workspace
 from server.workspace.registry import LocationClient, LocationRegistry
@@ -59,10 +59,7 @@ def create_app(
         if settings.workspace is not None:
             for loc in load_workspace(settings.workspace).locations:
                 registry.add(loc.name, loc.grpc, source="workspace")
-        with database.transaction() as session:
-            for row in session.query(LocationRow).order_by(LocationRow.name):
-                if row.name not in {s.name for s in registry.states()}:
-                    registry.add(row.name, row.address, source="api")
+        restore_locations(registry, database)
         coordinator = RunCoordinator(
             database,
             registry,
@@ -99,7 +96,7 @@ def create_app(
     install_problem_handlers(app)
     authed: list[Any] = [Depends(require_api_token)]
     app.include_router(health.router, prefix="/api/v1")
-    app.include_router(runs.ingest_router, prefix="/api/v1")
+    app.include_router(ingest.router, prefix="/api/v1")
     app.include_router(locations.router, prefix="/api/v1", dependencies=authed)
     app.include_router(assets.router, prefix="/api/v1", dependencies=authed)
     app.include_router(runs.router, prefix="/api/v1", dependencies=authed)

@@ -27,27 +27,31 @@ __all__ = [
 ]
 
 
-def _settings(request: Request) -> Settings:
+# The pieces of the app state are handed out by coroutines: FastAPI runs a plain function
+# dependency in a worker thread, a hop of 50-200 us for an attribute read.
+
+
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def _registry(request: Request) -> LocationRegistry:
+async def _registry(request: Request) -> LocationRegistry:
     registry: LocationRegistry = request.app.state.registry
     return registry
 
 
-def _staleness(request: Request) -> StalenessCache:
+async def _staleness(request: Request) -> StalenessCache:
     cache: StalenessCache = request.app.state.staleness
     return cache
 
 
-def _coordinator(request: Request) -> RunCoordinator:
+async def _coordinator(request: Request) -> RunCoordinator:
     coordinator: RunCoordinator = request.app.state.coordinator
     return coordinator
 
@@ -65,7 +69,7 @@ CoordinatorDep = Annotated[RunCoordinator, Depends(_coordinator)]
 SessionDep = Annotated[Session, Depends(_session)]
 
 
-def require_api_token(request: Request, settings: SettingsDep) -> None:
+async def require_api_token(request: Request, settings: SettingsDep) -> None:
     """With ``TESSERA_API_TOKEN`` set, every API call must carry it as a bearer token."""
     expected = settings.api_token
     if not expected:

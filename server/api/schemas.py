@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from codeloc._runs import EventType, RunStatus
+
 __all__ = [
     "AssetGraphPublic",
     "AssetPublic",
@@ -15,8 +17,6 @@ __all__ = [
     "CodeLocationPublic",
     "EventPublic",
     "HealthPublic",
-    "IngestBatch",
-    "IngestEvent",
     "IngestResultPublic",
     "MaterializationPublic",
     "MaterializationsPublic",
@@ -128,7 +128,7 @@ class RunCreate(BaseModel):
 class RunPublic(BaseModel):
     run_id: str
     location: str
-    status: str
+    status: RunStatus
     asset_keys: list[list[str]]
     run_config: dict[str, Any]
     tags: dict[str, str]
@@ -153,53 +153,13 @@ class RunsCreatedPublic(BaseModel):
 class EventPublic(BaseModel):
     seq: int
     timestamp: float
-    type: str
+    type: EventType
     level: str
     step_key: str | None
     asset_key: list[str] | None
     message: str
     metadata: MetadataPublic
     error: str | None = None
-
-
-class IngestMaterialization(BaseModel):
-    asset_key: list[str]
-    metadata: MetadataPublic = Field(default_factory=dict)
-    tags: dict[str, str] = Field(default_factory=dict)
-    code_version: str | None = None
-    data_version: str | None = None
-
-
-class IngestEvent(BaseModel):
-    seq: int = Field(ge=1)
-    timestamp: float
-    type: Literal[
-        "RUN_QUEUED",
-        "RUN_STARTING",
-        "RUN_START",
-        "RUN_SUCCESS",
-        "RUN_FAILURE",
-        "RUN_CANCELED",
-        "STEP_START",
-        "STEP_SUCCESS",
-        "STEP_FAILURE",
-        "STEP_UP_FOR_RETRY",
-        "ASSET_MATERIALIZATION",
-        "LOG",
-        "ENGINE_EVENT",
-    ]
-    level: str = "INFO"
-    step_key: str | None = None
-    asset_key: list[str] | None = None
-    message: str = ""
-    metadata: MetadataPublic = Field(default_factory=dict)
-    materialization: IngestMaterialization | None = None
-    error: str | None = None
-
-
-class IngestBatch(BaseModel):
-    run_id: str
-    events: list[IngestEvent] = Field(max_length=10_000)
 
 
 class IngestResultPublic(BaseModel):

@@ -20,17 +20,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from codeloc._key import AssetKey
-from codeloc._runs import EXECUTOR_NAMES, ExecutorName, RunStatus
+from codeloc._runs import EXECUTOR_NAMES, Event, EventType, ExecutorName, RunStatus
 from codeloc.grpc._model import EventDestination, RunLaunch
-from server.errors import InvalidRequest, NotFound
+from server.errors import InvalidRequest, InvalidSelection, NotFound
 from server.runs.planning import plan_runs, resolve_selection, validate_run_config
+from server.storage import queue
 from server.storage import runs as run_store
 from server.storage.db import Database
 from server.storage.events import ingest_events
+from server.storage.keys import unstorable
 from server.storage.models import RunRow
 from server.workspace.registry import LocationRegistry
 
@@ -43,8 +43,6 @@ FIRST_WORKER_SEQ = 3
 PRIORITY_TAG = "tessera/priority"
 #: Overrides the location's default executor for one run.
 EXECUTOR_TAG = "tessera/executor"
-_ACTIVE = (RunStatus.STARTING.value, RunStatus.STARTED.value, RunStatus.CANCELING.value)
-_LOCK_ID = 0x7E55E4A
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +84,13 @@ class RunCoordinator:
 
     def submit(
         self,
+        session: Session,
         selection: str | Sequence[str | Sequence[str]],
         run_config: Mapping[str, Any],
         tags: Mapping[str, str],
     ) -> list[RunRow]:
-        """Create the runs of a launch request (one per location, in dependency order).
+        """Create the runs of a launch request (one per location, in dependency order) in
+        ``session``; once it is committed, :meth:`wake` starts them without delay.
 
         Everything is checked first — selection, conflicts, config — so that a refused
         request creates nothing.
@@ -99,30 +99,32 @@ class RunCoordinator:
         keys = resolve_selection(graph, selection)
         planned = plan_runs(graph, keys)
         validate_run_config(graph, keys, run_config)
+        # A key that its run would not read back the same (from a location of an older SDK).
+        reason = next(filter(None, map(unstorable, keys)), None)
+        if reason is not None:
+            raise InvalidSelection(f"cannot launch: {reason}")
         for run in planned:
             self.registry.client(run.location)  # 503 now if a location is down
         priority = _priority(tags)
         _executor(tags)
         created: list[RunRow] = []
         run_ids: dict[str, str] = {}
-        with self.database.transaction() as session:
-            for run in planned:
-                run_id = str(uuid.uuid4())
-                run_ids[run.location] = run_id
-                row = run_store.create_run(
-                    session,
-                    run_id=run_id,
-                    location=run.location,
-                    asset_keys=[k.to_user_string() for k in run.asset_keys],
-                    run_config=run_config,
-                    tags=tags,
-                    token=secrets.token_urlsafe(16),
-                    depends_on=[run_ids[up] for up in run.upstream_locations],
-                    priority=priority,
-                )
-                _server_event(session, row, "RUN_QUEUED", "run queued", seq=1)
-                created.append(row)
-        self.wake()
+        for run in planned:
+            run_id = str(uuid.uuid4())
+            run_ids[run.location] = run_id
+            row = run_store.create_run(
+                session,
+                run_id=run_id,
+                location=run.location,
+                asset_keys=run.asset_keys,
+                run_config=run_config,
+                tags=tags,
+                token=secrets.token_urlsafe(16),
+                depends_on=[run_ids[up] for up in run.upstream_locations],
+                priority=priority,
+            )
+            _server_event(session, row, EventType.RUN_QUEUED, "run queued", seq=1)
+            created.append(row)
         return created
 
     def cancel(self, run_id: str) -> RunRow:
@@ -137,7 +139,7 @@ class RunCoordinator:
                 error="canceled before it started",
                 only_from=[RunStatus.QUEUED.value],
             ):
-                _server_event(session, row, "RUN_CANCELED", "canceled before it started")
+                _server_event(session, row, EventType.RUN_CANCELED, "canceled before it started")
             elif row.status in (RunStatus.STARTING.value, RunStatus.STARTED.value):
                 run_store.set_status(
                     session,
@@ -209,18 +211,10 @@ class RunCoordinator:
 
     def _settle_dependencies(self) -> None:
         with self.database.transaction() as session:
-            waiting = list(
-                session.scalars(select(RunRow).where(RunRow.status == RunStatus.QUEUED.value))
-            )
+            waiting = [r for r in queue.queued_runs(session) if r.depends_on]
+            ended = queue.unsuccessful(session, {d for r in waiting for d in r.depends_on})
             for row in waiting:
-                if not row.depends_on:
-                    continue
-                failed = session.execute(
-                    select(RunRow.run_id, RunRow.location, RunRow.status).where(
-                        RunRow.run_id.in_(row.depends_on),
-                        RunRow.status.in_([RunStatus.FAILURE.value, RunStatus.CANCELED.value]),
-                    )
-                ).first()
+                failed = next((ended[d] for d in row.depends_on if d in ended), None)
                 if failed is not None:
                     reason = (
                         f"upstream run {failed.run_id} in location '{failed.location}' ended "
@@ -233,29 +227,22 @@ class RunCoordinator:
                         error=reason,
                         only_from=[RunStatus.QUEUED.value],
                     ):
-                        _server_event(session, row, "RUN_CANCELED", reason, level="ERROR")
+                        _server_event(session, row, EventType.RUN_CANCELED, reason, level="ERROR")
 
     def _claim(self) -> list[tuple[RunRow, str]]:
         claimed: list[tuple[RunRow, str]] = []
         with self.database.transaction() as session:
-            _lock(session)
-            queued = list(
-                session.scalars(
-                    select(RunRow)
-                    .where(RunRow.status == RunStatus.QUEUED.value)
-                    .order_by(RunRow.priority.desc(), RunRow.id)
-                    .limit(200)
-                )
-            )
+            queue.lock_queue(session)
+            queued = queue.queued_runs(session, limit=200)
             if not queued:
                 return []
-            active_total, active_by_location = _active_counts(session)
+            active_total, active_by_location = queue.active_counts(session)
             tag_limits = dict(self.limits.per_tag or {})
-            active_by_tag = _active_tag_counts(session, tag_limits) if tag_limits else {}
+            active_by_tag = queue.active_tag_counts(session, tag_limits) if tag_limits else {}
             tags_by_run = (
                 run_store.tags_of(session, [r.run_id for r in queued]) if tag_limits else {}
             )
-            done = _succeeded(session, {d for r in queued for d in r.depends_on})
+            done = queue.succeeded(session, {d for r in queued for d in r.depends_on})
             for row in queued:
                 if any(dep not in done for dep in row.depends_on):
                     continue
@@ -269,22 +256,10 @@ class RunCoordinator:
                 if any(active_by_tag.get(t, 0) >= tag_limits[t] for t in hit):
                     continue
                 token = secrets.token_urlsafe(24)
-                result = session.execute(
-                    update(RunRow)
-                    .where(RunRow.run_id == row.run_id, RunRow.status == RunStatus.QUEUED.value)
-                    .values(
-                        status=RunStatus.STARTING.value,
-                        token_hash=run_store.hash_token(token),
-                        updated_at=time.time(),
-                        # Which process of the location gets the run: a restart shows as
-                        # another server id, and the run's worker is then gone.
-                        location_server_id=self._server_id(row.location),
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if not result.rowcount:  # type: ignore[attr-defined]
+                server_id = self._server_id(row.location)
+                if not queue.claim(session, row.run_id, token=token, server_id=server_id):
                     continue
-                _server_event(session, row, "RUN_STARTING", "launching", seq=2)
+                _server_event(session, row, EventType.RUN_STARTING, "launching", seq=2)
                 active_total += 1
                 active_by_location[row.location] = active_by_location.get(row.location, 0) + 1
                 for t in hit:
@@ -299,7 +274,7 @@ class RunCoordinator:
             client.launch(
                 RunLaunch(
                     run_id=row.run_id,
-                    asset_keys=tuple(AssetKey.from_user_string(k) for k in row.asset_keys),
+                    asset_keys=tuple(run_store.asset_keys_of(row)),
                     destination=EventDestination(
                         f"{self.event_url}/api/v1/runs/{row.run_id}/events", token
                     ),
@@ -326,26 +301,14 @@ class RunCoordinator:
             row = run_store.get_run(session, run_id)
             if row is None or row.status in run_store.TERMINAL:
                 return
-            _server_event(session, row, "RUN_FAILURE", reason, level="ERROR")
+            _server_event(session, row, EventType.RUN_FAILURE, reason, level="ERROR")
 
     def _monitor(self) -> None:
         now = time.time()
         with self.database.transaction() as session:
-            stuck = list(
-                session.scalars(
-                    select(RunRow).where(
-                        RunRow.status == RunStatus.STARTING.value,
-                        RunRow.updated_at < now - self.starting_timeout,
-                    )
-                )
-            )
-            canceling = list(
-                session.scalars(
-                    select(RunRow).where(
-                        RunRow.status == RunStatus.CANCELING.value,
-                        RunRow.updated_at < now - self.cancel_grace * 2,
-                    )
-                )
+            stuck = queue.unchanged_since(session, RunStatus.STARTING, now - self.starting_timeout)
+            canceling = queue.unchanged_since(
+                session, RunStatus.CANCELING, now - self.cancel_grace * 2
             )
         self._fail_runs_of_lost_locations(now)
         for row in stuck:
@@ -361,7 +324,7 @@ class RunCoordinator:
                     _server_event(
                         session,
                         fresh,
-                        "RUN_CANCELED",
+                        EventType.RUN_CANCELED,
                         "the location did not confirm the cancel in time; marked canceled",
                     )
 
@@ -377,11 +340,7 @@ class RunCoordinator:
         if not lost:
             return
         with self.database.transaction() as session:
-            rows = list(
-                session.scalars(
-                    select(RunRow).where(RunRow.location.in_(lost), RunRow.status.in_(_ACTIVE))
-                )
-            )
+            rows = queue.active_runs(session, lost)
         for row in rows:
             self.fail(
                 row.run_id,
@@ -391,15 +350,7 @@ class RunCoordinator:
 
     def _location_restarted(self, location: str, old: str | None, new: str | None) -> None:
         with self.database.transaction() as session:
-            rows = list(
-                session.scalars(
-                    select(RunRow).where(
-                        RunRow.location == location,
-                        RunRow.status.in_(_ACTIVE),
-                        RunRow.location_server_id == old,
-                    )
-                )
-            )
+            rows = queue.active_runs_on(session, location, old)
         for row in rows:
             self.fail(
                 row.run_id,
@@ -414,7 +365,7 @@ class RunCoordinator:
 def _server_event(
     session: Session,
     row: RunRow,
-    event_type: str,
+    event_type: EventType,
     message: str,
     *,
     seq: int | None = None,
@@ -422,69 +373,16 @@ def _server_event(
 ) -> None:
     """Record an event the server itself observed, through the same path as ingest."""
     fresh = run_store.get_run(session, row.run_id) or row
-    number = seq if seq is not None else fresh.last_seq + 1
-    ingest_events(
-        session,
-        fresh,
-        [
-            {
-                "seq": number,
-                "timestamp": time.time(),
-                "type": event_type,
-                "level": level,
-                "message": message,
-                "error": message if event_type in ("RUN_FAILURE", "RUN_CANCELED") else None,
-            }
-        ],
+    ends_badly = event_type in (EventType.RUN_FAILURE, EventType.RUN_CANCELED)
+    event = Event(
+        event_type,
+        row.run_id,
+        seq=seq if seq is not None else fresh.last_seq + 1,
+        level=level,
+        message=message,
+        error=message if ends_badly else None,
     )
-
-
-def _lock(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
-    else:
-        # A write as the first statement takes SQLite's write lock for the transaction.
-        session.execute(text("UPDATE runs SET updated_at = updated_at WHERE 1 = 0"))
-
-
-def _active_counts(session: Session) -> tuple[int, dict[str, int]]:
-    rows = session.execute(
-        select(RunRow.location, func.count())
-        .where(RunRow.status.in_(_ACTIVE))
-        .group_by(RunRow.location)
-    ).all()
-    by_location = {loc: int(n) for loc, n in rows}
-    return sum(by_location.values()), by_location
-
-
-def _active_tag_counts(session: Session, limits: Mapping[str, int]) -> dict[str, int]:
-    from server.storage.models import RunTagRow
-
-    out: dict[str, int] = {}
-    for tag in limits:
-        key, _, value = tag.partition("=")
-        out[tag] = int(
-            session.scalar(
-                select(func.count())
-                .select_from(RunTagRow)
-                .join(RunRow, RunRow.run_id == RunTagRow.run_id)
-                .where(RunTagRow.key == key, RunTagRow.value == value, RunRow.status.in_(_ACTIVE))
-            )
-            or 0
-        )
-    return out
-
-
-def _succeeded(session: Session, run_ids: set[str]) -> set[str]:
-    if not run_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(RunRow.run_id).where(
-                RunRow.run_id.in_(run_ids), RunRow.status == RunStatus.SUCCESS.value
-            )
-        )
-    )
+    ingest_events(session, fresh, [event])
 
 
 def _tags(database: Database, run_id: str) -> dict[str, str]:

@@ -7,23 +7,30 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, func, select, update
 from sqlalchemy.orm import Session
 
+from codeloc._key import AssetKey
 from codeloc._runs import RunStatus
+from server.storage.keys import decode_key, encode_key
 from server.storage.models import RunRow, RunTagRow
 
 __all__ = [
+    "ACTIVE",
     "TERMINAL",
+    "asset_keys_of",
     "create_run",
     "get_run",
     "hash_token",
     "list_runs",
+    "queue_positions",
     "set_status",
     "tags_of",
 ]
 
-TERMINAL = (RunStatus.SUCCESS.value, RunStatus.FAILURE.value, RunStatus.CANCELED.value)
+TERMINAL = tuple(s.value for s in RunStatus if s.is_terminal)
+#: A run in one of these holds a slot: it counts against the limits.
+ACTIVE = (RunStatus.STARTING.value, RunStatus.STARTED.value, RunStatus.CANCELING.value)
 
 
 def hash_token(token: str) -> str:
@@ -35,7 +42,7 @@ def create_run(
     *,
     run_id: str,
     location: str,
-    asset_keys: Sequence[str],
+    asset_keys: Sequence[AssetKey],
     run_config: Mapping[str, Any],
     tags: Mapping[str, str],
     token: str,
@@ -49,7 +56,7 @@ def create_run(
         location=location,
         job_name=job_name,
         status=RunStatus.QUEUED.value,
-        asset_keys=list(asset_keys),
+        asset_keys=[encode_key(k) for k in asset_keys],
         run_config=dict(run_config),
         priority=priority,
         depends_on=list(depends_on),
@@ -68,6 +75,35 @@ def create_run(
 
 def get_run(session: Session, run_id: str) -> RunRow | None:
     return session.scalar(select(RunRow).where(RunRow.run_id == run_id))
+
+
+def asset_keys_of(run: RunRow) -> list[AssetKey]:
+    """The keys a run materializes, as ``create_run`` was given them."""
+    return [decode_key(k) for k in run.asset_keys]
+
+
+def queue_positions(session: Session, runs: Sequence[RunRow]) -> dict[str, int]:
+    """Where each queued run of ``runs`` stands in the queue (1: next to start), in one query.
+
+    The queue's order is the coordinator's: higher priority first, then the older run.
+    """
+    queued = [r.run_id for r in runs if r.status == RunStatus.QUEUED.value]
+    if not queued:
+        return {}
+    position = (
+        select(
+            RunRow.run_id,
+            func.row_number(type_=Integer)
+            .over(order_by=(RunRow.priority.desc(), RunRow.id))
+            .label("position"),
+        )
+        .where(RunRow.status == RunStatus.QUEUED.value)
+        .subquery()
+    )
+    rows = session.execute(
+        select(position.c.run_id, position.c.position).where(position.c.run_id.in_(queued))
+    )
+    return {row.run_id: int(row.position) for row in rows}
 
 
 def tags_of(session: Session, run_ids: Sequence[str]) -> dict[str, dict[str, str]]:

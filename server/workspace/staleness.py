@@ -40,7 +40,7 @@ class StaleCause(NamedTuple):
 
 
 def compute_staleness(
-    graph: MergedGraph, latest: Mapping[str, LatestLike]
+    graph: MergedGraph, latest: Mapping[AssetKey, LatestLike]
 ) -> dict[AssetKey, tuple[StaleCause, ...]]:
     return _judge_all(_plan(graph), latest)
 
@@ -49,10 +49,9 @@ class _Entry(NamedTuple):
     """What judging one key needs of the graph, worked out once per graph."""
 
     key: AssetKey
-    name: str
     code_version: str | None
     judged: bool  # False: external, or nothing defines it - never stale
-    parents: tuple[tuple[AssetKey, str], ...]
+    parents: tuple[tuple[AssetKey, str], ...]  # each with its name, for messages
 
 
 def _plan(graph: MergedGraph) -> list[_Entry]:
@@ -71,7 +70,6 @@ def _plan(graph: MergedGraph) -> list[_Entry]:
             plan.append(
                 _Entry(
                     key,
-                    names[key],
                     snap.code_version if snap is not None else None,
                     not node.is_external and snap is not None,
                     tuple((p, names[p]) for p in node.parents),
@@ -81,7 +79,7 @@ def _plan(graph: MergedGraph) -> list[_Entry]:
 
 
 def _judge_all(
-    plan: Iterable[_Entry], latest: Mapping[str, LatestLike]
+    plan: Iterable[_Entry], latest: Mapping[AssetKey, LatestLike]
 ) -> dict[AssetKey, tuple[StaleCause, ...]]:
     out: dict[AssetKey, tuple[StaleCause, ...]] = {}
     # Judging allocates a few objects per key and frees none: collections in the middle only
@@ -97,13 +95,13 @@ _NEVER_MATERIALIZED = (StaleCause("missing", "never materialized"),)
 
 def _judge(
     entry: _Entry,
-    latest: Mapping[str, LatestLike],
+    latest: Mapping[AssetKey, LatestLike],
     out: Mapping[AssetKey, tuple[StaleCause, ...]],
 ) -> tuple[StaleCause, ...]:
     """The causes of one key, its parents already judged in ``out``."""
     if not entry.judged:
         return ()
-    mine = latest.get(entry.name)
+    mine = latest.get(entry.key)
     if mine is None:
         return _NEVER_MATERIALIZED
     causes: list[StaleCause] = []
@@ -116,7 +114,7 @@ def _judge(
             )
         )
     for parent, name in entry.parents:
-        theirs = latest.get(name)
+        theirs = latest.get(parent)
         if theirs is not None and theirs.timestamp > mine.timestamp:
             message = f"upstream '{name}' has a newer materialization"
             causes.append(StaleCause("upstream_newer", message, parent))
@@ -148,7 +146,7 @@ class StalenessCache:
         self._lock = threading.Lock()
         self._graph_version: str | None = None
         self._version = -1
-        self._latest: dict[str, LatestLike] = {}
+        self._latest: dict[AssetKey, LatestLike] = {}
         self._value: dict[AssetKey, tuple[StaleCause, ...]] = {}
         self._plan: list[_Entry] = []
         self._position: dict[AssetKey, int] = {}
@@ -172,8 +170,8 @@ class StalenessCache:
         self,
         graph: MergedGraph,
         version: int,
-        load_latest: Callable[[], Mapping[str, LatestLike]],
-        load_since: Callable[[int], Mapping[str, LatestLike] | None] | None = None,
+        load_latest: Callable[[], Mapping[AssetKey, LatestLike]],
+        load_since: Callable[[int], Mapping[AssetKey, LatestLike] | None] | None = None,
     ) -> dict[AssetKey, tuple[StaleCause, ...]]:
         return self.current(graph, version, load_latest, load_since)[1]
 
@@ -181,8 +179,8 @@ class StalenessCache:
         self,
         graph: MergedGraph,
         version: int,
-        load_latest: Callable[[], Mapping[str, LatestLike]],
-        load_since: Callable[[int], Mapping[str, LatestLike] | None] | None = None,
+        load_latest: Callable[[], Mapping[AssetKey, LatestLike]],
+        load_since: Callable[[int], Mapping[AssetKey, LatestLike] | None] | None = None,
     ) -> tuple[int, dict[AssetKey, tuple[StaleCause, ...]]]:
         """``(generation, staleness)`` for ``graph`` and the history at ``version`` (the
         newest materialization id). ``load_latest`` gives every key's latest
@@ -217,7 +215,9 @@ class StalenessCache:
                 self._next_look = now + RECHECK_SECONDS
             return self.generation, self._value
 
-    def _rebuild(self, graph: MergedGraph, version: int, latest: dict[str, LatestLike]) -> None:
+    def _rebuild(
+        self, graph: MergedGraph, version: int, latest: dict[AssetKey, LatestLike]
+    ) -> None:
         if graph.version != self._graph_version:
             self._plan = _plan(graph)
             self._position = {entry.key: i for i, entry in enumerate(self._plan)}
@@ -228,19 +228,19 @@ class StalenessCache:
         self._settle_until = time.monotonic() + SETTLE_SECONDS
         self.generation += 1
 
-    def _apply(self, graph: MergedGraph, fetched: Mapping[str, LatestLike]) -> None:
+    def _apply(self, graph: MergedGraph, fetched: Mapping[AssetKey, LatestLike]) -> None:
         """Judge again the keys whose latest materialization changed, and downstream of them
         as far as a judgement changes: a child reads its parents' timestamps and whether
         they are stale, nothing else."""
-        changed = {name for name, row in fetched.items() if self._latest.get(name) != row}
+        changed = {key for key, row in fetched.items() if self._latest.get(key) != row}
         if not changed:
             return
         latest = self._latest
-        for name in changed:
-            latest[name] = fetched[name]
+        for key in changed:
+            latest[key] = fetched[key]
         nodes, plan, position = graph.nodes, self._plan, self._position
         ordered = len(graph.topological_order)
-        todo = [position[key] for key in map(AssetKey.from_user_string, changed) if key in nodes]
+        todo = [position[key] for key in changed if key in nodes]
         heapq.heapify(todo)
         queued = set(todo)
         value = dict(self._value)  # readers may hold the previous one
@@ -255,7 +255,7 @@ class StalenessCache:
                 before = value.get(entry.key, ())
                 after = _judge(entry, latest, value)
                 value[entry.key] = after
-                if entry.name in changed or bool(before) != bool(after):
+                if entry.key in changed or bool(before) != bool(after):
                     for child in nodes[entry.key].children:
                         at = position[child]
                         if at not in queued:

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from codeloc._runs import RunStatus
+from codeloc._wire import event_from_json
 from codeloc.grpc import CodeSource
 from codeloc.grpc.server import LocationServer
 from server.api.app import create_app
@@ -160,7 +161,7 @@ def test_statuses_follow_new_materializations(
             "asset_key": [key],
             "materialization": {"asset_key": [key]},
         }
-        ingest_batch(database, "r", "t", [event])
+        ingest_batch(database, "r", "t", [event_from_json(event)])
 
     database = Database(database_url)
     request.addfinalizer(database.dispose)

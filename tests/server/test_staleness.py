@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from codeloc import AssetKey, asset
+from codeloc._wire import event_from_json
 from server.storage.db import Database
 from server.storage.events import (
     ingest_batch,
@@ -60,7 +61,7 @@ def reasons(causes: tuple[StaleCause, ...]) -> list[tuple[str, AssetKey | None]]
 
 
 def test_never_materialized_is_missing(graph: MergedGraph) -> None:
-    stale = compute_staleness(graph, {"upstream": Latest(10.0, "1")})
+    stale = compute_staleness(graph, {K("upstream"): Latest(10.0, "1")})
 
     assert reasons(stale[K("downstream")]) == [("missing", None)]
     assert reasons(stale[K("report")]) == [("missing", None)]
@@ -68,7 +69,11 @@ def test_never_materialized_is_missing(graph: MergedGraph) -> None:
 
 
 def test_everything_fresh(graph: MergedGraph) -> None:
-    latest = {"upstream": Latest(1.0, "1"), "downstream": Latest(2.0), "report": Latest(3.0)}
+    latest = {
+        K("upstream"): Latest(1.0, "1"),
+        K("downstream"): Latest(2.0),
+        K("report"): Latest(3.0),
+    }
 
     stale = compute_staleness(graph, latest)
 
@@ -77,7 +82,11 @@ def test_everything_fresh(graph: MergedGraph) -> None:
 
 
 def test_changed_code_version(graph: MergedGraph) -> None:
-    latest = {"upstream": Latest(1.0, "0"), "downstream": Latest(2.0), "report": Latest(3.0)}
+    latest = {
+        K("upstream"): Latest(1.0, "0"),
+        K("downstream"): Latest(2.0),
+        K("report"): Latest(3.0),
+    }
 
     stale = compute_staleness(graph, latest)
 
@@ -91,16 +100,20 @@ def test_changed_code_version(graph: MergedGraph) -> None:
 
 def test_an_asset_without_a_code_version_is_not_stale_by_code(graph: MergedGraph) -> None:
     latest = {
-        "upstream": Latest(1.0, "1"),
-        "downstream": Latest(2.0, "anything"),
-        "report": Latest(3.0),
+        K("upstream"): Latest(1.0, "1"),
+        K("downstream"): Latest(2.0, "anything"),
+        K("report"): Latest(3.0),
     }
 
     assert compute_staleness(graph, latest)[K("downstream")] == ()
 
 
 def test_upstream_in_another_location_materialized_later(graph: MergedGraph) -> None:
-    latest = {"upstream": Latest(5.0, "1"), "downstream": Latest(2.0), "report": Latest(3.0)}
+    latest = {
+        K("upstream"): Latest(5.0, "1"),
+        K("downstream"): Latest(2.0),
+        K("report"): Latest(3.0),
+    }
 
     stale = compute_staleness(graph, latest)
 
@@ -111,7 +124,7 @@ def test_upstream_in_another_location_materialized_later(graph: MergedGraph) -> 
 
 
 def test_upstream_missing_makes_downstream_stale(graph: MergedGraph) -> None:
-    stale = compute_staleness(graph, {"downstream": Latest(2.0), "report": Latest(3.0)})
+    stale = compute_staleness(graph, {K("downstream"): Latest(2.0), K("report"): Latest(3.0)})
 
     assert reasons(stale[K("upstream")]) == [("missing", None)]
     assert reasons(stale[K("downstream")]) == [("upstream_stale", K("upstream"))]
@@ -121,9 +134,9 @@ def test_external_assets_are_never_stale(graph: MergedGraph) -> None:
     raw = K(["raw", "clicks"])
     assert graph.nodes[raw].is_external
 
-    never = compute_staleness(graph, {"upstream": Latest(1.0, "1")})
+    never = compute_staleness(graph, {K("upstream"): Latest(1.0, "1")})
     # even when it reports a materialization newer than its child's
-    later = compute_staleness(graph, {"raw/clicks": Latest(9.0), "upstream": Latest(1.0, "1")})
+    later = compute_staleness(graph, {raw: Latest(9.0), K("upstream"): Latest(1.0, "1")})
 
     assert never[raw] == ()
     assert later[raw] == ()
@@ -153,9 +166,9 @@ def test_staleness_from_stored_materializations(graph: MergedGraph, database: Da
             session,
             run,
             [
-                materialized(1, "downstream", 10.0, None),
-                materialized(2, "report", 11.0, None),
-                materialized(3, "upstream", 12.0, "1"),
+                event_from_json(materialized(1, "downstream", 10.0, None)),
+                event_from_json(materialized(2, "report", 11.0, None)),
+                event_from_json(materialized(3, "upstream", 12.0, "1")),
             ],
         )
     with database.transaction() as session:
@@ -170,9 +183,13 @@ def test_cache_recomputes_only_when_graph_or_history_changes(
     graph_of: GraphOf, graph: MergedGraph
 ) -> None:
     loads: list[int] = []
-    history = {"upstream": Latest(1.0, "1"), "downstream": Latest(2.0), "report": Latest(3.0)}
+    history = {
+        K("upstream"): Latest(1.0, "1"),
+        K("downstream"): Latest(2.0),
+        K("report"): Latest(3.0),
+    }
 
-    def load_latest() -> dict[str, Latest]:
+    def load_latest() -> dict[AssetKey, Latest]:
         loads.append(1)
         return history
 
@@ -184,7 +201,11 @@ def test_cache_recomputes_only_when_graph_or_history_changes(
     assert first is again is same_content
     assert first[K("downstream")] == ()
 
-    history = {"upstream": Latest(5.0, "1"), "downstream": Latest(2.0), "report": Latest(3.0)}
+    history = {
+        K("upstream"): Latest(5.0, "1"),
+        K("downstream"): Latest(2.0),
+        K("report"): Latest(3.0),
+    }
     # a new materialization raised the version: recomputed
     newer = cache.get(graph, 8, load_latest)
     assert len(loads) == 2
@@ -208,18 +229,20 @@ def test_version_of_history_follows_materializations(database: Database) -> None
         run = create_run(
             session, run_id="r", location="A", asset_keys=[], run_config={}, tags={}, token="t"
         )
-        ingest_events(session, run, [{"seq": 1, "timestamp": 1.0, "type": "LOG"}])
+        ingest_events(session, run, [event_from_json({"seq": 1, "timestamp": 1.0, "type": "LOG"})])
         assert materialization_version(session) == 0
         ingest_events(
             session,
             run,
             [
-                {
-                    "seq": 2,
-                    "timestamp": 2.0,
-                    "type": "ASSET_MATERIALIZATION",
-                    "materialization": {"asset_key": ["a"]},
-                }
+                event_from_json(
+                    {
+                        "seq": 2,
+                        "timestamp": 2.0,
+                        "type": "ASSET_MATERIALIZATION",
+                        "materialization": {"asset_key": ["a"]},
+                    }
+                )
             ],
         )
         assert materialization_version(session) > 0
@@ -245,20 +268,21 @@ class History:
     def version(self) -> int:
         return max((i for i, _, _ in self.rows), default=0)
 
-    def latest(self) -> dict[str, Latest]:
-        out: dict[str, Latest] = {}
-        for _, key, row in sorted(self.rows, key=lambda r: r[0]):
+    def latest(self) -> dict[AssetKey, Latest]:
+        out: dict[AssetKey, Latest] = {}
+        for _, name, row in sorted(self.rows, key=lambda r: r[0]):
+            key = K(name)
             if key not in out or row.timestamp >= out[key].timestamp:
                 out[key] = row
         return out
 
-    def load_latest(self) -> dict[str, Latest]:
+    def load_latest(self) -> dict[AssetKey, Latest]:
         self.full_loads += 1
         return self.latest()
 
-    def load_since(self, after: int) -> dict[str, Latest]:
+    def load_since(self, after: int) -> dict[AssetKey, Latest]:
         self.since.append(after)
-        keys = {key for i, key, _ in self.rows if i > after}
+        keys = {K(name) for i, name, _ in self.rows if i > after}
         return {k: v for k, v in self.latest().items() if k in keys}
 
     def get(self, cache: StalenessCache, graph: MergedGraph) -> tuple[int, dict]:
@@ -379,12 +403,14 @@ def test_incremental_staleness_follows_stored_materializations(
             "r",
             "t",
             [
-                {
-                    "seq": seq + 1,
-                    "timestamp": ts,
-                    "type": "ASSET_MATERIALIZATION",
-                    "materialization": {"asset_key": [key], "code_version": "1"},
-                }
+                event_from_json(
+                    {
+                        "seq": seq + 1,
+                        "timestamp": ts,
+                        "type": "ASSET_MATERIALIZATION",
+                        "materialization": {"asset_key": [key], "code_version": "1"},
+                    }
+                )
             ],
         )
         with database.transaction() as session:
@@ -406,13 +432,13 @@ def test_latest_versions_since(database: Database) -> None:
         }
         for i, key in enumerate(["a", "b", "a", "c"])
     ]
-    ingest_batch(database, "r", "t", events)
+    ingest_batch(database, "r", "t", [event_from_json(e) for e in events])
     with database.transaction() as session:
-        assert set(latest_versions_since(session, 0) or {}) == {"a", "b", "c"}
+        assert set(latest_versions_since(session, 0) or {}) == {K("a"), K("b"), K("c")}
         since_two = latest_versions_since(session, 2)
         assert since_two is not None
-        assert set(since_two) == {"a", "c"}
-        assert since_two["a"].timestamp == 2.0
+        assert set(since_two) == {K("a"), K("c")}
+        assert since_two[K("a")].timestamp == 2.0
         assert latest_versions_since(session, 4) == {}
         assert latest_versions_since(session, 0, limit=3) is None
         assert latest_versions_since(session, 1, limit=3) is not None

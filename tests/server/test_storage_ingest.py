@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DataError
 
-from codeloc._runs import RunStatus
+from codeloc._key import AssetKey as K
+from codeloc._runs import Event, RunStatus
+from codeloc._wire import event_from_json
 from server.errors import NotFound, Unauthorized
 from server.storage.db import Database
 from server.storage.events import (
@@ -52,6 +54,11 @@ def materialized(
     )
 
 
+def events_of(batch: list[dict]) -> list[Event]:
+    """The events of a batch in the wire format, as the ingest endpoint hands them on."""
+    return [event_from_json(e, "run-1") for e in batch]
+
+
 @pytest.fixture
 def run_id(database: Database) -> str:
     with database.transaction() as session:
@@ -59,7 +66,7 @@ def run_id(database: Database) -> str:
             session,
             run_id="run-1",
             location="code_location_1",
-            asset_keys=["code_location_1_asset"],
+            asset_keys=[K("code_location_1_asset")],
             run_config={},
             tags={"team": "data"},
             token="secret",
@@ -70,7 +77,7 @@ def run_id(database: Database) -> str:
 def ingest(database: Database, run_id: str, events: list[dict]) -> IngestResult:
     """One batch, as the ingest route stores it (on PostgreSQL, in one statement unless the
     batch holds run-level events)."""
-    return ingest_batch(database, run_id, "secret", events)
+    return ingest_batch(database, run_id, "secret", events_of(events))
 
 
 def stored_seqs(database: Database, run_id: str) -> list[int]:
@@ -163,7 +170,7 @@ def test_materialization_fills_history_and_latest(database: Database, run_id: st
     ingest(database, run_id, [event(1, "RUN_START"), materialized(2, key, timestamp=100.0)])
 
     with database.transaction() as session:
-        history = list_materializations(session, "one/two")
+        history = list_materializations(session, K(["one", "two"]))
         latest = latest_materializations(session)
         version = materialization_version(session)
     assert [(m.run_id, m.event_seq, m.timestamp, m.code_version) for m in history] == [
@@ -171,8 +178,8 @@ def test_materialization_fills_history_and_latest(database: Database, run_id: st
     ]
     assert history[0].mat_metadata == {"rows": {"kind": "int", "value": 2}}
     assert history[0].tags == {"seq": "2"}
-    assert list(latest) == ["one/two"]
-    row = latest["one/two"]
+    assert list(latest) == [K(["one", "two"])]
+    row = latest[K(["one", "two"])]
     assert (row.materialization_id, row.run_id, row.timestamp, row.data_version) == (
         history[0].id,
         run_id,
@@ -187,7 +194,7 @@ def test_materialization_and_latest_are_one_transaction(database: Database, run_
         with database.transaction() as session:
             run = get_run(session, run_id)
             assert run is not None
-            ingest_events(session, run, [materialized(1, ["code_location_1_asset"])])
+            ingest_events(session, run, events_of([materialized(1, ["code_location_1_asset"])]))
             raise RuntimeError("the request fails after ingest")
 
     with pytest.raises(RuntimeError, match="fails after ingest"):
@@ -195,7 +202,7 @@ def test_materialization_and_latest_are_one_transaction(database: Database, run_
 
     with database.transaction() as session:
         assert list_events(session, run_id) == []
-        assert list_materializations(session, "code_location_1_asset") == []
+        assert list_materializations(session, K("code_location_1_asset")) == []
         assert latest_materializations(session) == {}
         assert materialization_version(session) == 0
 
@@ -206,11 +213,11 @@ def test_a_batch_with_a_wrong_token_stores_nothing(
 ) -> None:
     batch = [event(1), materialized(2, ["a"]), event(3)]
     with pytest.raises(Unauthorized, match="run-1"):
-        ingest_batch(database, run_id, token, batch)
+        ingest_batch(database, run_id, token, events_of(batch))
 
     with database.transaction() as session:
         assert list_events(session, run_id) == []
-        assert list_materializations(session, "a") == []
+        assert list_materializations(session, K("a")) == []
         assert latest_materializations(session) == {}
     assert run_row(database, run_id).last_seq == 0
 
@@ -227,15 +234,15 @@ def test_events_the_server_writes_need_no_token(database: Database, run_id: str)
             .values(token_hash=hash_token("new"))
             .execution_options(synchronize_session=False)
         )
-        result = ingest_events(session, run, [event(1, "LOG"), event(2, "RUN_STARTING")])
+        result = ingest_events(session, run, events_of([event(1, "LOG"), event(2, "RUN_STARTING")]))
     assert result == IngestResult(2, 0, 2)
     assert stored_seqs(database, run_id) == [1, 2]
-    assert ingest_batch(database, run_id, "new", [event(3)]) == IngestResult(1, 0, 3)
+    assert ingest_batch(database, run_id, "new", events_of([event(3)])) == IngestResult(1, 0, 3)
 
 
 def test_a_batch_for_an_unknown_run_is_not_found(database: Database, run_id: str) -> None:
     with pytest.raises(NotFound, match="no run 'run-2'"):
-        ingest_batch(database, "run-2", "secret", [event(1)])
+        ingest_batch(database, "run-2", "secret", events_of([event(1)]))
 
 
 # SQLite does not enforce column lengths: the failure is made on PostgreSQL, where a batch of
@@ -260,11 +267,11 @@ def test_a_retried_batch_with_materializations_adds_none(database: Database, run
     assert ingest(database, run_id, batch) == IngestResult(0, 4, 4)
 
     with database.transaction() as session:
-        history = list_materializations(session, "a")
+        history = list_materializations(session, K("a"))
         latest = latest_materializations(session)
     assert [m.event_seq for m in history] == [3, 2]
-    assert latest["a"].materialization_id == history[0].id
-    assert set(latest) == {"a", "b"}
+    assert latest[K("a")].materialization_id == history[0].id
+    assert set(latest) == {K("a"), K("b")}
 
 
 def test_a_newer_materialization_replaces_the_latest(database: Database, run_id: str) -> None:
@@ -272,8 +279,8 @@ def test_a_newer_materialization_replaces_the_latest(database: Database, run_id:
     ingest(database, run_id, [materialized(2, ["a"], timestamp=20.0, code_version="new")])
 
     with database.transaction() as session:
-        latest = latest_materializations(session, ["a"])["a"]
-        history = list_materializations(session, "a")
+        latest = latest_materializations(session, [K("a")])[K("a")]
+        history = list_materializations(session, K("a"))
     assert (latest.timestamp, latest.code_version) == (20.0, "new")
     assert [m.code_version for m in history] == ["new", "old"]
 
@@ -286,9 +293,9 @@ def test_an_older_materialization_stored_late_does_not_replace_the_latest(
 
     with database.transaction() as session:
         latest = latest_materializations(session)
-        history = list_materializations(session, "a")
-    assert (latest["a"].timestamp, latest["a"].code_version) == (50.0, "newer")
-    assert latest["a"].materialization_id == min(m.id for m in history)
+        history = list_materializations(session, K("a"))
+    assert (latest[K("a")].timestamp, latest[K("a")].code_version) == (50.0, "newer")
+    assert latest[K("a")].materialization_id == min(m.id for m in history)
     assert len(history) == 2
 
 
@@ -305,12 +312,12 @@ def test_latest_is_per_key(database: Database, run_id: str) -> None:
 
     with database.transaction() as session:
         latest = latest_materializations(session)
-        only_b = latest_materializations(session, ["b"])
+        only_b = latest_materializations(session, [K("b")])
     assert {k: (r.timestamp, r.code_version) for k, r in latest.items()} == {
-        "a": (3.0, "v2"),
-        "b": (2.0, "v1"),
+        K("a"): (3.0, "v2"),
+        K("b"): (2.0, "v1"),
     }
-    assert list(only_b) == ["b"]
+    assert list(only_b) == [K("b")]
 
 
 @pytest.mark.parametrize(
@@ -405,7 +412,7 @@ def test_text_with_nul_characters_is_stored(database: Database, run_id: str) -> 
     assert ingest(database, run_id, batch) == IngestResult(2, 0, 2)
     with database.transaction() as session:
         [first, _] = list_events(session, run_id)
-        [mat] = list_materializations(session, "a")
+        [mat] = list_materializations(session, K("a"))
     assert first.message == "binary \ufffd output"
     assert first.error == "err\ufffdor"
     assert first.step_key == "st\ufffdep"
@@ -424,6 +431,6 @@ def test_long_free_form_text_of_user_code_is_stored(database: Database, run_id: 
     assert ingest(database, run_id, batch) == IngestResult(2, 0, 2)
     with database.transaction() as session:
         [first, _] = list_events(session, run_id)
-        latest = latest_materializations(session)["a"]
+        latest = latest_materializations(session)[K("a")]
     assert (first.level, first.step_key) == ("A_CUSTOM_LEVEL_NAME_LONGER_THAN_SIXTEEN", long_step)
     assert (latest.code_version, latest.data_version) == (version, version)

@@ -9,6 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, String, inspect, select
 
+from codeloc._key import AssetKey
+from codeloc._wire import event_from_json
 from server.storage.db import Database
 from server.storage.events import ingest_events, latest_materializations
 from server.storage.migrate import (
@@ -192,9 +194,9 @@ def test_upgrade_from_0001_keeps_rows_and_fills_latest(empty_database_url: str) 
                 "type": "ASSET_MATERIALIZATION",
                 "materialization": {"asset_key": ["a"], "code_version": "v9"},
             }
-            ingest_events(session, run, [event])
+            ingest_events(session, run, [event_from_json(event)])
         with db.transaction() as session:
-            latest = latest_materializations(session)["a"]
+            latest = latest_materializations(session)[AssetKey("a")]
             assert (latest.materialization_id, latest.code_version) == (7, "v9")
     finally:
         db.dispose()

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from codeloc import AssetKey, MetadataValue
-from codeloc._wire import batch_to_json, event_from_json, event_to_json
+from codeloc._wire import (
+    BATCH_JSON_SCHEMA,
+    Batch,
+    WireError,
+    batch_from_json,
+    batch_to_json,
+    event_from_json,
+    event_to_json,
+)
 from codeloc.engine import AssetMaterialization, Event, EventType
 
 
@@ -51,3 +61,70 @@ def test_a_failure_event_and_a_batch() -> None:
     assert data["materialization"] is None
     assert data["asset_key"] is None
     assert event_from_json(data, "r") == event
+
+
+def test_a_batch_reads_back_and_agrees_with_its_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    events = [
+        Event(EventType.LOG, "r", seq=1, timestamp=1.0, message="hello"),
+        Event(
+            EventType.ASSET_MATERIALIZATION,
+            "r",
+            seq=2,
+            timestamp=2.0,
+            asset_key=AssetKey(["a", "b"]),
+            metadata={"rows": MetadataValue.int(3)},
+            materialization=AssetMaterialization(AssetKey(["a", "b"]), tags={"t": "v"}),
+        ),
+    ]
+    body = json.loads(json.dumps(batch_to_json("r", events)))
+
+    jsonschema.validate(body, BATCH_JSON_SCHEMA)
+    assert batch_from_json(body) == Batch("r", events)
+
+
+def test_an_unnumbered_event_alone_reads_back_but_not_in_a_batch() -> None:
+    # A step's events are numbered when its run emits them.
+    event = Event(EventType.STEP_START, "r", step_key="s")
+    assert event_from_json(event_to_json(event), "r") == event
+    with pytest.raises(WireError) as raised:
+        batch_from_json(batch_to_json("r", [event]))
+    assert raised.value.field == ("events", 0, "seq")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"run_id": 1, "events": []}, ("run_id",)),
+        ({"run_id": "r", "events": [{"seq": 1, "timestamp": 1.0}]}, ("events", 0, "type")),
+        (
+            {"run_id": "r", "events": [{"seq": 1, "timestamp": 1.0, "type": "LOG", "tags": 1}]},
+            None,  # fields not of the format are ignored
+        ),
+        (
+            {
+                "run_id": "r",
+                "events": [
+                    {"seq": 1, "timestamp": 1, "type": "LOG"},
+                    {"seq": 2, "timestamp": 1, "type": "LOG", "materialization": {"asset_key": []}},
+                ],
+            },
+            ("events", 1, "materialization", "asset_key"),
+        ),
+    ],
+)
+def test_a_body_not_of_the_format_names_its_field(body: dict, field: tuple | None) -> None:
+    if field is None:
+        assert len(batch_from_json(body).events) == 1
+        return
+    with pytest.raises(WireError) as raised:
+        batch_from_json(body)
+    assert raised.value.field == field
+    assert str(raised.value).startswith(".".join(map(str, field)) + ": ")
+
+
+def test_a_batch_may_be_bounded() -> None:
+    body = batch_to_json("r", [Event(EventType.LOG, "r", seq=s) for s in (1, 2, 3)])
+    assert len(batch_from_json(body, max_events=3).events) == 3
+    with pytest.raises(WireError, match="at most 2 events"):
+        batch_from_json(body, max_events=2)

@@ -1,0 +1,176 @@
+"""Runs as the API shows them: launch, list, read and cancel runs; read and ingest their events.
+
+Creating, starting and canceling runs is the coordinator's (``server.runs.coordinator``);
+what is here turns its rows into the API's schemas and takes a run worker's events in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from codeloc._runs import EventType, RunStatus
+from codeloc._wire import Batch
+from server.api.cursor import decode_cursor, encode_cursor
+from server.api.schemas import (
+    EventPublic,
+    IngestResultPublic,
+    RunCreate,
+    RunPublic,
+    RunsCreatedPublic,
+    RunsPublic,
+)
+from server.errors import InvalidRequest, NotFound
+from server.runs.coordinator import RunCoordinator
+from server.storage import events as event_store
+from server.storage import runs as run_store
+from server.storage.db import Database
+from server.storage.keys import decode_key
+from server.storage.models import RunEventRow, RunRow
+
+__all__ = [
+    "cancel_run",
+    "create_runs",
+    "get_run",
+    "ingest",
+    "list_events",
+    "list_runs",
+]
+
+_STATUSES = [s.value for s in RunStatus]
+
+
+def create_runs(
+    coordinator: RunCoordinator, database: Database, request: RunCreate
+) -> RunsCreatedPublic:
+    """The runs of a launch request: one per location, in dependency order."""
+    with database.transaction() as session:
+        rows = coordinator.submit(session, request.selection, request.run_config, request.tags)
+        created = RunsCreatedPublic(runs=_runs(session, rows))
+    # Committed: the coordinator may start them now. Not sooner, and the answer is built
+    # first, so that its work does not hold the answer up.
+    coordinator.wake()
+    return created
+
+
+def list_runs(
+    session: Session,
+    *,
+    status: Sequence[str] = (),
+    location: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> RunsPublic:
+    """A page of runs, newest first. ``status`` holds names, each possibly a comma-separated
+    list of them, in any case; ``tag`` is ``key=value``."""
+    wanted = [s.upper() for part in status for s in part.split(",") if s]
+    unknown = [s for s in wanted if s not in _STATUSES]
+    if unknown:
+        raise InvalidRequest(f"unknown run status {unknown}; statuses are {_STATUSES}")
+    tag_filter = None
+    if tag is not None:
+        key, sep, value = tag.partition("=")
+        if not sep or not key:
+            raise InvalidRequest("tag filter must look like key=value")
+        tag_filter = (key, value)
+    before = decode_cursor(cursor, "runs")
+    if before is not None and not isinstance(before, int):
+        raise InvalidRequest("invalid cursor for /runs")
+    rows = run_store.list_runs(
+        session, statuses=wanted, location=location, tag=tag_filter, before_id=before, limit=limit
+    )
+    return RunsPublic(
+        runs=_runs(session, rows),
+        next_cursor=encode_cursor("runs", rows[-1].id) if len(rows) == limit else None,
+    )
+
+
+def get_run(session: Session, run_id: str) -> RunPublic:
+    return _runs(session, [_existing(session, run_id)])[0]
+
+
+def cancel_run(coordinator: RunCoordinator, database: Database, run_id: str) -> RunPublic:
+    """The run, now ``CANCELING`` (its location was asked to stop it), ``CANCELED`` (it had
+    not started), or as it was if it had already ended."""
+    row = coordinator.cancel(run_id)
+    with database.transaction() as session:
+        return _runs(session, [row])[0]
+
+
+def list_events(
+    session: Session, run_id: str, *, after: int = 0, limit: int = 1000
+) -> list[EventPublic]:
+    """The events of a run after seq ``after``, in order."""
+    _existing(session, run_id)
+    return [_event(e) for e in event_store.list_events(session, run_id, after=after, limit=limit)]
+
+
+def ingest(
+    database: Database, coordinator: RunCoordinator, run_id: str, token: str, batch: Batch
+) -> IngestResultPublic:
+    """Store a batch of a run's events, authenticated by the token issued to the run; once
+    it answers, the batch is committed. Idempotent by ``(run_id, seq)``."""
+    if batch.run_id != run_id:
+        raise InvalidRequest(f"batch is for run '{batch.run_id}', posted to run '{run_id}'")
+    result = event_store.ingest_batch(database, run_id, token, batch.events)
+    if any(_ends_run(e.type) for e in batch.events):
+        # A run that ended may release a downstream run or a slot in the queue.
+        coordinator.wake()
+    return IngestResultPublic(
+        accepted=result.accepted, duplicates=result.duplicates, last_seq=result.last_seq
+    )
+
+
+# -- pieces ---------------------------------------------------------------------------------------
+
+
+def _ends_run(event_type: EventType) -> bool:
+    status = event_store.STATUS_OF_EVENT.get(event_type)
+    return status is not None and status.is_terminal
+
+
+def _existing(session: Session, run_id: str) -> RunRow:
+    row = run_store.get_run(session, run_id)
+    if row is None:
+        raise NotFound(f"no run '{run_id}'")
+    return row
+
+
+def _runs(session: Session, rows: Sequence[RunRow]) -> list[RunPublic]:
+    """The runs as the API shows them: two queries for any number of runs."""
+    tags = run_store.tags_of(session, [r.run_id for r in rows])
+    positions = run_store.queue_positions(session, rows)
+    return [
+        RunPublic(
+            run_id=row.run_id,
+            location=row.location,
+            status=row.status,
+            asset_keys=[list(k.path) for k in run_store.asset_keys_of(row)],
+            run_config=row.run_config,
+            tags=tags[row.run_id],
+            created_at=row.created_at,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            error=row.error,
+            job_name=row.job_name,
+            depends_on=row.depends_on,
+            queue_position=positions.get(row.run_id),
+        )
+        for row in rows
+    ]
+
+
+def _event(row: RunEventRow) -> EventPublic:
+    return EventPublic(
+        seq=row.seq,
+        timestamp=row.timestamp,
+        type=row.type,
+        level=row.level,
+        step_key=row.step_key,
+        asset_key=list(decode_key(row.asset_key).path) if row.asset_key else None,
+        message=row.message,
+        metadata=row.event_metadata,
+        error=row.error,
+    )
