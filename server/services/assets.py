@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from codeloc._key import AssetKey
 from codeloc._wire import metadata_to_json
-from server.api.cursor import decode_cursor, encode_cursor
-from server.api.schemas import AssetPublic, MaterializationsPublic
 from server.errors import InvalidRequest, NotFound
+from server.schemas import AssetPublic, MaterializationsPublic
+from server.services.cursor import decode_cursor, encode_cursor
 from server.storage import events as event_store
 from server.storage.models import LatestMaterializationRow, MaterializationRow
 from server.workspace.catalog import filter_keys

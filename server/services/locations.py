@@ -3,7 +3,7 @@ and removing them. Reloading asks the location over gRPC: these functions block.
 
 from __future__ import annotations
 
-from server.api.schemas import CodeLocationCreate, CodeLocationPublic
+from server.schemas import CodeLocationCreate, CodeLocationPublic
 from server.storage import locations as location_store
 from server.storage.db import Database
 from server.workspace.registry import LocationRegistry, LocationState

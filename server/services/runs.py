@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from codeloc._runs import EventType, RunStatus
 from codeloc._wire import Batch
-from server.api.cursor import decode_cursor, encode_cursor
-from server.api.schemas import (
+from server.errors import InvalidRequest, NotFound
+from server.runs.coordinator import RunCoordinator
+from server.schemas import (
     EventPublic,
     IngestResultPublic,
     RunCreate,
@@ -21,8 +22,7 @@ from server.api.schemas import (
     RunsCreatedPublic,
     RunsPublic,
 )
-from server.errors import InvalidRequest, NotFound
-from server.runs.coordinator import RunCoordinator
+from server.services.cursor import decode_cursor, encode_cursor
 from server.storage import events as event_store
 from server.storage import runs as run_store
 from server.storage.db import Database

@@ -14,8 +14,8 @@ import pytest
 
 from codeloc import AssetKey, asset
 from codeloc._runs import AssetMaterialization, Event, EventType
-from server.api.schemas import AssetGraphPublic, AssetsPublic
 from server.errors import InvalidRequest, NotFound
+from server.schemas import AssetGraphPublic, AssetsPublic
 from server.services import assets
 from server.storage.db import Database
 from server.storage.events import ingest_batch

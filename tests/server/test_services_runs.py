@@ -13,9 +13,9 @@ from sqlalchemy import event
 from codeloc._key import AssetKey
 from codeloc._runs import RunStatus
 from codeloc._snapshot import AssetNodeSnap, LocationSnapshot
-from server.api.schemas import RunCreate
 from server.errors import InvalidRequest, InvalidSelection, NotFound
 from server.runs.coordinator import RunCoordinator
+from server.schemas import RunCreate
 from server.services import runs
 from server.storage.db import Database
 from server.storage.runs import create_run, set_status

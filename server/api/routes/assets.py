@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from codeloc._key import AssetKey
 from server.api.deps import RegistryDep, SessionDep, StalenessDep
-from server.api.schemas import AssetGraphPublic, AssetPublic, AssetsPublic, MaterializationsPublic
 from server.errors import InvalidRequest
+from server.schemas import AssetGraphPublic, AssetPublic, AssetsPublic, MaterializationsPublic
 from server.services import assets
 
 router = APIRouter(tags=["assets"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.api.schemas import HealthPublic
+from server.schemas import HealthPublic
 
 router = APIRouter(tags=["health"])
 

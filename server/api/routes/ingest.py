@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from codeloc._wire import BATCH_JSON_SCHEMA, Batch, WireError, batch_from_json
 from server.api.deps import CoordinatorDep, DatabaseDep
-from server.api.schemas import IngestResultPublic
+from server.schemas import IngestResultPublic
 from server.services import runs
 from server.storage.events import unstorable
 

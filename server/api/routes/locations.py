@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from server.api.deps import DatabaseDep, RegistryDep
-from server.api.schemas import CodeLocationCreate, CodeLocationPublic
+from server.schemas import CodeLocationCreate, CodeLocationPublic
 from server.services import locations
 
 router = APIRouter(tags=["code-locations"])

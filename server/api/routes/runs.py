@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from server.api.deps import CoordinatorDep, DatabaseDep, SessionDep
-from server.api.schemas import EventPublic, RunCreate, RunPublic, RunsCreatedPublic, RunsPublic
+from server.schemas import EventPublic, RunCreate, RunPublic, RunsCreatedPublic, RunsPublic
 from server.services import runs
 
 router = APIRouter(tags=["runs"])

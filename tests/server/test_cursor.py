@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from server.api.cursor import decode_cursor, encode_cursor
 from server.errors import InvalidRequest
+from server.services.cursor import decode_cursor, encode_cursor
 
 
 def raw_cursor(value: Any) -> str:
