@@ -1,10 +1,10 @@
 """Time one in-process ``materialize(ASSETS)`` of a generated asset module.
 
-The module is imported first, and ``materialize`` looked up (not timed). Timed, with ``time.perf_counter``: the call
-``materialize(ASSETS)`` with no other argument, so each side uses its defaults - Dagster an
-ephemeral instance and a filesystem IO manager in a temporary directory, Tessera its in-memory
-event sink and values pickled to a temporary directory. The run must succeed
-(``result.success``), or the driver exits non-zero.
+The module is imported first, and ``materialize`` looked up (not timed). Timed, with
+``time.perf_counter``: the call ``materialize(ASSETS)`` with no other argument, so each side
+uses its defaults - Dagster an ephemeral instance and a filesystem IO manager in a temporary
+directory, Tessera its in-memory event sink and values pickled to a temporary directory. The
+run must succeed (``result.success``), or the driver exits non-zero.
 """
 
 from __future__ import annotations
