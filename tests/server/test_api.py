@@ -271,13 +271,17 @@ def test_location_that_fails_to_import(
     good = start_location("examples.cross_location.code_location_1", "good")
     broken = start_location("srv_broken", "broken")
     with app_for(tmp_path, database_url, {"good": good, "broken": broken}) as client:
-        locations = wait_for(
-            lambda: {
+
+        def settled() -> dict[str, Any] | None:
+            # Both locations, once neither is loading: one alone may settle first.
+            locations = {
                 loc["name"]: loc
                 for loc in client.get("/api/v1/code-locations").json()
                 if loc["status"] != "loading"
             }
-        )
+            return locations if {"good", "broken"} <= locations.keys() else None
+
+        locations = wait_for(settled)
         assert locations["broken"]["status"] == "error"
         assert "the warehouse credentials are missing" in locations["broken"]["error"]
         assert "RuntimeError" in locations["broken"]["error"]
