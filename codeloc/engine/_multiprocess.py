@@ -22,6 +22,7 @@ from typing import Any
 
 from codeloc._errors import RunInterrupted
 from codeloc._key import AssetKey
+from codeloc._lifeline import die_with_parent
 from codeloc.engine._plan import ExecutionPlan, Step
 from codeloc.engine._run import RunContext
 from codeloc.engine._scheduler import RunOutcome, StepScheduler
@@ -90,6 +91,9 @@ _child_run: tuple[ExecutionPlan, RunContext] | None = None
 
 def _start_child(plan: ExecutionPlan, run: RunContext, events: Any) -> None:
     global _child_run
+    # A step must not go on after its run's process: nothing would collect its outcome.
+    # The pool forks its children in the thread that holds it open until they end.
+    die_with_parent()
     # The parent decides when a run stops; children end with the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _raise_interrupt)

@@ -10,6 +10,14 @@ Messages from the fork server: ``loaded`` (the snapshot, as serialized chunks) o
 code (negative: the signal that killed it). Requests: ``launch`` (prepare, then fork) and
 ``signal`` (to a worker that has not been reaped yet, so that its pid cannot have been
 reused).
+
+No process of a run outlives the run's worker, nor a worker its location: each worker
+leads a process group of its own (its step processes and whatever user code starts are in
+it) and dies with the fork server (``codeloc._lifeline``); when a worker ends, however it
+ends, the fork server kills what is left of its group before reaping it; when the gRPC
+process is gone (its socket closes, or this process's parent changes: whichever thread
+started this process may have ended since, so no death signal here) or this process is
+told to stop (SIGTERM), the fork server kills every worker's group, then exits.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from codeloc._definitions import Definitions
+from codeloc._lifeline import WATCHDOG_SECONDS, die_with_parent
 from codeloc._errors import ConfigInvalid, SettingsInvalid, TesseraError
 from codeloc._logging import configure_logging
 from codeloc.grpc._model import LoadError
@@ -116,9 +125,10 @@ def _error_dict(error: LoadError) -> dict[str, str]:
 
 
 class _Server:
-    def __init__(self, defs: Definitions, sock: socket.socket) -> None:
+    def __init__(self, defs: Definitions, sock: socket.socket, parent: int) -> None:
         self.defs = defs
         self.sock = sock
+        self.parent = parent
         self.children: dict[int, str] = {}
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -128,17 +138,22 @@ class _Server:
     def serve(self) -> int:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)  # seen through wake_r
         self.selector.register(self.sock, selectors.EVENT_READ)
         self.selector.register(self.wake_r, selectors.EVENT_READ)
-        while True:
-            for key, _ in self.selector.select():
+        try:
+            self._serve()
+        finally:
+            self._kill_all()
+        return 0
+
+    def _serve(self) -> None:
+        """Serve requests until the gRPC process is gone or SIGTERM comes."""
+        while os.getppid() == self.parent:
+            for key, _ in self.selector.select(WATCHDOG_SECONDS):
                 if key.fd == self.wake_r:
-                    while True:
-                        try:
-                            if not os.read(self.wake_r, 512):
-                                break
-                        except BlockingIOError:
-                            break
+                    if signal.SIGTERM in self._drain_wakeups():
+                        return
                     self._reap()
                     continue
                 try:
@@ -146,11 +161,20 @@ class _Server:
                 except OSError:
                     message = None
                 if message is None:
-                    # The gRPC process is gone. Exiting takes the workers with it (see
-                    # _become_worker): nobody could cancel or watch them any more.
-                    return 0
+                    return
                 self._handle(message)
             self._reap()  # a SIGCHLD may have come while a message was being read
+
+    def _drain_wakeups(self) -> set[int]:
+        signums: set[int] = set()
+        while True:
+            try:
+                data = os.read(self.wake_r, 512)
+            except BlockingIOError:
+                return signums
+            if not data:
+                return signums
+            signums.update(data)
 
     def _handle(self, message: dict[str, Any]) -> None:
         reply: dict[str, Any] = {"type": "reply", "id": message["id"]}
@@ -177,6 +201,8 @@ class _Server:
             return {"error": type(exc).__name__, "message": str(exc)}
         except Exception as exc:
             return {"error": type(exc).__name__, "message": f"cannot prepare the run: {exc}"}
+        # Forked from the main thread, which lives as long as this process: the workers'
+        # death signal fires when the thread that forked them ends.
         try:
             pid = os.fork()
         except OSError as exc:
@@ -190,9 +216,10 @@ class _Server:
         return {"pid": pid}
 
     def _become_worker(self) -> None:
-        _die_with_parent()
+        die_with_parent(group=True)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         self.selector.close()
         self.sock.close()
         os.close(self.wake_r)
@@ -212,38 +239,53 @@ class _Server:
 
     def _reap(self) -> None:
         while self.children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
+            ended = _ended_child()
+            if ended is None:
                 return
-            if pid == 0:
-                return
+            pid, status = ended
             run_id = self.children.pop(pid, None)
+            if run_id is not None:
+                # Still a zombie, the worker keeps its group's id from being reused: what
+                # its steps or user code left running goes now, before anything else
+                # of the run can happen.
+                _kill_group(pid)
+            if status is None:
+                _, status = os.waitpid(pid, 0)
             if run_id is not None:
                 code = os.waitstatus_to_exitcode(status)
                 _send_quietly(
                     self.sock, {"type": "exited", "run_id": run_id, "pid": pid, "code": code}
                 )
 
+    def _kill_all(self) -> None:
+        """Kill every worker and its group, and reap them: nobody could cancel or watch
+        them any more."""
+        for pid in self.children:
+            _kill_group(pid)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)  # in case it had no group of its own yet
+        for pid in list(self.children):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            del self.children[pid]
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent, the fork server, ends.
 
-    The fork server ends when its location process is gone; a worker left behind could
-    neither be canceled nor watched, and the server has already failed its run. Elsewhere
-    (no prctl) workers outlive their location, as they did before.
-    """
-    parent = os.getppid()
+def _ended_child() -> tuple[int, int | None] | None:
+    """A child that has ended: its pid, and its wait status once it is reaped. Where the
+    system can, it is left unreaped (a zombie, status ``None``)."""
     try:
-        import ctypes
+        if hasattr(os, "waitid"):
+            result = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            return (result.si_pid, None) if result is not None and result.si_pid else None
+        pid, status = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return (pid, status) if pid else None
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent ended before prctl took effect
-        os._exit(1)
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,12 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Ctrl-C in a terminal reaches the whole process group; the gRPC process decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
     sock = socket.socket(fileno=args.fd)
     defs = _load(args, sock)
     if defs is None:
         sock.close()
         return 1
-    return _Server(defs, sock).serve()
+    return _Server(defs, sock, parent).serve()
 
 
 if __name__ == "__main__":
