@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from codeloc._definitions import Definitions
-from codeloc._lifeline import WATCHDOG_SECONDS, die_with_parent
 from codeloc._errors import ConfigInvalid, SettingsInvalid, TesseraError
+from codeloc._lifeline import WATCHDOG_SECONDS, die_with_parent
 from codeloc._logging import configure_logging
 from codeloc.grpc._model import LoadError
 
