@@ -5,6 +5,7 @@ This is what the gRPC servicer calls; it knows nothing of gRPC, so tests reach i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -150,9 +151,23 @@ class Location:
             self._load_error = error
             self._snapshot = None
             self._cond.notify_all()
+            orphaned = [r for r in self._runs.values() if r.pid and not r.status.is_terminal]
         self._warn(f"{error.type}: {error.message}")
         if self._on_state is not None:
             self._on_state("failed")
+        for run in orphaned:  # the fork server died under its runs
+            self._end_orphan(run, error.message)
+
+    def _end_orphan(self, run: _Run, why: str) -> None:
+        """End a run whose fork server is gone: nobody will reap its worker or report it.
+
+        The worker died with the fork server (``codeloc._lifeline``); what its steps started
+        is still in its group, and goes. The group's id cannot have been reused while a
+        process of it is left, so this reaches nothing else.
+        """
+        with contextlib.suppress(OSError):
+            os.killpg(run.pid, signal.SIGKILL)
+        self._end_run(run, -signal.SIGKILL, f"run worker ended with its fork server: {why}")
 
     def info(self) -> LocationInfo:
         with self._cond:
@@ -263,13 +278,19 @@ class Location:
             run = self._runs.get(run_id)
         if run is None:
             return
-        canceled = run.status is RunStatus.CANCELING
         if code < 0:
             reason = f"run worker was {describe_exit(code)}"
         elif code in _STATUS_OF_EXIT:  # yet its final event is missing: user code exited
             reason = f"run worker exited with code {code} before the run ended"
         else:
             reason = f"run worker exited with code {code}"
+        self._end_run(run, code, reason)
+
+    def _end_run(self, run: _Run, code: int, reason: str) -> None:
+        """The worker of ``run`` has ended (``code``): its spool ends the run if the worker
+        did not (with ``reason``)."""
+        run_id = run.launch.run_id
+        canceled = run.status is RunStatus.CANCELING
         final = EventType.RUN_CANCELED if canceled else EventType.RUN_FAILURE
         ended = self._drainer.end_run(run_id, final, reason)
         error: str | None = None

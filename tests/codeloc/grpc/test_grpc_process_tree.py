@@ -163,3 +163,21 @@ def test_cancel_ends_what_the_steps_started(
     assert still_alive([worker, *pids.values()]) == []
     (state,) = [s for s in location.client.runs() if s.run_id == "canceled"]
     assert state.status is RunStatus.CANCELED
+
+
+def test_a_killed_fork_server_takes_its_workers_and_the_runs_end(
+    location: CodelocProcess, receiver: Receiver, pids_dir: Path
+) -> None:
+    (fork_server,) = children_of(location.proc.pid)
+    worker = start_run(location, receiver, "abandoned", "multiprocess")
+    pids = step_pids(pids_dir)
+
+    os.kill(fork_server, signal.SIGKILL)
+
+    assert still_alive([worker, *pids.values()]) == []
+    events = receiver.wait_for_end("abandoned")
+    assert events[-1]["type"] == "RUN_FAILURE"
+    assert events[-1]["message"].startswith("run worker ended with its fork server: ")
+    (state,) = [s for s in location.client.runs() if s.run_id == "abandoned"]
+    assert state.status is RunStatus.FAILURE
+    assert location.proc.poll() is None
