@@ -289,6 +289,7 @@ def _kill_group(pgid: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parent = os.getppid()  # first: the watchdog must not take init for the gRPC process
     parser = argparse.ArgumentParser(prog="python -m codeloc.grpc.forkserver")
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--module")
@@ -303,7 +304,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Ctrl-C in a terminal reaches the whole process group; the gRPC process decides.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
     sock = socket.socket(fileno=args.fd)
     defs = _load(args, sock)
     if defs is None:

@@ -1,4 +1,4 @@
-"""No process of a run outlives it: a run worker or a whole location killed with SIGKILL
+"""No process of a run outlives it: a run worker, a fork server or a whole location killed
 takes the run's step processes and what user code started with it, and so does a cancel.
 
 Everything here is a real ``tessera codeloc`` process, its fork server, run workers, step
@@ -165,14 +165,15 @@ def test_cancel_ends_what_the_steps_started(
     assert state.status is RunStatus.CANCELED
 
 
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_fork_server_takes_its_workers_and_the_runs_end(
-    location: CodelocProcess, receiver: Receiver, pids_dir: Path
+    location: CodelocProcess, receiver: Receiver, pids_dir: Path, signum: int
 ) -> None:
     (fork_server,) = children_of(location.proc.pid)
     worker = start_run(location, receiver, "abandoned", "multiprocess")
     pids = step_pids(pids_dir)
 
-    os.kill(fork_server, signal.SIGKILL)
+    os.kill(fork_server, signum)
 
     assert still_alive([worker, *pids.values()]) == []
     events = receiver.wait_for_end("abandoned")
