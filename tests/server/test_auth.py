@@ -270,13 +270,17 @@ def test_tokens_over_rest(client: TestClient, secrets_by_scope: dict[str, str]) 
     assert created.status_code == 201, created.text
     body = created.json()
     secret = body["secret"]
-    assert secret.startswith("tessera_") and len(secret) > 40
-    assert body["scope"] == "launch" and body["locations"] == [ONE] and body["name"] == "ci"
+    assert secret.startswith("tessera_")
+    assert len(secret) > 40
+    assert body["scope"] == "launch"
+    assert body["locations"] == [ONE]
+    assert body["name"] == "ci"
     assert 29 * 86400 < body["expires_at"] - time.time() <= 30 * 86400
 
     assert client.post("/api/v1/runs", headers=bearer(secret), json=ONE_ASSET).status_code == 201
     listed = client.get("/api/v1/tokens", headers=admin)
-    assert secret not in listed.text and hash_secret(secret) not in listed.text
+    assert secret not in listed.text
+    assert hash_secret(secret) not in listed.text
     mine = next(t for t in listed.json()["tokens"] if t["id"] == body["id"])
     assert set(mine) == {
         "id",
@@ -288,7 +292,8 @@ def test_tokens_over_rest(client: TestClient, secrets_by_scope: dict[str, str]) 
         "revoked_at",
         "last_used_at",
     }
-    assert mine["last_used_at"] is not None and mine["revoked_at"] is None
+    assert mine["last_used_at"] is not None
+    assert mine["revoked_at"] is None
 
     assert client.delete(f"/api/v1/tokens/{body['id']}", headers=admin).status_code == 204
     assert_problem(client.get("/api/v1/runs", headers=bearer(secret)), 401, "was revoked")
@@ -318,9 +323,7 @@ def test_the_bootstrap_token_is_an_admin_beside_the_database_tokens(
     with app_for(tmp_path, database_url, locations, api_token="b00tstrap") as client:
         assert_problem(client.get("/api/v1/assets"), 401, "Bearer")
         assert client.get("/api/v1/tokens", headers=bearer("b00tstrap")).status_code == 200
-        response = client.post(
-            f"/api/v1/code-locations/{ONE}/reload", headers=bearer("b00tstrap")
-        )
+        response = client.post(f"/api/v1/code-locations/{ONE}/reload", headers=bearer("b00tstrap"))
         assert response.status_code == 200, response.text
         assert client.get("/api/v1/assets", headers=bearer(reader)).status_code == 200
         assert_problem(client.get("/api/v1/tokens", headers=bearer(reader)), 403, "admin")
@@ -362,7 +365,11 @@ def test_without_tokens_on_another_address_anonymous_callers_only_read(
         ]:
             response = client.request(method, path, json=body)
             assert_problem(
-                response, 403, "anonymous callers may only read", "TESSERA_API_TOKEN", "token create"
+                response,
+                403,
+                "anonymous callers may only read",
+                "TESSERA_API_TOKEN",
+                "token create",
             )
         assert client.get("/api/v1/runs").json()["runs"] == []
         assert len(client.get("/api/v1/code-locations").json()) == 2
