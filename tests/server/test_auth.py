@@ -433,3 +433,21 @@ def test_expiry_parsing() -> None:
     for bad, fragment in [("0d", "passed"), ("2001-01-01", "past"), ("soon", "duration")]:
         with pytest.raises(ValueError, match=fragment):
             parse_expiry(bad, now)
+
+
+def test_no_operation_takes_a_secret_in_its_query_string() -> None:
+    # The access log writes every path with its query string: a secret there would be logged.
+    schema = TestClient(create_app(Settings())).get("/openapi.json").json()
+    query = [
+        (path, parameter["name"])
+        for path, operations in schema["paths"].items()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+    ]
+    assert query  # the check sees the query parameters there are
+    assert [
+        (path, name)
+        for path, name in query
+        if any(word in name.lower() for word in ("token", "secret", "auth", "key"))
+    ] == []
