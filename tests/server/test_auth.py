@@ -43,7 +43,13 @@ def make_token(database: Database, scope: str, **fields: Any) -> str:
 
 
 @pytest.fixture
-def locations(start_location: Callable[..., LocationServer]) -> dict[str, LocationServer]:
+def locations(
+    start_location: Callable[..., LocationServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, LocationServer]:
+    # The runs launched here write the example's files under tmp_path, not the checkout.
+    monkeypatch.setenv("TESSERA_EXAMPLE_DATA", str(tmp_path / "data"))
     return {
         ONE: start_location("examples.cross_location.code_location_1", ONE),
         TWO: start_location("examples.cross_location.code_location_2", TWO),
