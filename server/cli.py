@@ -37,7 +37,7 @@ SERVER_MODULES = (
     "orjson",
     "jsonschema",
 )
-SERVER_COMMANDS = frozenset({"server", "dev", "migrate"})
+SERVER_COMMANDS = frozenset({"server", "dev", "migrate", "token"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +74,8 @@ def _register_server(subparsers: Any) -> None:
     dev.add_argument("--host", default="127.0.0.1")
     dev.set_defaults(handler=_dev)
 
+    _register_token(subparsers)
+
     health = subparsers.add_parser(
         "health",
         help="print the health of the server and of every code location in one table",
@@ -96,6 +98,44 @@ def _register_server(subparsers: Any) -> None:
         "--timeout", type=float, default=5.0, metavar="S", help="seconds per check (default 5)"
     )
     health.set_defaults(handler=_health)
+
+
+def _register_token(subparsers: Any) -> None:
+    token = subparsers.add_parser(
+        "token",
+        help="make, list and revoke API tokens (in the database, like migrate)",
+        description="API tokens, each with a scope: 'read' lists and reads, 'launch' also "
+        "launches and cancels runs (only in its locations, if given), 'admin' also manages "
+        "code locations and tokens. Works on the server's database directly.",
+    )
+    actions = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+
+    create = actions.add_parser("create", help="make a token and print its secret, once")
+    create.add_argument("--scope", required=True, choices=["read", "launch", "admin"])
+    create.add_argument(
+        "--location",
+        dest="locations",
+        action="extend",
+        nargs="+",
+        metavar="NAME",
+        help="launch and cancel runs only in these locations (scope launch; repeatable)",
+    )
+    create.add_argument(
+        "--expires", metavar="WHEN", help="a duration (90m, 12h, 30d, 2w) or an ISO 8601 date"
+    )
+    create.add_argument("--name", metavar="LABEL", help="what the token is for")
+    create.set_defaults(handler=_token_create)
+
+    listing = actions.add_parser("list", help="every token, without secrets")
+    listing.add_argument("--json", action="store_true", help="one JSON document")
+    listing.set_defaults(handler=_token_list)
+
+    revoke = actions.add_parser("revoke", help="revoke a token from now on")
+    revoke.add_argument("token_id", metavar="ID")
+    revoke.set_defaults(handler=_token_revoke)
+
+    for action in (create, listing, revoke):
+        action.add_argument("--database-url", help="default: TESSERA_DATABASE_URL, else SQLite")
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -122,6 +162,24 @@ def _migrate(args: argparse.Namespace) -> int:
     upgrade(url)
     print(f"database schema is at revision {head_revision()} ({_redact(url)})")
     return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from server.cli_tokens import create
+
+    return create(_settings(args), args)
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from server.cli_tokens import list_all
+
+    return list_all(_settings(args), args)
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from server.cli_tokens import revoke
+
+    return revoke(_settings(args), args)
 
 
 def _server(args: argparse.Namespace) -> int:

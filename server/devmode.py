@@ -111,7 +111,7 @@ def run_dev(
     try:
         # log_config=None: uvicorn's lines go through the handler `tessera` configured.
         uvicorn.run(
-            create_app(settings, port=port),
+            create_app(settings, port=port, dev=True),
             host=host,
             port=port,
             log_level="warning",

@@ -7,7 +7,8 @@
     ├── InvalidRequest          400  a malformed cursor, a bad parameter
     ├── InvalidSelection        422  a selection expression that does not parse
     ├── ConfigInvalid           422  run config that does not validate (names the field)
-    ├── Unauthorized            401  a missing or wrong token
+    ├── Unauthorized            401  a missing, unknown, expired or revoked token
+    ├── Forbidden               403  a token whose scope or locations do not reach that far
     └── CodeLocationUnavailable 503  the location needed is unreachable or failed to load
 """
 
@@ -19,6 +20,7 @@ __all__ = [
     "CodeLocationUnavailable",
     "ConfigInvalid",
     "Conflict",
+    "Forbidden",
     "InvalidRequest",
     "InvalidSelection",
     "NotFound",
@@ -65,6 +67,11 @@ class ConfigInvalid(ServerError):
 class Unauthorized(ServerError):
     status = 401
     title = "Unauthorized"
+
+
+class Forbidden(ServerError):
+    status = 403
+    title = "Forbidden"
 
 
 class CodeLocationUnavailable(ServerError):

@@ -3,11 +3,12 @@ and ``<Thing>Public`` / ``<Things>Public`` (a response)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from codeloc._runs import EventType, RunStatus
+from server.auth import Scope
 
 __all__ = [
     "AssetGraphPublic",
@@ -24,6 +25,10 @@ __all__ = [
     "RunPublic",
     "RunsCreatedPublic",
     "RunsPublic",
+    "TokenCreate",
+    "TokenCreatedPublic",
+    "TokenPublic",
+    "TokensPublic",
 ]
 
 MetadataPublic = dict[str, dict[str, Any]]  # name -> {"kind": "int", "value": 5}
@@ -166,3 +171,40 @@ class IngestResultPublic(BaseModel):
     accepted: int
     duplicates: int
     last_seq: int
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Scope
+    locations: list[Annotated[str, Field(min_length=1, max_length=255)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="the locations it may launch and cancel runs in (scope launch); omitted: all",
+    )
+    expires: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a duration from now (90m, 12h, 30d, 2w) or an ISO 8601 date or time; "
+        "omitted: never",
+    )
+    name: str | None = Field(default=None, max_length=255)
+
+
+class TokenPublic(BaseModel):
+    id: str
+    name: str | None
+    scope: Scope
+    locations: list[str] | None
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+    last_used_at: float | None
+
+
+class TokensPublic(BaseModel):
+    tokens: list[TokenPublic]
+
+
+class TokenCreatedPublic(TokenPublic):
+    secret: str = Field(description="shown this once: the server keeps only its hash")

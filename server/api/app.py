@@ -6,18 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from server.api.deps import require_api_token
 from server.api.problems import install_problem_handlers
-from server.api.routes import assets, health, ingest, locations, runs
+from server.api.routes import assets, health, ingest, locations, runs, tokens
 from server.core.config import Settings
 from server.runs.coordinator import RunCoordinator, RunLimits
 from server.services.locations import restore_locations
+from server.services.tokens import HOW_TO_MAKE_A_TOKEN, Authenticator
 from server.storage.db import Database
 from server.storage.migrate import check_at_head
 from server.ui import STATIC_DIR
@@ -44,8 +43,10 @@ def create_app(
     *,
     client_factory: Callable[[str], LocationClient] | None = None,
     port: int | None = None,
+    dev: bool = False,
 ) -> FastAPI:
-    """Build the app. ``port`` is where it will listen, for the address runs report to."""
+    """Build the app. ``port`` is where it will listen, for the address runs report to;
+    ``dev``: for ``tessera dev``, which says nothing of an open API on loopback."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -77,6 +78,10 @@ def create_app(
         app.state.registry = registry
         app.state.staleness = StalenessCache()
         app.state.coordinator = coordinator
+        app.state.authenticator = authenticator = Authenticator(
+            database, bootstrap_token=settings.api_token, host=settings.host
+        )
+        _say_who_may_call(authenticator, dev=dev)
         await registry.refresh_all()
         registry.start()
         coordinator.start()
@@ -94,12 +99,14 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    authed: list[Any] = [Depends(require_api_token)]
+    # Health is open; ingest takes the token of its run; every other route says the scope
+    # it needs (server.api.deps.require).
     app.include_router(health.router, prefix="/api/v1")
     app.include_router(ingest.router, prefix="/api/v1")
-    app.include_router(locations.router, prefix="/api/v1", dependencies=authed)
-    app.include_router(assets.router, prefix="/api/v1", dependencies=authed)
-    app.include_router(runs.router, prefix="/api/v1", dependencies=authed)
+    app.include_router(locations.router, prefix="/api/v1")
+    app.include_router(assets.router, prefix="/api/v1")
+    app.include_router(runs.router, prefix="/api/v1")
+    app.include_router(tokens.router, prefix="/api/v1")
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index() -> FileResponse:
@@ -109,6 +116,27 @@ def create_app(
     app.mount("/ui", StaticFiles(directory=STATIC_DIR), name="ui")
 
     return app
+
+
+def _say_who_may_call(authenticator: Authenticator, *, dev: bool) -> None:
+    """A server that needs no token says so at start, loudly: it is open to its callers."""
+    if authenticator.tokens_exist():
+        return
+    if not authenticator.loopback:
+        log.warning(
+            "NO API TOKEN IS CONFIGURED and the server listens on %s: anyone who reaches it "
+            "may read; launching, canceling and managing locations and tokens are refused "
+            "until a token exists: %s",
+            authenticator.host,
+            HOW_TO_MAKE_A_TOKEN,
+        )
+    elif not dev:
+        log.warning(
+            "NO API TOKEN IS CONFIGURED: the API is open to every process of this machine "
+            "(the server listens on %s only); %s",
+            authenticator.host,
+            HOW_TO_MAKE_A_TOKEN,
+        )
 
 
 def _version() -> str:

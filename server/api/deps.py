@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from server.auth import Principal, Scope
 from server.core.config import Settings
-from server.errors import Unauthorized
 from server.runs.coordinator import RunCoordinator
+from server.services.tokens import Authenticator
 from server.storage.db import Database
 from server.workspace.registry import LocationRegistry
 from server.workspace.staleness import StalenessCache
 
 __all__ = [
+    "Admin",
+    "AuthenticatorDep",
     "CoordinatorDep",
     "DatabaseDep",
+    "Launcher",
+    "Reader",
     "RegistryDep",
     "SessionDep",
     "SettingsDep",
     "StalenessDep",
-    "require_api_token",
+    "require",
 ]
 
 
@@ -69,12 +74,38 @@ CoordinatorDep = Annotated[RunCoordinator, Depends(_coordinator)]
 SessionDep = Annotated[Session, Depends(_session)]
 
 
-async def require_api_token(request: Request, settings: SettingsDep) -> None:
-    """With ``TESSERA_API_TOKEN`` set, every API call must carry it as a bearer token."""
-    expected = settings.api_token
-    if not expected:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), expected):
-        raise Unauthorized("this server needs 'Authorization: Bearer <token>' (TESSERA_API_TOKEN)")
+async def _authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
+
+
+AuthenticatorDep = Annotated[Authenticator, Depends(_authenticator)]
+
+
+# A class read as a function at each route, require(Scope.READ): an instance keeps its scope
+# where a test of the routes finds it.
+class require:
+    """The dependency of a route that needs ``scope``: the caller, once authenticated (401
+    otherwise) and allowed (403 naming the scope otherwise). Every route of ``/api/v1`` but
+    health and ingest has one; a test checks that."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(
+        self,
+        authenticator: AuthenticatorDep,
+        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> Principal:
+        if authenticator.needs_database(authorization):
+            principal = await run_in_threadpool(authenticator.authenticate, authorization)
+        else:
+            principal = authenticator.authenticate(authorization)
+        authenticator.authorize(principal, self.scope)
+        return principal
+
+
+#: The caller of a route that reads, launches or administers.
+Reader = Annotated[Principal, Depends(require(Scope.READ))]
+Launcher = Annotated[Principal, Depends(require(Scope.LAUNCH))]
+Admin = Annotated[Principal, Depends(require(Scope.ADMIN))]

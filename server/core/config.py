@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     port: int = 3000
     #: the address code locations send run events to; derived from host and port if unset
     public_url: str = ""
-    #: when set, every API request except health and ingest needs ``Authorization: Bearer …``
+    #: the bootstrap admin token: with it, every API request but health and ingest needs a
+    #: token (``Authorization: Bearer …``); ``tessera token create`` makes more
     api_token: str = ""
     #: how often locations are polled for a new server id or a changed snapshot
     location_poll_seconds: float = Field(default=2.0, gt=0)

@@ -23,6 +23,7 @@ from server.schemas import (
     RunsPublic,
 )
 from server.services.cursor import decode_cursor, encode_cursor
+from server.services.tokens import check_locations
 from server.storage import events as event_store
 from server.storage import runs as run_store
 from server.storage.db import Database
@@ -42,11 +43,18 @@ _STATUSES = [s.value for s in RunStatus]
 
 
 def create_runs(
-    coordinator: RunCoordinator, database: Database, request: RunCreate
+    coordinator: RunCoordinator,
+    database: Database,
+    request: RunCreate,
+    *,
+    locations: frozenset[str] | None = None,
 ) -> RunsCreatedPublic:
-    """The runs of a launch request: one per location, in dependency order."""
+    """The runs of a launch request: one per location, in dependency order. ``locations``
+    are those the caller may launch in (``None``: all); a run in another is refused, and
+    the transaction that made the runs rolls back, so nothing is created."""
     with database.transaction() as session:
         rows = coordinator.submit(session, request.selection, request.run_config, request.tags)
+        check_locations(locations, [r.location for r in rows], "the selection has assets")
         created = RunsCreatedPublic(runs=_runs(session, rows))
     # Committed: the coordinator may start them now. Not sooner, and the answer is built
     # first, so that its work does not hold the answer up.
@@ -91,9 +99,20 @@ def get_run(session: Session, run_id: str) -> RunPublic:
     return _runs(session, [_existing(session, run_id)])[0]
 
 
-def cancel_run(coordinator: RunCoordinator, database: Database, run_id: str) -> RunPublic:
+def cancel_run(
+    coordinator: RunCoordinator,
+    database: Database,
+    run_id: str,
+    *,
+    locations: frozenset[str] | None = None,
+) -> RunPublic:
     """The run, now ``CANCELING`` (its location was asked to stop it), ``CANCELED`` (it had
-    not started), or as it was if it had already ended."""
+    not started), or as it was if it had already ended. ``locations`` are those the caller
+    may cancel runs in (``None``: all)."""
+    if locations is not None:
+        with database.transaction() as session:
+            location = _existing(session, run_id).location
+        check_locations(locations, [location], f"run '{run_id}' is")
     row = coordinator.cancel(run_id)
     with database.transaction() as session:
         return _runs(session, [row])[0]

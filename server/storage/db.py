@@ -22,6 +22,9 @@ class Database:
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # A statement's parameters (token hashes among them) stay out of the log and out of
+        # the text of its errors, which an unexpected error's traceback would log.
+        engine_options.setdefault("hide_parameters", True)
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
             engine_options.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})

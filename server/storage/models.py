@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "ApiTokenRow",
     "Base",
     "LatestMaterializationRow",
     "LocationRow",
@@ -135,3 +136,21 @@ class LocationRow(Base):
     name: Mapped[str] = mapped_column(String(255), primary_key=True)
     address: Mapped[str] = mapped_column(String(512))
     added_at: Mapped[float] = mapped_column(Float)
+
+
+class ApiTokenRow(Base):
+    """An API token: its scope, where it may launch, its lifetime, and the SHA-256 of its
+    secret (the secret itself is shown once, when it is made, and kept nowhere)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(16))
+    #: the locations it may launch and cancel runs in; null = all
+    locations: Mapped[list[Any] | None] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

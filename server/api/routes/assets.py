@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from codeloc._key import AssetKey
-from server.api.deps import RegistryDep, SessionDep, StalenessDep
+from server.api.deps import RegistryDep, SessionDep, StalenessDep, require
+from server.auth import Scope
 from server.errors import InvalidRequest
 from server.schemas import AssetGraphPublic, AssetPublic, AssetsPublic, MaterializationsPublic
 from server.services import assets
 
-router = APIRouter(tags=["assets"])
+router = APIRouter(tags=["assets"], dependencies=[Depends(require(Scope.READ))])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 

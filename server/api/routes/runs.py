@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
-from server.api.deps import CoordinatorDep, DatabaseDep, SessionDep
+from server.api.deps import CoordinatorDep, DatabaseDep, Launcher, SessionDep, require
+from server.auth import Scope
 from server.schemas import EventPublic, RunCreate, RunPublic, RunsCreatedPublic, RunsPublic
 from server.services import runs
 
 router = APIRouter(tags=["runs"])
 
+READ = [Depends(require(Scope.READ))]
+
 
 @router.post("/runs", status_code=status.HTTP_201_CREATED)
 def create_runs(
-    body: RunCreate, coordinator: CoordinatorDep, database: DatabaseDep
+    body: RunCreate, coordinator: CoordinatorDep, database: DatabaseDep, caller: Launcher
 ) -> RunsCreatedPublic:
-    return runs.create_runs(coordinator, database, body)
+    return runs.create_runs(coordinator, database, body, locations=caller.locations)
 
 
-@router.get("/runs")
+@router.get("/runs", dependencies=READ)
 def list_runs(
     session: SessionDep,
     status: Annotated[list[str] | None, Query()] = None,
@@ -34,17 +37,19 @@ def list_runs(
     )
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", dependencies=READ)
 def get_run(run_id: str, session: SessionDep) -> RunPublic:
     return runs.get_run(session, run_id)
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel_run(run_id: str, coordinator: CoordinatorDep, database: DatabaseDep) -> RunPublic:
-    return runs.cancel_run(coordinator, database, run_id)
+def cancel_run(
+    run_id: str, coordinator: CoordinatorDep, database: DatabaseDep, caller: Launcher
+) -> RunPublic:
+    return runs.cancel_run(coordinator, database, run_id, locations=caller.locations)
 
 
-@router.get("/runs/{run_id}/events")
+@router.get("/runs/{run_id}/events", dependencies=READ)
 def list_run_events(
     run_id: str,
     session: SessionDep,

@@ -93,9 +93,10 @@ async function checkLocations() {
   }
 }
 
-// -- the token prompt, for servers started with TESSERA_API_TOKEN ---------------------------
+// -- the token prompt, for servers that need an API token (docs/security.md) ---------------
 
-function askForToken() {
+function askForToken(event) {
+  const scope = event?.detail?.scope;
   const banner = document.getElementById("auth-banner");
   if (!banner.hidden) return;
   const input = h("input", { type: "password", class: "input", placeholder: "API token", "aria-label": "API token", autocomplete: "off" });
@@ -106,7 +107,9 @@ function askForToken() {
   };
   input.addEventListener("keydown", (e) => { if (e.key === "Enter") save(); });
   banner.replaceChildren(
-    h("span", null, getToken() ? "The saved API token was refused. " : "This server needs an API token. "),
+    h("span", null, scope
+      ? `This needs an API token with scope '${scope}'. `
+      : getToken() ? "The saved API token was refused. " : "This server needs an API token. "),
     input, h("button", { class: "btn btn-primary", type: "button", onclick: save }, "Save"));
   banner.hidden = false;
   input.focus();

@@ -47,8 +47,13 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     data = null;
   }
   if (!response.ok) {
-    if (response.status === 401) window.dispatchEvent(new CustomEvent("tessera:unauthorized"));
     const problem = data && typeof data === "object" ? data : {};
+    // 401: no token, or one the server refused; 403 with a scope: a token that reaches less
+    // far than this needs. Either way the UI offers to paste another token.
+    if (response.status === 401 || (response.status === 403 && problem.required_scope)) {
+      const detail = { status: response.status, scope: problem.required_scope };
+      window.dispatchEvent(new CustomEvent("tessera:unauthorized", { detail }));
+    }
     throw new ApiError(response.status, problem.title, problem.detail || text.slice(0, 300), problem);
   }
   return data;
