@@ -169,10 +169,12 @@ def _materialize(args: argparse.Namespace) -> int:
 def _codeloc(args: argparse.Namespace) -> int:
     from codeloc._settings import Settings
     from codeloc.grpc._model import CodeSource
+    from codeloc.grpc._security import LocationSecurity
     from codeloc.grpc.server import serve
 
     # main() has read the settings once already: a bad one never gets this far.
-    executor = args.executor or Settings.from_env().executor
+    settings = Settings.from_env()
+    executor = args.executor or settings.executor
     source = CodeSource(
         module=args.module,
         file=args.file,
@@ -187,6 +189,7 @@ def _codeloc(args: argparse.Namespace) -> int:
             port=args.port,
             shutdown_grace=args.shutdown_grace,
             executor=executor,
+            security=LocationSecurity.from_settings(settings),
         )
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
