@@ -373,7 +373,8 @@ def test_health_checks_run_at_once_and_keep_their_order() -> None:
 def test_health_says_why_a_location_is_not_serving(tmp_path: Path) -> None:
     port = free_port()
     broken = ROOT / "tests" / "resources" / "srv_broken.py"
-    env = clean_env(tmp_path)
+    # As in the compose file: GetInfo, which says why, needs the secret; health reads it too.
+    env = clean_env(tmp_path) | {"TESSERA_LOCATION_SECRET": secrets.token_urlsafe(16)}
     location = Process(["codeloc", "-f", str(broken), "--name", "broken", "--port", str(port)], env)
     check = ["health", "--location", f"broken=127.0.0.1:{port}", "--timeout", "2"]
     try:
