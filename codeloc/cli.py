@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
         description="Serve the definitions of a module over gRPC and run its runs, each in a "
         "worker forked from a process that has already imported the code. Prints "
         "'serving NAME on HOST:PORT' once listening; SIGTERM or SIGINT drains running work, "
-        "then exits.",
+        "then exits. Callers must present TESSERA_LOCATION_SECRET when it is set; "
+        "TESSERA_LOCATION_TLS_CERT and _KEY (and _CLIENT_CA for mutual TLS) turn on TLS.",
     )
     _add_source_args(loc)
     loc.add_argument("--host", default="127.0.0.1", help="address to listen on")
