@@ -17,6 +17,11 @@ variable                   field                 default
 ``TESSERA_CELERY_QUEUE``   ``celery_queue``      ``tessera``
 =========================  ====================  ===========================================
 
+A location (``tessera codeloc``) also reads who may call it, ``TESSERA_LOCATION_SECRET`` and
+the ``TESSERA_LOCATION_TLS_*`` files: ``location_secret``, ``location_tls_cert``,
+``location_tls_key``, ``location_tls_client_ca``, none by default (``codeloc.grpc._security``
+says what each does).
+
 The server's own settings (``server.core.config``) are pydantic-settings; the SDK does not
 import pydantic unless user code does, so that a location loads fast. The two share
 ``TESSERA_HOME`` and its default, ``DEFAULT_HOME``.
@@ -54,6 +59,10 @@ class Settings:
     celery_broker: str | None = None
     celery_backend: str = "rpc://"
     celery_queue: str = "tessera"
+    location_secret: str | None = None
+    location_tls_cert: Path | None = None
+    location_tls_key: Path | None = None
+    location_tls_client_ca: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +79,10 @@ class Settings:
             celery_broker=env.get("TESSERA_CELERY_BROKER"),
             celery_backend=env.get("TESSERA_CELERY_BACKEND") or defaults.celery_backend,
             celery_queue=env.get("TESSERA_CELERY_QUEUE") or defaults.celery_queue,
+            location_secret=env.get("TESSERA_LOCATION_SECRET"),
+            location_tls_cert=env.path("TESSERA_LOCATION_TLS_CERT"),
+            location_tls_key=env.path("TESSERA_LOCATION_TLS_KEY"),
+            location_tls_client_ca=env.path("TESSERA_LOCATION_TLS_CLIENT_CA"),
         )
 
     @property
@@ -85,6 +98,10 @@ class _Environment:
     def get(self, name: str) -> str | None:
         """The variable without surrounding blanks; ``None`` when unset or empty."""
         return self._environ.get(name, "").strip() or None
+
+    def path(self, name: str) -> Path | None:
+        value = self.get(name)
+        return Path(value) if value else None
 
     def choice(self, name: str, allowed: tuple[_T, ...], default: _T, upper: bool = False) -> _T:
         """One of ``allowed`` (compared in capitals with ``upper``), else ``default``."""

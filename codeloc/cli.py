@@ -43,7 +43,8 @@ def register(subparsers: Any) -> None:
         description="Serve the definitions of a module over gRPC and run its runs, each in a "
         "worker forked from a process that has already imported the code. Prints "
         "'serving NAME on HOST:PORT' once listening; SIGTERM or SIGINT drains running work, "
-        "then exits.",
+        "then exits. Callers must present TESSERA_LOCATION_SECRET when it is set; "
+        "TESSERA_LOCATION_TLS_CERT and _KEY (and _CLIENT_CA for mutual TLS) turn on TLS.",
     )
     _add_source_args(loc)
     loc.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -169,10 +170,12 @@ def _materialize(args: argparse.Namespace) -> int:
 def _codeloc(args: argparse.Namespace) -> int:
     from codeloc._settings import Settings
     from codeloc.grpc._model import CodeSource
+    from codeloc.grpc._security import LocationSecurity
     from codeloc.grpc.server import serve
 
     # main() has read the settings once already: a bad one never gets this far.
-    executor = args.executor or Settings.from_env().executor
+    settings = Settings.from_env()
+    executor = args.executor or settings.executor
     source = CodeSource(
         module=args.module,
         file=args.file,
@@ -187,6 +190,7 @@ def _codeloc(args: argparse.Namespace) -> int:
             port=args.port,
             shutdown_grace=args.shutdown_grace,
             executor=executor,
+            security=LocationSecurity.from_settings(settings),
         )
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)

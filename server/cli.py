@@ -313,8 +313,10 @@ def _settings_error(exc: BaseException) -> str | None:
     from pydantic_settings import SettingsError
 
     if isinstance(exc, ValidationError) and exc.title == "Settings":
+        # An error of one field names its variable; one of several (a model validator, with
+        # no location) names them in its message.
         problems = [
-            f"TESSERA_{'_'.join(str(p) for p in e['loc'][:1]).upper()}: {e['msg']}"
+            f"TESSERA_{str(e['loc'][0]).upper()}: {e['msg']}" if e["loc"] else e["msg"]
             for e in exc.errors()
         ]
         return "invalid settings: " + "; ".join(problems)

@@ -1,20 +1,28 @@
 """``tessera dev``: SQLite, one code-location process per module, and the server, on one
 machine. Location processes are supervised: one that dies is started again, and the
-server's registry notices the new server id and reloads it."""
+server's registry notices the new server id and reloads it.
+
+The locations get the server's environment less what only the server reads (its database
+URL, its API token, its TLS client key: ``SERVER_ONLY_VARIABLES``), so that user code never
+sees the server's credentials, and a ``TESSERA_LOCATION_SECRET`` (one made for the session
+when none is set), so that no other process on the machine can call them.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["LocationProcess", "run_dev", "start_location"]
+__all__ = ["LocationProcess", "location_environment", "run_dev", "start_location"]
 
 _SERVING = re.compile(r"serving (?P<name>\S+) on (?P<host>\S+):(?P<port>\d+)")
 
@@ -67,6 +75,16 @@ def _pump(loc: LocationProcess) -> None:
         sys.stderr.write(f"[{loc.name}] {line}")
 
 
+def location_environment(environ: Mapping[str, str], secret: str) -> dict[str, str]:
+    """The environment of the location processes: ``environ`` without the variables only
+    the server reads, with ``secret`` as their ``TESSERA_LOCATION_SECRET``."""
+    from server.core.config import SERVER_ONLY_VARIABLES
+
+    env = {k: v for k, v in environ.items() if k not in SERVER_ONLY_VARIABLES}
+    env["TESSERA_LOCATION_SECRET"] = secret
+    return env
+
+
 def run_dev(
     *,
     modules: list[str],
@@ -86,7 +104,10 @@ def run_dev(
     url = settings.resolved_database_url()
     upgrade(url)
 
-    env = dict(os.environ)
+    # A secret for this session unless one is set: the locations listen on loopback, but
+    # any process of any user on the machine could otherwise launch runs on them.
+    secret = settings.location_secret or secrets.token_urlsafe(32)
+    env = location_environment(os.environ, secret)
     env.setdefault("TESSERA_HOME", str(settings.home))
     workdir = working_directory or os.getcwd()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [workdir, env.get("PYTHONPATH")]))
@@ -106,7 +127,9 @@ def run_dev(
     stop = threading.Event()
     supervisor = threading.Thread(target=_supervise, args=(locations, stop), daemon=True)
     supervisor.start()
-    settings = Settings(host=host, port=port, workspace=workspace, database_url=url)
+    settings = Settings(
+        host=host, port=port, workspace=workspace, database_url=url, location_secret=secret
+    )
     print(f"Tessera is at http://{host}:{port}  (API docs: /docs)", flush=True)
     try:
         # log_config=None: uvicorn's lines go through the handler `tessera` configured.

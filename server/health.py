@@ -22,6 +22,7 @@ from typing import Literal, TextIO
 import httpx
 
 from codeloc._errors import TesseraError
+from codeloc.grpc._security import ClientSecurity
 from codeloc.grpc.client import CodeLocationClient
 from server.workspace.config import load_workspace
 
@@ -139,7 +140,10 @@ def _check_server(url: str, timeout: float, clock: _Clock) -> tuple[bool, str]:
 
 
 def _check_location(address: str, timeout: float, clock: _Clock) -> tuple[bool, str]:
-    with CodeLocationClient(address, timeout=timeout) as client:
+    # Health answers without credentials; GetInfo, asked when it is not SERVING, needs the
+    # secret (and TLS settings) the server would present: the same variables.
+    security = ClientSecurity.from_env()
+    with CodeLocationClient(address, timeout=timeout, security=security) as client:
         clock.restart()
         try:
             status = client.health()

@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -113,7 +114,9 @@ def free_port() -> int:
 
 def tessera_env(scratch: Path, extra_path: Sequence[str] = ()) -> dict[str, str]:
     """The environment of every Tessera process: the caller's, with this scratch directory as
-    ``TESSERA_HOME`` and value storage, and the generated modules importable."""
+    ``TESSERA_HOME`` and value storage, the generated modules importable, and one location
+    secret for the server and its locations, as a deployment has (each call then pays for
+    its check)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_")}
     path = [*extra_path, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env |= {
@@ -121,6 +124,7 @@ def tessera_env(scratch: Path, extra_path: Sequence[str] = ()) -> dict[str, str]
         "TESSERA_STORAGE": str(scratch / "storage"),
         "PYTHONPATH": os.pathsep.join(path),
         "PYTHONUNBUFFERED": "1",
+        "TESSERA_LOCATION_SECRET": secrets.token_urlsafe(32),
     }
     return env
 

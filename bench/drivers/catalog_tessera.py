@@ -55,6 +55,7 @@ import psycopg
 from bench.drivers import _deploy as deploy
 from codeloc._runs import RunStatus
 from codeloc._snapshot import LocationSnapshot
+from codeloc.grpc._security import ClientSecurity
 from codeloc.grpc.client import CodeLocationClient
 from server.storage import runs as run_store
 from server.storage.db import Database
@@ -178,7 +179,8 @@ class Catalog:
 
     def _fetch_snapshots(self) -> None:
         for name, (_, port) in self.locations.items():
-            location = CodeLocationClient(f"127.0.0.1:{port}")
+            security = ClientSecurity.from_env(self.env)
+            location = CodeLocationClient(f"127.0.0.1:{port}", security=security)
             try:
                 self.snapshots[name] = location.snapshot()
             finally:

@@ -6,7 +6,8 @@ TesseraError
     ├── CodeLocationNotLoaded    its code is still loading, or failed to (``load_error``)
     ├── LaunchRejected           a launch that cannot start: unknown asset, bad request, …
     │   └── RunAlreadyExists     a run with that id was launched here already
-    └── RunNotFound              no run with that id on this location
+    ├── RunNotFound              no run with that id on this location
+    └── CredentialsRejected      the location refused the caller's secret or certificate
 
 A launch whose run config does not validate raises the SDK's own ``ConfigInvalid`` (with
 ``asset`` and ``field``), on the server and again on the client side of the wire.
@@ -21,6 +22,7 @@ __all__ = [
     "CodeLocationError",
     "CodeLocationNotLoaded",
     "CodeLocationUnavailable",
+    "CredentialsRejected",
     "LaunchRejected",
     "RunAlreadyExists",
     "RunNotFound",
@@ -53,3 +55,9 @@ class RunAlreadyExists(LaunchRejected):
 
 class RunNotFound(CodeLocationError):
     """No run with that id is known to the location."""
+
+
+class CredentialsRejected(CodeLocationError):
+    """The location answered, but refused the caller: its ``TESSERA_LOCATION_SECRET`` (or
+    the client certificate) is not the one the location expects. Reaching it again will
+    not help; the settings of one side must change."""

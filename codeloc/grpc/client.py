@@ -7,7 +7,11 @@ async code, run it in a thread::
 
 Errors come back as the project's own: ``CodeLocationUnavailable`` (unreachable, deadline
 passed, shutting down), ``CodeLocationNotLoaded``, ``LaunchRejected`` / ``RunAlreadyExists``,
-``RunNotFound``, and the SDK's ``ConfigInvalid`` for run config that does not validate.
+``RunNotFound``, ``CredentialsRejected`` (the location refused the secret), and the SDK's
+``ConfigInvalid`` for run config that does not validate.
+
+A ``ClientSecurity`` gives every call the location's secret as metadata and, with a CA, makes
+the channel TLS (with a client certificate: mutual TLS).
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from codeloc.grpc import convert
 from codeloc.grpc._errors import (
     CodeLocationNotLoaded,
     CodeLocationUnavailable,
+    CredentialsRejected,
     LaunchRejected,
     RunAlreadyExists,
     RunNotFound,
 )
 from codeloc.grpc._model import LocationInfo, RunLaunch, RunState
+from codeloc.grpc._security import ClientSecurity, read_pem
 from codeloc.protos.tessera.codelocation.v1 import code_location_pb2 as cl_pb
 from codeloc.protos.tessera.codelocation.v1 import code_location_pb2_grpc as cl_grpc
 from codeloc.protos.tessera.codelocation.v1 import runs_pb2 as runs_pb
@@ -43,6 +49,7 @@ MAX_MESSAGE = 64 * 1024 * 1024
 _ERRORS: dict[str, type[TesseraError]] = {
     "CodeLocationNotLoaded": CodeLocationNotLoaded,
     "CodeLocationUnavailable": CodeLocationUnavailable,
+    "CredentialsRejected": CredentialsRejected,
     "LaunchRejected": LaunchRejected,
     "RunAlreadyExists": RunAlreadyExists,
     "RunNotFound": RunNotFound,
@@ -55,20 +62,31 @@ class CodeLocationClient:
     Args:
         timeout: the deadline of each call, in seconds.
         snapshot_timeout: the deadline of a whole snapshot stream.
+        security: the secret to present and the TLS to speak; none by default.
     """
 
     def __init__(
-        self, address: str, *, timeout: float = 10.0, snapshot_timeout: float = 300.0
+        self,
+        address: str,
+        *,
+        timeout: float = 10.0,
+        snapshot_timeout: float = 300.0,
+        security: ClientSecurity | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.snapshot_timeout = snapshot_timeout
-        self._channel = grpc.insecure_channel(
-            address,
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE),
-                ("grpc.max_send_message_length", MAX_MESSAGE),
-            ],
+        security = security or ClientSecurity()
+        self._metadata = security.metadata()
+        options = [
+            ("grpc.max_receive_message_length", MAX_MESSAGE),
+            ("grpc.max_send_message_length", MAX_MESSAGE),
+        ]
+        credentials = _channel_credentials(security)
+        self._channel = (
+            grpc.insecure_channel(address, options=options)
+            if credentials is None
+            else grpc.secure_channel(address, credentials, options=options)
         )
         self._stub = cl_grpc.CodeLocationStub(self._channel)
         # The stubs of grpcio-health-checking declare no methods on ``HealthStub`` (the
@@ -95,7 +113,10 @@ class CodeLocationClient:
         request = cl_pb.StreamSnapshotRequest(known_hash=known_hash)
         assembler = convert.SnapshotAssembler()
         try:
-            for chunk in self._stub.StreamSnapshot(request, timeout=self.snapshot_timeout):
+            chunks = self._stub.StreamSnapshot(
+                request, timeout=self.snapshot_timeout, metadata=self._metadata
+            )
+            for chunk in chunks:
                 assembler.add(chunk)
             if assembler.unchanged:
                 return None
@@ -152,7 +173,7 @@ class CodeLocationClient:
         self, method: grpc.UnaryUnaryMultiCallable[Request, Response], request: Request
     ) -> Response:
         try:
-            return method(request, timeout=self.timeout)
+            return method(request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
             raise _error(exc) from None
 
@@ -177,11 +198,25 @@ def _error(exc: grpc.RpcError) -> TesseraError:
     if kind in _ERRORS:
         return _ERRORS[kind](details)
     code = exc.code()
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return CredentialsRejected(details)
     if code == grpc.StatusCode.NOT_FOUND:
         return RunNotFound(details)
     if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.ALREADY_EXISTS):
         return LaunchRejected(details)
     return CodeLocationUnavailable(f"{code.name}: {details}")
+
+
+def _channel_credentials(security: ClientSecurity) -> grpc.ChannelCredentials | None:
+    """TLS credentials of the channel, or ``None`` for plaintext."""
+    if security.tls_ca is None:
+        return None
+    cert, key = security.tls_cert, security.tls_key
+    return grpc.ssl_channel_credentials(
+        root_certificates=read_pem(security.tls_ca, "TESSERA_LOCATION_TLS_CA"),
+        private_key=read_pem(key, "TESSERA_LOCATION_TLS_CLIENT_KEY") if key else None,
+        certificate_chain=read_pem(cert, "TESSERA_LOCATION_TLS_CLIENT_CERT") if cert else None,
+    )
 
 
 def _trailers(exc: grpc.RpcError) -> dict[str, str]:

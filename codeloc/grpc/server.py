@@ -5,6 +5,10 @@
     with LocationServer(CodeSource(module="my_assets"), port=0) as server:
         client = CodeLocationClient(server.address)
 
+Given a ``LocationSecurity`` with a secret, every call of the ``CodeLocation`` service must
+carry it (``_guard.py``); with a certificate, the port speaks TLS only (mutual TLS with a
+client CA). Without a secret it serves anyone who reaches the port, and says so at start.
+
 The port opens at once; the code loads meanwhile (in the fork server), and health turns
 from ``NOT_SERVING`` to ``SERVING`` when the snapshot is ready, or stays ``NOT_SERVING``
 with the load error in ``GetInfo`` when the code fails to import.
@@ -12,6 +16,7 @@ with the load error in ``GetInfo`` when the code fails to import.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -36,14 +41,18 @@ from codeloc.grpc._errors import (
     RunAlreadyExists,
     RunNotFound,
 )
+from codeloc.grpc._guard import SecretGuard
 from codeloc.grpc._location import Location
 from codeloc.grpc._model import CodeSource, LoadState
+from codeloc.grpc._security import LocationSecurity, is_loopback, read_pem
 from codeloc.protos.tessera.codelocation.v1 import code_location_pb2 as cl_pb
 from codeloc.protos.tessera.codelocation.v1 import code_location_pb2_grpc as cl_grpc
 from codeloc.protos.tessera.codelocation.v1 import runs_pb2 as runs_pb
 from codeloc.protos.tessera.codelocation.v1 import snapshot_pb2 as snap_pb
 
 __all__ = ["SERVICE_NAME", "CodeLocationServicer", "LocationServer", "serve"]
+
+log = logging.getLogger(__name__)
 
 SERVICE_NAME: str = cl_pb.DESCRIPTOR.services_by_name["CodeLocation"].full_name
 DEFAULT_SHUTDOWN_GRACE = 30.0
@@ -167,10 +176,14 @@ class LocationServer:
         shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
         max_workers: int = 16,
         executor: ExecutorName = "multiprocess",
+        security: LocationSecurity | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.shutdown_grace = shutdown_grace
+        self.security = security or LocationSecurity()
+        # Read now: a certificate that cannot be read fails here, naming its setting.
+        self._credentials = _server_credentials(self.security)
         self._health = health.HealthServicer()
         self._set_health("loading")
         self.location = Location(
@@ -186,6 +199,9 @@ class LocationServer:
             ThreadPoolExecutor(max_workers, thread_name_prefix="tessera-grpc"),
             # Without this, a second server on a port already in use would share it silently.
             options=[("grpc.so_reuseport", 0)],
+            interceptors=(
+                [SecretGuard(self.security.secret, SERVICE_NAME)] if self.security.secret else []
+            ),
         )
         cl_grpc.add_CodeLocationServicer_to_server(
             CodeLocationServicer(self.location, self.shutdown), self._server
@@ -203,16 +219,42 @@ class LocationServer:
         return f"{self.host}:{self.port}"
 
     def start(self) -> LocationServer:
+        bind = f"{self.host}:{self.port}"
         try:
-            port = self._server.add_insecure_port(f"{self.host}:{self.port}")
+            if self._credentials is None:
+                port = self._server.add_insecure_port(bind)
+            else:
+                port = self._server.add_secure_port(bind, self._credentials)
         except RuntimeError as exc:  # newer grpcio raises, older ones return 0
             raise OSError(f"cannot listen on {self.address}: {exc}") from None
         if not port:
             raise OSError(f"cannot listen on {self.address}")
         self.port = port
+        self._warn_if_open()
         self._server.start()
         self.location.start()
         return self
+
+    def _warn_if_open(self) -> None:
+        if self.security.secret:
+            return
+        if is_loopback(self.host):
+            log.warning(
+                "code location %s on %s accepts calls without credentials: "
+                "TESSERA_LOCATION_SECRET is not set (any process on this machine can launch "
+                "runs and shut it down)",
+                self.name,
+                self.address,
+            )
+        else:
+            log.warning(
+                "!!! code location %s listens on %s, beyond this machine, WITHOUT "
+                "credentials: anyone who reaches the port can launch runs with any config "
+                "and shut the location down. Set TESSERA_LOCATION_SECRET here and on the "
+                "server (and TESSERA_LOCATION_TLS_* to encrypt the channel) !!!",
+                self.name,
+                self.address,
+            )
 
     def _set_health(self, state: LoadState) -> None:
         status = (
@@ -270,10 +312,17 @@ def serve(
     port: int = 4000,
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
     executor: ExecutorName = "multiprocess",
+    security: LocationSecurity | None = None,
 ) -> int:
     """Serve until SIGTERM or SIGINT (a second one cancels running work at once); exit 0."""
     server = LocationServer(
-        source, name=name, host=host, port=port, shutdown_grace=shutdown_grace, executor=executor
+        source,
+        name=name,
+        host=host,
+        port=port,
+        shutdown_grace=shutdown_grace,
+        executor=executor,
+        security=security,
     )
     bind_log_fields(location=server.name)
     server.start()
@@ -293,3 +342,21 @@ def serve(
         pass
     print(f"stopped {server.name}", file=sys.stderr, flush=True)
     return 0
+
+
+def _server_credentials(security: LocationSecurity) -> grpc.ServerCredentials | None:
+    """TLS credentials of the port, or ``None`` for plaintext."""
+    if security.tls_cert is None or security.tls_key is None:
+        return None
+    pair = (
+        read_pem(security.tls_key, "TESSERA_LOCATION_TLS_KEY"),
+        read_pem(security.tls_cert, "TESSERA_LOCATION_TLS_CERT"),
+    )
+    client_ca = security.tls_client_ca
+    return grpc.ssl_server_credentials(
+        [pair],
+        root_certificates=(
+            read_pem(client_ca, "TESSERA_LOCATION_TLS_CLIENT_CA") if client_ca else None
+        ),
+        require_client_auth=client_ca is not None,
+    )

@@ -29,13 +29,30 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 
-def default_client_factory(address: str) -> LocationClient:
-    # Imported here: grpc loads with the first location, not with the app.
-    from codeloc.grpc.client import CodeLocationClient
+def default_client_factory(settings: Settings) -> Callable[[str], LocationClient]:
+    """Make gRPC clients that present the settings' secret and speak their TLS."""
+    security = settings.location_client_security()
+    warned = False
 
-    # The annotation is the check: mypy proves that the gRPC client is a LocationClient.
-    client: LocationClient = CodeLocationClient(address)
-    return client
+    def connect(address: str) -> LocationClient:
+        # Imported here: grpc loads with the first location, not with the app.
+        from codeloc.grpc.client import CodeLocationClient
+
+        nonlocal warned
+        if not security.secret and not warned:
+            warned = True
+            log.warning(
+                "TESSERA_LOCATION_SECRET is not set: calls to code locations (%s first) carry "
+                "no credentials, so a location that requires them refuses the server, and one "
+                "that does not serves anyone who reaches its port",
+                address,
+            )
+
+        # The annotation is the check: mypy proves that the gRPC client is a LocationClient.
+        client: LocationClient = CodeLocationClient(address, security=security)
+        return client
+
+    return connect
 
 
 def create_app(
@@ -55,7 +72,8 @@ def create_app(
         if settings.check_schema:
             check_at_head(database.engine)
         registry = LocationRegistry(
-            client_factory or default_client_factory, poll_seconds=settings.location_poll_seconds
+            client_factory or default_client_factory(settings),
+            poll_seconds=settings.location_poll_seconds,
         )
         if settings.workspace is not None:
             for loc in load_workspace(settings.workspace).locations:

@@ -2,19 +2,22 @@
 
 The SDK reads its own variables (``codeloc._settings``: storage, executor, logging, Celery);
 the one both read, ``TESSERA_HOME``, has one default, and on both sides an empty variable
-counts as unset.
+counts as unset. ``TESSERA_LOCATION_SECRET`` is read by both too: the server sends it on
+every call to a code location, which checks it (``codeloc.grpc._security``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from codeloc._errors import SettingsInvalid
 from codeloc._settings import DEFAULT_HOME
+from codeloc.grpc._security import ClientSecurity
 
-__all__ = ["Settings", "normalize_database_url"]
+__all__ = ["SERVER_ONLY_VARIABLES", "Settings", "normalize_database_url"]
 
 
 class Settings(BaseSettings):
@@ -46,6 +49,30 @@ class Settings(BaseSettings):
     lost_location_seconds: float = Field(default=60.0, gt=0)
     #: check that the database schema is at head before serving
     check_schema: bool = True
+    #: sent on every call to a code location, which must have the same one
+    location_secret: str = ""
+    #: the CA that signed the code locations' certificates: calls to them go over TLS
+    location_tls_ca: Path | None = None
+    #: the server's certificate and key, for locations that require mutual TLS
+    location_tls_client_cert: Path | None = None
+    location_tls_client_key: Path | None = None
+
+    @model_validator(mode="after")
+    def _location_tls(self) -> Settings:
+        try:
+            self.location_client_security()
+        except SettingsInvalid as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def location_client_security(self) -> ClientSecurity:
+        """What the server's client of a code location presents, and how."""
+        return ClientSecurity(
+            secret=self.location_secret or None,
+            tls_ca=self.location_tls_ca,
+            tls_cert=self.location_tls_client_cert,
+            tls_key=self.location_tls_client_key,
+        )
 
     @field_validator("location_run_limits", "tag_run_limits")
     @classmethod
@@ -66,6 +93,17 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{port or self.port}"
+
+
+SHARED_VARIABLES = frozenset({"TESSERA_HOME", "TESSERA_LOCATION_SECRET"})
+"""Settings of the server that code locations read as well (``codeloc._settings``)."""
+
+SERVER_ONLY_VARIABLES: frozenset[str] = (
+    frozenset(f"TESSERA_{name.upper()}" for name in Settings.model_fields) - SHARED_VARIABLES
+)
+"""The variables that only the server reads: its database URL, its API token, its TLS client
+key, …; derived from the fields, so that a new secret setting is on the list by itself.
+``tessera dev`` keeps them from the code locations it starts: user code never sees them."""
 
 
 def normalize_database_url(url: str) -> str:

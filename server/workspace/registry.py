@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from codeloc._snapshot import LocationSnapshot
-from codeloc.grpc._errors import CodeLocationNotLoaded
+from codeloc.grpc._errors import CodeLocationNotLoaded, CredentialsRejected
 from codeloc.grpc._model import LoadError, LocationInfo, RunLaunch, RunState
 from server.errors import CodeLocationUnavailable, Conflict, NotFound
 from server.workspace.graph import MergedGraph
@@ -176,6 +176,8 @@ class LocationRegistry:
         now = time.time()
         try:
             info = entry.client.info()
+        except CredentialsRejected as exc:
+            return self._refused(state, exc, now)
         except Exception as exc:
             if state.status != "unreachable":
                 log.warning(
@@ -223,6 +225,8 @@ class LocationRegistry:
         except CodeLocationNotLoaded:
             # It answered, but its code is (re)loading or failed between the two calls.
             return replace(state, status="loading", checked_at=now)
+        except CredentialsRejected as exc:
+            return self._refused(state, exc, now)
         except Exception as exc:
             return replace(state, status="unreachable", error=_short(exc), checked_at=now)
         log.info("loaded code location %s: %d assets", state.name, len(snapshot.assets))
@@ -236,6 +240,21 @@ class LocationRegistry:
             loaded_at=now,
             source=state.source,
             sdk_version=info.sdk_version,
+            checked_at=now,
+        )
+
+    def _refused(self, state: LocationState, exc: CredentialsRejected, now: float) -> LocationState:
+        """It answers but will not serve the server: an error of configuration, which no
+        retry mends. Not ``unreachable``: the runs of a lost location are failed after a
+        while, and this one is not lost (nor does it launch anything until it is fixed)."""
+        if state.status != "error" or state.error != _refusal(exc):
+            log.error("code location %s at %s: %s", state.name, state.address, _refusal(exc))
+        return replace(
+            state,
+            status="error",
+            error=_refusal(exc),
+            snapshot=None,
+            unreachable_since=None,
             checked_at=now,
         )
 
@@ -291,6 +310,10 @@ def _short(exc: BaseException) -> str:
         with contextlib.suppress(Exception):
             text = [str(details())]
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+def _refusal(exc: CredentialsRejected) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _format_load_error(error: LoadError) -> str:

@@ -48,6 +48,10 @@ def test_every_variable_is_read() -> None:
             "TESSERA_CELERY_BROKER": " amqp://rabbit// ",
             "TESSERA_CELERY_BACKEND": "redis://cache/0",
             "TESSERA_CELERY_QUEUE": "tessera.team",
+            "TESSERA_LOCATION_SECRET": " s3cret ",
+            "TESSERA_LOCATION_TLS_CERT": "/etc/tessera/location.pem",
+            "TESSERA_LOCATION_TLS_KEY": "/etc/tessera/location-key.pem",
+            "TESSERA_LOCATION_TLS_CLIENT_CA": "/etc/tessera/ca.pem",
         }
     )
     assert settings == Settings(
@@ -59,6 +63,10 @@ def test_every_variable_is_read() -> None:
         celery_broker="amqp://rabbit//",
         celery_backend="redis://cache/0",
         celery_queue="tessera.team",
+        location_secret="s3cret",
+        location_tls_cert=Path("/etc/tessera/location.pem"),
+        location_tls_key=Path("/etc/tessera/location-key.pem"),
+        location_tls_client_ca=Path("/etc/tessera/ca.pem"),
     )
     assert settings.storage_location == "s3://bucket/prefix"
 
@@ -68,7 +76,14 @@ def test_home_without_storage_puts_storage_under_home() -> None:
 
 
 def test_an_empty_variable_counts_as_unset() -> None:
-    names = ["TESSERA_HOME", "TESSERA_STORAGE", "TESSERA_EXECUTOR", "TESSERA_LOG_LEVEL"]
+    names = [
+        "TESSERA_HOME",
+        "TESSERA_STORAGE",
+        "TESSERA_EXECUTOR",
+        "TESSERA_LOG_LEVEL",
+        "TESSERA_LOCATION_SECRET",
+        "TESSERA_LOCATION_TLS_CERT",
+    ]
     assert Settings.from_env(dict.fromkeys(names, " ")) == Settings()
 
 

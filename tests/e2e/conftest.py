@@ -178,14 +178,16 @@ def start_server(
     *,
     port: int,
     timeout: float = 90.0,
+    env: dict[str, str] | None = None,
 ) -> TesseraServer:
-    """Run ``tessera ARGS`` in ``workdir`` and wait until ``ready(client)`` holds."""
+    """Run ``tessera ARGS`` in ``workdir`` (``env`` added to a clean environment) and wait
+    until ``ready(client)`` holds."""
     log = workdir / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "server.cli", *args],
             cwd=workdir,
-            env=_clean_env(workdir),
+            env={**_clean_env(workdir), **(env or {})},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its code-location children can be stopped with it

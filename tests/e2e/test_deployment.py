@@ -30,6 +30,7 @@ import httpx
 import pytest
 import yaml
 
+from codeloc.grpc import CodeLocationClient, CredentialsRejected
 from server.cli import build_parser
 from server.core.config import Settings
 from server.health import HealthResult, Target, check_all, format_table, parse_location, summary
@@ -146,10 +147,18 @@ def test_every_service_has_image_command_restart_healthcheck_and_conditions() ->
         "code-location-1": {"condition": "service_started"},
         "code-location-2": {"condition": "service_started"},
     }
-    # Locations hold no database credentials and need nothing to start.
+    # Locations hold no database credentials and need nothing to start; they share the
+    # server's secret, which it presents to them.
     for name in LOCATION_SERVICES:
         assert "depends_on" not in services[name]
-        assert set(environment(services[name])) == {"TESSERA_STORAGE", "TESSERA_EXAMPLE_DATA"}
+        assert set(environment(services[name])) == {
+            "TESSERA_STORAGE",
+            "TESSERA_EXAMPLE_DATA",
+            "TESSERA_LOCATION_SECRET",
+        }
+        secret = environment(services[name])["TESSERA_LOCATION_SECRET"]
+        assert secret == environment(services["server"])["TESSERA_LOCATION_SECRET"]
+        assert secret.startswith("${TESSERA_LOCATION_SECRET:?"), "required, never a default"
     assert set(environment(services["migrate"])) == {"TESSERA_DATABASE_URL"}
     server_env = set(environment(services["server"]))
     assert server_env == {
@@ -157,6 +166,7 @@ def test_every_service_has_image_command_restart_healthcheck_and_conditions() ->
         "TESSERA_WORKSPACE",
         "TESSERA_PUBLIC_URL",
         "TESSERA_API_TOKEN",
+        "TESSERA_LOCATION_SECRET",
     }
     # A misspelt setting would be ignored without a word: each must be one the server has.
     assert {key.removeprefix("TESSERA_").lower() for key in server_env} <= set(
@@ -363,7 +373,8 @@ def test_health_checks_run_at_once_and_keep_their_order() -> None:
 def test_health_says_why_a_location_is_not_serving(tmp_path: Path) -> None:
     port = free_port()
     broken = ROOT / "tests" / "resources" / "srv_broken.py"
-    env = clean_env(tmp_path)
+    # As in the compose file: GetInfo, which says why, needs the secret; health reads it too.
+    env = clean_env(tmp_path) | {"TESSERA_LOCATION_SECRET": secrets.token_urlsafe(16)}
     location = Process(["codeloc", "-f", str(broken), "--name", "broken", "--port", str(port)], env)
     check = ["health", "--location", f"broken=127.0.0.1:{port}", "--timeout", "2"]
     try:
@@ -573,6 +584,7 @@ def local_compose(tmp_path: Path, database: tuple[str, Any]) -> Iterator[LocalCo
         POSTGRES_PASSWORD=url.password or "unused-under-trust-auth",
         POSTGRES_DB=name,
         TESSERA_API_TOKEN=secrets.token_urlsafe(16),
+        TESSERA_LOCATION_SECRET=secrets.token_urlsafe(16),
     )
     deployment = LocalCompose(tmp_path, variables, f"{url.host}:{url.port or 5432}")
     yield deployment
@@ -613,6 +625,13 @@ def test_compose_services_run_the_cross_location_pair(local_compose: LocalCompos
         }
         # TESSERA_API_TOKEN from the environment is in force.
         assert httpx.get(f"{stack.url('server')}/api/v1/code-locations").status_code == 401
+        # So is TESSERA_LOCATION_SECRET: the server was let in, a caller without it is not.
+        for name in LOCATION_SERVICES:
+            with (
+                CodeLocationClient(stack.ports[(name, 4000)]) as intruder,
+                pytest.raises(CredentialsRejected),
+            ):
+                intruder.runs()
 
         downstream = client.get("/api/v1/assets/code_location_2_asset").json()
         assert downstream["location"] == "code_location_2"
