@@ -9,8 +9,10 @@ One batch is ``{"run_id": "...", "events": [E, ...]}``; each ``E`` is::
                                 "code_version": str | null, "data_version": str | null},
      "error": str | null}
 
-``seq``, ``timestamp`` and ``type`` are required; every other field may be left out (its
-default is the one shown first, ``level`` is ``"INFO"``). Fields not named here are ignored.
+``seq``, ``timestamp`` and ``type`` are required; ``seq`` is at most ``MAX_SEQ`` (2³¹ - 1,
+what a 32-bit signed integer holds: the server's column, any reader's ``int32``). Every other
+field may be left out (its default is the one shown first, ``level`` is ``"INFO"``). Fields
+not named here are ignored.
 The events of a batch are numbered from 1; an event alone may be unnumbered yet (0), as a
 step's events are until its run emits them.
 
@@ -31,6 +33,7 @@ from codeloc._runs import AssetMaterialization, Event, EventType
 
 __all__ = [
     "BATCH_JSON_SCHEMA",
+    "MAX_SEQ",
     "Batch",
     "WireError",
     "batch_from_json",
@@ -42,6 +45,9 @@ __all__ = [
 ]
 
 Field = tuple[str | int, ...]
+
+#: The largest ``seq``: a 32-bit signed integer.
+MAX_SEQ = 2**31 - 1
 
 
 class WireError(ValueError):
@@ -122,8 +128,10 @@ def event_from_json(data: Any, run_id: str = "", field: Field = ()) -> Event:
         raise WireError(field, f"an event must be an object, not {_kind(data)}")
     get = data.get
     seq = get("seq")
-    if seq.__class__ is not int or seq < 0:  # bool is not an int here
-        raise WireError((*field, "seq"), f"must be an integer of at least 0, not {seq!r}")
+    if seq.__class__ is not int or not 0 <= seq <= MAX_SEQ:  # bool is not an int here
+        raise WireError(
+            (*field, "seq"), f"must be an integer from 0 to {MAX_SEQ}, not {_short(seq)}"
+        )
     timestamp = get("timestamp")
     if timestamp.__class__ is not float:
         if timestamp.__class__ is not int:
@@ -188,6 +196,14 @@ def _optional_text(value: Any, field: Field) -> str | None:
     return None if value is None else _text(value, field)
 
 
+def _short(value: Any) -> str:
+    """``repr(value)``, cut short: a number of a million digits must not fill the answer."""
+    if value.__class__ is int and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
@@ -249,7 +265,7 @@ BATCH_JSON_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["seq", "timestamp", "type"],
                 "properties": {
-                    "seq": {"type": "integer", "minimum": 1},
+                    "seq": {"type": "integer", "minimum": 1, "maximum": MAX_SEQ},
                     "timestamp": {"type": "number"},
                     "type": {"enum": list(_EVENT_TYPES)},
                     "level": {**_TEXT, "default": "INFO"},

@@ -4,7 +4,9 @@
     ServerError                 500, never raised on purpose
     ├── NotFound                404  an asset, run or location that does not exist
     ├── Conflict                409  e.g. a key that two locations both materialize
+    │   └── RunEnded            409  an event for a run that has ended
     ├── InvalidRequest          400  a malformed cursor, a bad parameter
+    ├── InvalidEvent            422  an event a worker may not send (names the field)
     ├── InvalidSelection        422  a selection expression that does not parse
     ├── ConfigInvalid           422  run config that does not validate (names the field)
     ├── Unauthorized            401  a missing, unknown, expired or revoked token
@@ -21,9 +23,11 @@ __all__ = [
     "ConfigInvalid",
     "Conflict",
     "Forbidden",
+    "InvalidEvent",
     "InvalidRequest",
     "InvalidSelection",
     "NotFound",
+    "RunEnded",
     "ServerError",
     "Unauthorized",
 ]
@@ -49,6 +53,12 @@ class Conflict(ServerError):
     title = "Conflict"
 
 
+class RunEnded(Conflict):
+    """A run that has ended stores no more events: its end is its last event."""
+
+    title = "Run has ended"
+
+
 class InvalidRequest(ServerError):
     status = 400
     title = "Bad Request"
@@ -57,6 +67,18 @@ class InvalidRequest(ServerError):
 class InvalidSelection(ServerError):
     status = 422
     title = "Invalid selection"
+
+
+class InvalidEvent(ServerError):
+    """Shaped as a body that does not validate is: ``errors`` holds the field and why."""
+
+    status = 422
+    title = "Invalid request"
+
+    def __init__(self, field: str, message: str, **extra: Any) -> None:
+        super().__init__(
+            f"{field}: {message}", errors=[{"field": field, "message": message}], **extra
+        )
 
 
 class ConfigInvalid(ServerError):

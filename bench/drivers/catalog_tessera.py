@@ -53,12 +53,14 @@ from typing import Any
 import psycopg
 
 from bench.drivers import _deploy as deploy
+from codeloc._key import AssetKey
 from codeloc._runs import RunStatus
 from codeloc._snapshot import LocationSnapshot
 from codeloc.grpc._security import ClientSecurity
 from codeloc.grpc.client import CodeLocationClient
 from server.storage import runs as run_store
 from server.storage.db import Database
+from server.storage.events import FIRST_WORKER_SEQ
 from server.workspace.graph import MergedGraph
 
 EXTRA_ENV = "BENCH_CATALOG_EXTRA"
@@ -194,13 +196,14 @@ class Catalog:
                 session,
                 run_id=run_id,
                 location=self.names[0],
-                asset_keys=[],
+                # A run's token materializes only the run's assets: any key of the catalog.
+                asset_keys=[AssetKey(key) for key in self.keys],
                 run_config={},
                 tags={},
                 token=token,
             )
             run_store.set_status(session, run_id, RunStatus.STARTED)
-        self.run = (run_id, token, 0)
+        self.run = (run_id, token, FIRST_WORKER_SEQ - 1)
 
     def close(self) -> None:
         self.client.close()

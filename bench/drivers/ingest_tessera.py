@@ -5,12 +5,14 @@ PostgreSQL server (``tessera migrate``) and a ``tessera server`` process on it, 
 defaults and no code location. Then, for each ``ingest`` command:
 
 1. not timed: ``--workers`` x ``--runs-per-worker`` runs are created in the server's database
-   with ``server.storage.runs.create_run`` (each with a token of its own; the database keeps
-   its hash) and marked ``STARTED``, as the coordinator leaves a launched run; then
+   with ``server.storage.runs.create_run`` (each with a token of its own, the database keeps
+   its hash; and for every asset key the events materialize) and marked ``STARTED``, as the
+   coordinator leaves a launched run; then
    ``--workers`` worker processes start (``multiprocessing``, spawn), each builds the JSON
    bodies of its batches - the ingest wire format (``IngestBatch``): ``LOG`` events, and every
    ``--materialization-every``-th event an ``ASSET_MATERIALIZATION`` with materialization
-   metadata, ``seq`` 1, 2, 3... per run - and opens its kept-alive HTTP connection;
+   metadata, ``seq`` 3, 4, 5... per run (a worker's first is 3) - and opens its kept-alive
+   HTTP connection;
 2. ``seconds``: from releasing the workers at once until the last one has had the answer to
    its last batch. Each worker POSTs its batches of ``--batch`` events one after the other to
    ``/api/v1/runs/{run_id}/events`` with ``Authorization: Bearer <token>``, going round its
@@ -42,13 +44,17 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.drivers import _deploy as deploy
+from codeloc._key import AssetKey
 from codeloc._runs import RunStatus
 from server.storage import runs as run_store
 from server.storage.db import Database
+from server.storage.events import FIRST_WORKER_SEQ
 
 LOCATION = "bench_ingest"
 ASSET_KEYS = 1_000
 """Materializations go round this many asset keys."""
+BENCH_KEYS = [AssetKey(["bench", f"asset_{i}"]) for i in range(ASSET_KEYS)]
+"""Those keys: every run is created for all of them."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +105,13 @@ def event(seq: int, run_index: int, every: int) -> dict[str, Any]:
 def bodies(plan: WorkerPlan, worker: int) -> list[tuple[str, str, bytes]]:
     """``(path, token, body)`` of every batch, going round the worker's runs."""
     per_run = plan.events // len(plan.runs)
-    next_seq = dict.fromkeys(range(len(plan.runs)), 1)
+    next_seq = dict.fromkeys(range(len(plan.runs)), FIRST_WORKER_SEQ)
     out = []
     remaining = plan.events
     while remaining:
         for index, (run_id, token) in enumerate(plan.runs):
             first = next_seq[index]
-            count = min(plan.batch, per_run + 1 - first, remaining)
+            count = min(plan.batch, FIRST_WORKER_SEQ + per_run - first, remaining)
             if count <= 0:
                 continue
             run_index = worker * len(plan.runs) + index
@@ -165,7 +171,8 @@ class Ingest:
                         session,
                         run_id=run_id,
                         location=LOCATION,
-                        asset_keys=[],
+                        # A run's token materializes only the run's assets: these.
+                        asset_keys=BENCH_KEYS,
                         run_config={},
                         tags={},
                         token=token,

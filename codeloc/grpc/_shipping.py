@@ -8,7 +8,9 @@ before it ended, its location delivers later from the spool (``SpoolDrainer``).
 
 The server answers 200 and is idempotent by ``(run_id, seq)``; 401/403 (bad token) and 404
 (unknown run) will not get better by retrying soon, so those are left to the spool and
-retried rarely; 5xx and connection errors are retried with backoff.
+retried rarely; 5xx and connection errors are retried with backoff. 409 says the run has
+ended on the server (it failed it: a lost location, a run stuck starting): it takes no more
+events, ever. That is final: the worker stops the run, and its spool is dropped.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Delivery(Enum):
     DELIVERED = "delivered"
     RETRY = "retry"  # the destination is down or failing: try again soon
     REJECTED = "rejected"  # bad token or unknown run: try again much later
+    ENDED = "ended"  # the run has ended on the server: it takes no more events, ever
 
 
 def batch_body(run_id: str, lines: list[str]) -> bytes:
@@ -88,7 +91,7 @@ class HttpSender:
                 self._conn = cls(self._host, self._port, timeout=self._timeout)
             self._conn.request("POST", self._path, body, self._headers)
             response = self._conn.getresponse()
-            response.read()
+            answer = response.read()
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -96,9 +99,11 @@ class HttpSender:
         status = response.status
         if 200 <= status < 300:
             return Delivery.DELIVERED
-        self.last_error = f"HTTP {status} {response.reason}"
+        self.last_error = f"HTTP {status} {response.reason}{_detail(answer)}"
         if response.will_close:
             self.close()
+        if status == 409:
+            return Delivery.ENDED
         if 400 <= status < 500 and status not in (408, 429):  # 401/403 bad token, 404 no run
             return Delivery.REJECTED
         return Delivery.RETRY
@@ -109,12 +114,29 @@ class HttpSender:
             self._conn = None
 
 
+def _detail(answer: bytes) -> str:
+    """``": <detail>"`` of a problem+json answer, cut short; empty for any other answer."""
+    try:
+        detail = json.loads(answer).get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    return f": {detail[:300]}" if isinstance(detail, str) and detail else ""
+
+
 class Shipper:
     """Ships the events of one run as they come, from a thread; see the module docstring."""
 
     def __init__(
-        self, spool: Spool, destination: EventDestination, warn: Warn, *, max_backoff: float = 2.0
+        self,
+        spool: Spool,
+        destination: EventDestination,
+        warn: Warn,
+        *,
+        max_backoff: float = 2.0,
+        on_ended: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_ended(reason)`` is called, from the shipper's thread, when the server says the
+        run has ended; nothing is shipped after that."""
         self._spool = spool
         self._run_id = spool.run_id
         self._sender = HttpSender(destination)
@@ -125,6 +147,9 @@ class Shipper:
         self._failing = False
         self._rejected = False
         self._closed = False
+        self._on_ended = on_ended
+        #: Why the server takes no more events of the run, once it said so.
+        self.ended_on_server: str | None = None
         self._thread = threading.Thread(target=self._run, name="tessera-shipper", daemon=True)
 
     def start(self) -> None:
@@ -144,7 +169,7 @@ class Shipper:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-            while self._pending and not self._failing and not self._rejected:
+            while self._pending and not (self._failing or self._rejected or self.ended_on_server):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -166,7 +191,9 @@ class Shipper:
             with self._cond:
                 while not self._pending and not self._closed:
                     self._cond.wait()
-                if not self._pending or self._rejected or (self._closed and self._failing):
+                if not self._pending or self._rejected or self.ended_on_server:
+                    return
+                if self._closed and self._failing:
                     return
                 batch = next_batch(self._pending)
             result = self._sender.send(batch_body(self._run_id, [line for _, line in batch]))
@@ -176,6 +203,12 @@ class Shipper:
                     self._failing = False
                     attempt = 0
                     self._spool.set_acked(batch[-1][0])
+                elif result is Delivery.ENDED:
+                    self.ended_on_server = self._sender.last_error
+                    self._warn(
+                        f"run {self._run_id}: the server has ended the run and takes no more "
+                        f"of its events ({self._sender.last_error}); stopping it"
+                    )
                 elif result is Delivery.REJECTED:
                     self._rejected = True
                     self._warn(
@@ -193,6 +226,10 @@ class Shipper:
                 self._cond.notify_all()
                 if result is Delivery.RETRY and not self._closed:
                     self._cond.wait(backoff(attempt, self._max_backoff))
+            if result is Delivery.ENDED:
+                if self._on_ended is not None:
+                    self._on_ended(self.ended_on_server or "")
+                return
 
 
 class SpoolDrainer:
@@ -290,7 +327,8 @@ class SpoolDrainer:
                 self._not_before.pop(run_id, None)
 
     def _deliver(self, spool: Spool, contents: SpoolContents) -> bool:
-        """Send what the destination has not accepted; whether it now has everything."""
+        """Send what the destination has not accepted; whether it is done with the spool:
+        it has everything, or it has ended the run and will never take the rest."""
         run_id = contents.run_id
         sender = HttpSender(contents.destination)
         pending = contents.pending
@@ -298,6 +336,12 @@ class SpoolDrainer:
             while pending:
                 batch = next_batch(pending)
                 result = sender.send(batch_body(run_id, [line for _, line in batch]))
+                if result is Delivery.ENDED:
+                    self._warn(
+                        f"run {run_id}: the server has ended the run and takes no more of its "
+                        f"events ({sender.last_error}); {len(pending)} spooled events dropped"
+                    )
+                    return True
                 if result is not Delivery.DELIVERED:
                     self._retry_later(run_id, result, len(pending), sender.last_error)
                     return False

@@ -135,17 +135,23 @@ class _Worker:
         if spool is None:
             raise RuntimeError(f"cannot lock the spool {self.prepared.spool_path}")
         self._spool = spool
-        self._shipper = Shipper(spool, self.launch.destination, self.warn)
+        self._shipper = Shipper(
+            spool, self.launch.destination, self.warn, on_ended=self._on_ended_on_server
+        )
         self._shipper.start()
         self.prepared.run.emit = self.emit
 
         final = self._execute()
-        if self.cancel_requested:
+        if self._shipper.ended_on_server is not None:
+            message = f"stopped: the server ended the run ({self._shipper.ended_on_server})"
+            final = Event(EventType.RUN_CANCELED, self.run_id, level="WARNING", message=message)
+        elif self.cancel_requested:
             final = Event(EventType.RUN_CANCELED, self.run_id, level="WARNING", message="canceled")
         self._finishing = True
         self.emit(final)
         delivered = self._shipper.close(FLUSH_TIMEOUT)
-        if delivered:
+        if delivered or self._shipper.ended_on_server is not None:
+            # Delivered, or never to be: a run that ended on the server takes no more events.
             spool.remove()
         spool.close()
         if final.type is EventType.RUN_SUCCESS:
@@ -235,6 +241,12 @@ class _Worker:
                 metadata={"stream": MetadataValue.text(stream)},
             )
         )
+
+    def _on_ended_on_server(self, reason: str) -> None:
+        """The server has ended the run (it failed it) and refuses its events: the run stops
+        as a cancel stops it, its steps with it, so that nothing goes on after its end."""
+        if not self._finishing:
+            os.kill(os.getpid(), signal.SIGTERM)  # handled in the main thread: _on_cancel
 
     def _on_cancel(self, signum: int, frame: FrameType | None) -> None:
         if not self.cancel_requested:

@@ -15,13 +15,14 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from codeloc._key import AssetKey
 from codeloc._runs import EXECUTOR_NAMES, Event, EventType, ExecutorName, RunStatus
 from codeloc.grpc._model import EventDestination, RunLaunch
 from server.errors import InvalidRequest, InvalidSelection, NotFound
@@ -29,7 +30,7 @@ from server.runs.planning import plan_runs, resolve_selection, validate_run_conf
 from server.storage import queue
 from server.storage import runs as run_store
 from server.storage.db import Database
-from server.storage.events import ingest_events
+from server.storage.events import FIRST_WORKER_SEQ, ingest_events, next_server_seq
 from server.storage.keys import unstorable
 from server.storage.models import RunRow
 from server.workspace.registry import LocationRegistry
@@ -38,8 +39,10 @@ __all__ = ["FIRST_WORKER_SEQ", "RunCoordinator", "RunLimits"]
 
 log = logging.getLogger(__name__)
 
-#: RUN_QUEUED is seq 1 and RUN_STARTING seq 2, written by the server; the worker goes on from 3.
-FIRST_WORKER_SEQ = 3
+#: RUN_QUEUED is seq 1 and RUN_STARTING seq 2, written by the server before the launch; the
+#: worker numbers from ``FIRST_WORKER_SEQ``, the server after the launch in a range of its own
+#: (``server.storage.events``).
+QUEUED_SEQ, STARTING_SEQ = 1, 2
 PRIORITY_TAG = "tessera/priority"
 #: Overrides the location's default executor for one run.
 EXECUTOR_TAG = "tessera/executor"
@@ -123,22 +126,17 @@ class RunCoordinator:
                 depends_on=[run_ids[up] for up in run.upstream_locations],
                 priority=priority,
             )
-            _server_event(session, row, EventType.RUN_QUEUED, "run queued", seq=1)
+            _server_event(session, row, EventType.RUN_QUEUED, "run queued", seq=QUEUED_SEQ)
             created.append(row)
         return created
 
     def cancel(self, run_id: str) -> RunRow:
         with self.database.transaction() as session:
-            row = run_store.get_run(session, run_id)
+            row = run_store.lock_run(session, run_id)
             if row is None:
                 raise NotFound(f"no run '{run_id}'")
-            if row.status == RunStatus.QUEUED.value and run_store.set_status(
-                session,
-                run_id,
-                RunStatus.CANCELED,
-                error="canceled before it started",
-                only_from=[RunStatus.QUEUED.value],
-            ):
+            if row.status == RunStatus.QUEUED.value:
+                # The event ends the run: it is stored, then the status follows it.
                 _server_event(session, row, EventType.RUN_CANCELED, "canceled before it started")
             elif row.status in (RunStatus.STARTING.value, RunStatus.STARTED.value):
                 run_store.set_status(
@@ -220,14 +218,14 @@ class RunCoordinator:
                         f"upstream run {failed.run_id} in location '{failed.location}' ended "
                         f"{failed.status}; this run depends on it and was canceled"
                     )
-                    if run_store.set_status(
+                    _server_event(
                         session,
-                        row.run_id,
-                        RunStatus.CANCELED,
-                        error=reason,
+                        row,
+                        EventType.RUN_CANCELED,
+                        reason,
+                        level="ERROR",
                         only_from=[RunStatus.QUEUED.value],
-                    ):
-                        _server_event(session, row, EventType.RUN_CANCELED, reason, level="ERROR")
+                    )
 
     def _claim(self) -> list[tuple[RunRow, str]]:
         claimed: list[tuple[RunRow, str]] = []
@@ -259,7 +257,7 @@ class RunCoordinator:
                 server_id = self._server_id(row.location)
                 if not queue.claim(session, row.run_id, token=token, server_id=server_id):
                     continue
-                _server_event(session, row, EventType.RUN_STARTING, "launching", seq=2)
+                _server_event(session, row, EventType.RUN_STARTING, "launching", seq=STARTING_SEQ)
                 active_total += 1
                 active_by_location[row.location] = active_by_location.get(row.location, 0) + 1
                 for t in hit:
@@ -298,10 +296,9 @@ class RunCoordinator:
     def fail(self, run_id: str, reason: str) -> None:
         """End a run as FAILURE with ``reason``, unless it already ended."""
         with self.database.transaction() as session:
-            row = run_store.get_run(session, run_id)
-            if row is None or row.status in run_store.TERMINAL:
-                return
-            _server_event(session, row, EventType.RUN_FAILURE, reason, level="ERROR")
+            row = run_store.lock_run(session, run_id)
+            if row is not None:
+                _server_event(session, row, EventType.RUN_FAILURE, reason, level="ERROR")
 
     def _monitor(self) -> None:
         now = time.time()
@@ -311,22 +308,48 @@ class RunCoordinator:
                 session, RunStatus.CANCELING, now - self.cancel_grace * 2
             )
         self._fail_runs_of_lost_locations(now)
-        for row in stuck:
-            self.fail(
-                row.run_id,
+        self._fail_each(
+            stuck,
+            lambda row: (
                 f"run stuck in STARTING for more than {self.starting_timeout:.0f}s: the location "
-                f"'{row.location}' never started it",
-            )
+                f"'{row.location}' never started it"
+            ),
+        )
         for row in canceling:
-            with self.database.transaction() as session:
-                fresh = run_store.get_run(session, row.run_id)
-                if fresh is not None and fresh.status == RunStatus.CANCELING.value:
+            try:
+                with self.database.transaction() as session:
                     _server_event(
                         session,
-                        fresh,
+                        row,
                         EventType.RUN_CANCELED,
                         "the location did not confirm the cancel in time; marked canceled",
+                        only_from=[RunStatus.CANCELING.value],
                     )
+            except Exception:
+                log.exception("could not mark run %s canceled", row.run_id)
+
+    def _fail_each(self, rows: Iterable[RunRow], reason: Callable[[RunRow], str]) -> None:
+        """Fail every run of ``rows``: one that cannot be failed (a database error) is logged
+        and does not keep the others from failing."""
+        for row in rows:
+            try:
+                self.fail(row.run_id, reason(row))
+            except Exception:
+                log.exception("could not fail run %s", row.run_id)
+
+    def made_with(self, run: RunRow, keys: Collection[AssetKey]) -> set[AssetKey]:
+        """Those of ``keys`` that ``run`` materializes although it was not launched for them:
+        other keys of a step it runs (a multi-asset that cannot be subset materializes all of
+        its keys together), as the snapshot of the run's location says."""
+        graph = self.registry.graph
+
+        def step_of(key: AssetKey) -> str | None:
+            node = graph.get(key)
+            snap = node.definitions.get(run.location) if node is not None else None
+            return snap.node_name if snap is not None else None
+
+        steps = {step_of(k) for k in run_store.asset_keys_of(run)} - {None}
+        return {key for key in keys if step_of(key) in steps}
 
     def _fail_runs_of_lost_locations(self, now: float) -> None:
         """Runs of a location that has not answered for ``lost_location_seconds`` fail: their
@@ -341,22 +364,24 @@ class RunCoordinator:
             return
         with self.database.transaction() as session:
             rows = queue.active_runs(session, lost)
-        for row in rows:
-            self.fail(
-                row.run_id,
+        self._fail_each(
+            rows,
+            lambda row: (
                 f"code location '{row.location}' has been unreachable for more than "
-                f"{self.lost_location_seconds:.0f}s while the run was in progress",
-            )
+                f"{self.lost_location_seconds:.0f}s while the run was in progress"
+            ),
+        )
 
     def _location_restarted(self, location: str, old: str | None, new: str | None) -> None:
         with self.database.transaction() as session:
             rows = queue.active_runs_on(session, location, old)
-        for row in rows:
-            self.fail(
-                row.run_id,
+        self._fail_each(
+            rows,
+            lambda row: (
                 f"code location '{location}' restarted while the run was in progress "
-                f"(server id {old} → {new}); its worker is gone",
-            )
+                f"(server id {old} → {new}); its worker is gone"
+            ),
+        )
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -370,19 +395,35 @@ def _server_event(
     *,
     seq: int | None = None,
     level: str = "INFO",
-) -> None:
-    """Record an event the server itself observed, through the same path as ingest."""
-    fresh = run_store.get_run(session, row.run_id) or row
+    only_from: Sequence[str] | None = None,
+) -> bool:
+    """Record an event the server itself observed, through the same path as ingest, unless
+    the run has ended (or is not in ``only_from``); returns whether it was recorded.
+
+    Without ``seq``, the event is numbered in the server's own range, after any the worker
+    sent; such an event must end the run, as nothing is stored after it (a reader paging
+    with ``after`` would skip the worker's events numbered below an event mid-run).
+    """
+    fresh = run_store.lock_run(session, row.run_id)
+    if fresh is None or fresh.status in run_store.TERMINAL:
+        return False
+    if only_from is not None and fresh.status not in only_from:
+        return False
     ends_badly = event_type in (EventType.RUN_FAILURE, EventType.RUN_CANCELED)
+    if seq is None:
+        if not ends_badly:
+            raise ValueError(f"the server numbers only the end of a run, not {event_type}")
+        seq = next_server_seq(session, row.run_id)
     event = Event(
         event_type,
         row.run_id,
-        seq=seq if seq is not None else fresh.last_seq + 1,
+        seq=seq,
         level=level,
         message=message,
         error=message if ends_badly else None,
     )
     ingest_events(session, fresh, [event])
+    return True
 
 
 def _tags(database: Database, run_id: str) -> dict[str, str]:

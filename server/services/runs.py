@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from codeloc._runs import EventType, RunStatus
 from codeloc._wire import Batch
-from server.errors import InvalidRequest, NotFound
+from server.errors import InvalidEvent, InvalidRequest, NotFound
 from server.runs.coordinator import RunCoordinator
 from server.schemas import (
     EventPublic,
@@ -130,10 +130,20 @@ def ingest(
     database: Database, coordinator: RunCoordinator, run_id: str, token: str, batch: Batch
 ) -> IngestResultPublic:
     """Store a batch of a run's events, authenticated by the token issued to the run; once
-    it answers, the batch is committed. Idempotent by ``(run_id, seq)``."""
+    it answers, the batch is committed. Idempotent by ``(run_id, seq)``.
+
+    The token writes only its run's events (``server.storage.events``): seqs of the worker's
+    range, keys of the run's own assets (or made by its steps, as the location's snapshot
+    says), nothing once the run has ended (409).
+    """
     if batch.run_id != run_id:
         raise InvalidRequest(f"batch is for run '{batch.run_id}', posted to run '{run_id}'")
-    result = event_store.ingest_batch(database, run_id, token, batch.events)
+    for index, event in enumerate(batch.events):
+        if (reason := event_store.worker_seq_problem(event.seq)) is not None:
+            raise InvalidEvent(f"events.{index}.seq", reason)
+    result = event_store.ingest_batch(
+        database, run_id, token, batch.events, made_with=coordinator.made_with
+    )
     if any(_ends_run(e.type) for e in batch.events):
         # A run that ended may release a downstream run or a slot in the queue.
         coordinator.wake()

@@ -5,10 +5,12 @@ and only :func:`server.storage.events.rows_of` has to learn how to fill it.
 The statement's text never changes, so it is parsed and planned once per connection. The
 events and the materializations travel as two JSON documents, read by
 ``json_to_recordset``; data-modifying CTEs run once each and see each other's
-``RETURNING``. Nothing is written unless the run exists and the token's hash matches (when
-one is given). A key materialized twice in the batch goes to the latest table once, the
-newest (an upsert cannot touch a row twice); an older materialization stored late does not
-replace a newer one.
+``RETURNING``. Nothing is written unless the run exists, has not ended, the token's hash
+matches (when one is given) and every key of the batch is one of the run's own (when keys are
+given); the run's row is locked first (``FOR NO KEY UPDATE``), so that a run ending at the
+same moment either waits for the batch or is seen ended by it. A key materialized twice in
+the batch goes to the latest table once, the newest (an upsert cannot touch a row twice); an
+older materialization stored late does not replace a newer one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from sqlalchemy import FromClause, String, TextClause, text
 from sqlalchemy.dialects import postgresql
 
+from codeloc._runs import RunStatus
 from server.storage.models import LatestMaterializationRow, MaterializationRow, RunEventRow
 
 __all__ = ["BATCH_STATEMENT", "EVENT_COLUMNS", "LATEST_COPIED", "MATERIALIZATION_COLUMNS"]
@@ -42,6 +45,7 @@ LATEST_COPIED: tuple[str, ...] = tuple(
     c.name for c in _LATEST.columns if c.name != "materialization_id"
 )
 _quote = _DIALECT.identifier_preparer.quote
+_TERMINAL = ", ".join(f"'{s.value}'" for s in RunStatus if s.is_terminal)
 
 
 def _names(names: Sequence[str], prefix: str = "") -> str:
@@ -69,6 +73,9 @@ BATCH_STATEMENT: TextClause = text(
     WITH run AS (
         SELECT run_id, last_seq FROM runs
         WHERE run_id = :run_id AND (CAST(:token_hash AS text) IS NULL OR token_hash = :token_hash)
+          AND status NOT IN ({_TERMINAL})
+          AND (CAST(:keys AS text) IS NULL OR CAST(asset_keys AS jsonb) @> CAST(:keys AS jsonb))
+        FOR NO KEY UPDATE
     ),
     ev AS (
         INSERT INTO run_events (run_id, {_names(EVENT_COLUMNS)})

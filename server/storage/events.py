@@ -4,6 +4,26 @@ Ingest is idempotent by ``(run_id, seq)``: ``INSERT … ON CONFLICT DO NOTHING R
 says which events are new, and only those produce materializations and status changes, so
 a batch sent twice (a retry after a lost answer) changes nothing the second time.
 
+A run's token writes that run's events and no others':
+
+- ``seq`` in the worker's range only. The seqs of a run are shared out so that the server
+  and the worker never number the same event, whatever either does: 1 and 2 are the
+  server's ``RUN_QUEUED`` and ``RUN_STARTING``, written before a worker exists;
+  ``FIRST_WORKER_SEQ`` up to ``SERVER_SEQ_BASE - 1`` are the worker's; from
+  ``SERVER_SEQ_BASE`` up they are the server's again, counted apart from the worker's
+  (:func:`next_server_seq`), for the end of a run the server observes (a failed launch, a
+  lost location). Those are all ends: an event the server wrote mid-run would sort after
+  the worker's later ones and be skipped by a reader paging with ``after``.
+- materializations (and any event naming an asset) of the run's own assets only;
+- nothing once the run has ended (``RunEnded``, 409), and nothing after its end in a batch:
+  a run's end is its last event. A batch whose events are all stored already is still
+  answered, as duplicates: the worker whose answer was lost retries the batch that ended its
+  run, and must not be told that its run took none of it.
+
+Every writer locks the run's row first (``server.storage.runs.lock_run``), so that a run
+ending at the same moment (the worker's end, the server failing a run that seems stuck)
+either waits for the batch or refuses it; nothing is stored after the end.
+
 An event arrives as a ``codeloc._runs.Event`` and becomes rows in one place, :func:`rows_of`;
 on PostgreSQL the rows travel as JSON documents to one statement (``server.storage._batch``)
 whose column lists are derived from the same models.
@@ -12,7 +32,7 @@ whose column lists are derived from the same models.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -23,8 +43,8 @@ from sqlalchemy.orm import Session
 
 from codeloc._key import AssetKey
 from codeloc._runs import Event, EventType, RunStatus
-from codeloc._wire import metadata_to_json
-from server.errors import NotFound, Unauthorized
+from codeloc._wire import MAX_SEQ, metadata_to_json
+from server.errors import Forbidden, InvalidEvent, NotFound, RunEnded, Unauthorized
 from server.storage._batch import BATCH_STATEMENT
 from server.storage.db import Database
 from server.storage.keys import decode_key, encode_key
@@ -35,13 +55,16 @@ from server.storage.models import (
     RunEventRow,
     RunRow,
 )
-from server.storage.runs import get_run, hash_token, set_status
+from server.storage.runs import hash_token, lock_run, set_status
 
 __all__ = [
+    "FIRST_WORKER_SEQ",
     "MAX_SEQ",
+    "SERVER_SEQ_BASE",
     "STATUS_OF_EVENT",
     "IngestResult",
     "LatestVersions",
+    "MadeWith",
     "ingest_batch",
     "ingest_events",
     "latest_materializations",
@@ -50,8 +73,10 @@ __all__ = [
     "list_events",
     "list_materializations",
     "materialization_version",
+    "next_server_seq",
     "rows_of",
     "unstorable",
+    "worker_seq_problem",
 ]
 
 #: What a run-level event does to the run's status.
@@ -61,6 +86,16 @@ STATUS_OF_EVENT: Mapping[EventType, RunStatus] = {
     EventType.RUN_FAILURE: RunStatus.FAILURE,
     EventType.RUN_CANCELED: RunStatus.CANCELED,
 }
+_ENDS = frozenset(t for t, status in STATUS_OF_EVENT.items() if status.is_terminal)
+
+#: The first seq of a run's worker: 1 and 2 are the server's ``RUN_QUEUED`` and ``RUN_STARTING``.
+FIRST_WORKER_SEQ = 3
+#: The first seq the server numbers after a run's launch; the worker's seqs stay below it.
+SERVER_SEQ_BASE = 2**30
+
+#: ``made_with(run, keys)``: those of ``keys`` that ``run`` materializes although it was not
+#: launched for them (another key of a step it runs).
+MadeWith = Callable[[RunRow, Collection[AssetKey]], Collection[AssetKey]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +148,22 @@ def rows_of(events: Iterable[Event]) -> Rows:
     return Rows(event_rows, materializations)
 
 
-#: The largest ``seq`` its column holds.
-MAX_SEQ = 2**31 - 1
+def worker_seq_problem(seq: int) -> str | None:
+    """Why a run's worker may not number an event ``seq``; None when it may."""
+    if FIRST_WORKER_SEQ <= seq < SERVER_SEQ_BASE:
+        return None
+    return (
+        f"must be from {FIRST_WORKER_SEQ} to {SERVER_SEQ_BASE - 1}, not {seq}: a run's worker "
+        "numbers its events in that range, the server its own outside it"
+    )
 
 
 def unstorable(event: Event) -> tuple[tuple[str, ...], str] | None:
-    """Which field of ``event`` the database cannot store so as to read it back the same,
-    and why; None when it can store them all."""
-    if event.seq > MAX_SEQ:
-        return ("seq",), f"must be at most {MAX_SEQ}, not {event.seq}"
+    """Which field of ``event``, sent by a run's worker, the server refuses to store, and
+    why: a seq outside the worker's range, a key the database would not read back the same.
+    None when it can store them all."""
+    if (reason := worker_seq_problem(event.seq)) is not None:
+        return ("seq",), reason
     if event.asset_key is not None and (reason := unstorable_key(event.asset_key)):
         return ("asset_key",), reason
     mat = event.materialization
@@ -137,40 +179,64 @@ def _insert(session: Session, table: Any) -> Any:
 
 
 def ingest_batch(
-    database: Database, run_id: str, token: str, events: Sequence[Event]
+    database: Database,
+    run_id: str,
+    token: str,
+    events: Sequence[Event],
+    *,
+    made_with: MadeWith | None = None,
 ) -> IngestResult:
     """Store a batch a run's worker sent, authenticated by the run's token.
 
     On PostgreSQL a batch without run-level events (nearly all of them) is one statement in
-    one round trip, committed on its own: the token check, the events, the materializations,
-    the latest table and ``last_seq`` together, atomic as any single statement. A batch that
-    moves the run's status goes through :func:`ingest_events` in a transaction, as does one
-    that names an unknown run or a wrong token, to say which: ``NotFound`` or
-    ``Unauthorized``, and nothing is stored.
+    one round trip, committed on its own: the token, status and key checks, the events, the
+    materializations, the latest table and ``last_seq`` together, atomic as any single
+    statement. A batch that moves the run's status goes through :func:`ingest_events` in a
+    transaction, as does one that statement refused, to say why: ``NotFound``,
+    ``Unauthorized``, ``Forbidden`` (a key not the run's, nor one ``made_with`` allows),
+    ``RunEnded``; and nothing is stored.
     """
     token_hash = hash_token(token)
     if events and not database.is_sqlite and not any(e.type in STATUS_OF_EVENT for e in events):
+        keys = sorted({encode_key(key) for _, _, key in _keys_named(events)})
         with database.engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            params = _batch_params(run_id, token_hash, _by_seq(events))
+            params = _batch_params(run_id, token_hash, _by_seq(events), keys)
             row = connection.execute(BATCH_STATEMENT, params).one()
         if row.found:
             return IngestResult(len(row.inserted), row.received - len(row.inserted), row.last_seq)
         # Nothing was written: say why, outside the hot path.
     with database.transaction() as session:
-        run = get_run(session, run_id)
+        run = lock_run(session, run_id)
         if run is None:
             raise NotFound(f"no run '{run_id}'")
         if not token or not hmac.compare_digest(token_hash, run.token_hash):
             raise Unauthorized(f"wrong or missing token for run '{run_id}'")
+        _refuse_foreign_keys(run, events, made_with)
         return ingest_events(session, run, events)
 
 
 def ingest_events(session: Session, run: RunRow, events: Sequence[Event]) -> IngestResult:
-    """Store a batch of one run's events; skip those already stored."""
+    """Store a batch of one run's events; skip those already stored.
+
+    The run is locked first; ``RunEnded`` if it has ended, unless every event of the batch
+    is stored already (a retry); ``InvalidEvent`` for a batch whose end is not its last event.
+    """
+    locked = lock_run(session, run.run_id)
+    if locked is None:
+        raise NotFound(f"no run '{run.run_id}'")
     if not events:
-        return IngestResult(0, 0, run.last_seq)
+        return IngestResult(0, 0, locked.last_seq)
     by_seq = _by_seq(events)
+    if RunStatus(locked.status).is_terminal:
+        if _stored_count(session, locked.run_id, by_seq) == len(by_seq):
+            return IngestResult(0, len(by_seq), locked.last_seq)
+        raise RunEnded(
+            f"run '{locked.run_id}' is {locked.status}; it takes no more events",
+            run_id=locked.run_id,
+            run_status=locked.status,
+        )
+    _refuse_events_after_the_end(locked, events)
     if session.get_bind().dialect.name == "postgresql":
         # The caller holds the run: no token to check.
         row = session.execute(BATCH_STATEMENT, _batch_params(run.run_id, None, by_seq)).one()
@@ -190,8 +256,83 @@ def ingest_events(session: Session, run: RunRow, events: Sequence[Event]) -> Ing
                 at=event.timestamp,
                 error=error if status in (RunStatus.FAILURE, RunStatus.CANCELED) else None,
             )
-    last_seq = max(run.last_seq, max(by_seq))
+    last_seq = max(locked.last_seq, max(by_seq))
     return IngestResult(len(new_events), len(by_seq) - len(new_events), last_seq)
+
+
+def next_server_seq(session: Session, run_id: str) -> int:
+    """The seq of the next event the server writes for a run after its launch: counted in the
+    server's own range, whatever seqs the worker sent (it cannot reach that range)."""
+    highest = session.scalar(
+        select(func.max(RunEventRow.seq)).where(
+            RunEventRow.run_id == run_id, RunEventRow.seq >= SERVER_SEQ_BASE
+        )
+    )
+    seq = SERVER_SEQ_BASE if highest is None else highest + 1
+    if seq > MAX_SEQ:  # 2**30 events the server wrote for one run: a bug, not a run
+        raise RuntimeError(f"run '{run_id}' has no server seq left")
+    return seq
+
+
+def _keys_named(events: Sequence[Event]) -> Iterator[tuple[int, str, AssetKey]]:
+    """(index, field, key) of every asset key the events name."""
+    for index, event in enumerate(events):
+        if event.asset_key is not None:
+            yield index, "asset_key", event.asset_key
+        if event.materialization is not None:
+            yield index, "materialization.asset_key", event.materialization.asset_key
+
+
+def _refuse_foreign_keys(run: RunRow, events: Sequence[Event], made_with: MadeWith | None) -> None:
+    """``Forbidden`` naming the first key of ``events`` that is not ``run``'s to write."""
+    own = set(run.asset_keys)
+    foreign = [(i, f, key) for i, f, key in _keys_named(events) if encode_key(key) not in own]
+    if not foreign:
+        return
+    allowed = set(made_with(run, {key for _, _, key in foreign})) if made_with else set()
+    for index, field, key in foreign:
+        if key not in allowed:
+            raise Forbidden(
+                f"run '{run.run_id}' writes only its own assets, and '{key.to_user_string()}' "
+                f"(events.{index}.{field}) is not one of them",
+                run_id=run.run_id,
+                asset_key=list(key.path),
+            )
+
+
+def _refuse_events_after_the_end(run: RunRow, events: Sequence[Event]) -> None:
+    """``InvalidEvent`` for a batch whose end (success, failure, cancel) is not the last event
+    of the run: another end, or an event with a higher seq, in the batch or stored already."""
+    ends = [(i, e) for i, e in enumerate(events) if e.type in _ENDS]
+    if not ends:
+        return
+    index, end = ends[0]
+    other = max(e.seq for e in events)
+    if other == end.seq:
+        other = next((e.seq for _, e in ends if e.seq != end.seq), other)
+    if other != end.seq:
+        raise InvalidEvent(
+            f"events.{index}.type",
+            f"{end.type.value} (seq {end.seq}) ends the run and must be its last event; "
+            f"the batch holds seq {other} as well",
+        )
+    if run.last_seq >= end.seq:
+        raise InvalidEvent(
+            f"events.{index}.type",
+            f"{end.type.value} (seq {end.seq}) ends the run and must be its last event; "
+            f"run '{run.run_id}' has events up to seq {run.last_seq}",
+        )
+
+
+def _stored_count(session: Session, run_id: str, by_seq: Mapping[int, Event]) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(RunEventRow)
+            .where(RunEventRow.run_id == run_id, RunEventRow.seq.in_(list(by_seq)))
+        )
+        or 0
+    )
 
 
 def _by_seq(events: Sequence[Event]) -> dict[int, Event]:
@@ -203,12 +344,17 @@ def _by_seq(events: Sequence[Event]) -> dict[int, Event]:
 
 
 def _batch_params(
-    run_id: str, token_hash: str | None, by_seq: Mapping[int, Event]
+    run_id: str,
+    token_hash: str | None,
+    by_seq: Mapping[int, Event],
+    keys: Sequence[str] = (),
 ) -> dict[str, Any]:
     rows = rows_of(by_seq.values())
     return {
         "run_id": run_id,
         "token_hash": token_hash,
+        # The batch's keys must all be the run's own; None: not checked here.
+        "keys": orjson.dumps(list(keys)).decode() if keys else None,
         "received": len(by_seq),
         "max_seq": next(reversed(by_seq)),
         "events": _json_without_nul(rows.events),

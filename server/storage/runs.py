@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, func, select, update
+from sqlalchemy import Integer, func, select, text, update
 from sqlalchemy.orm import Session
 
 from codeloc._key import AssetKey
@@ -23,6 +23,7 @@ __all__ = [
     "get_run",
     "hash_token",
     "list_runs",
+    "lock_run",
     "queue_positions",
     "set_status",
     "tags_of",
@@ -75,6 +76,24 @@ def create_run(
 
 def get_run(session: Session, run_id: str) -> RunRow | None:
     return session.scalar(select(RunRow).where(RunRow.run_id == run_id))
+
+
+def lock_run(session: Session, run_id: str) -> RunRow | None:
+    """The run as it is now, held until the transaction ends: whoever writes a run's events
+    locks it first, so that its status cannot change between a check and a write (the run
+    ending while a batch is stored after its end).
+
+    On PostgreSQL a row lock (``FOR NO KEY UPDATE``: rows that only reference the run are not
+    held up). On SQLite the database's write lock, taken by a write as the transaction's first
+    statement; called later in a transaction that has only read, it may fail as busy.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        query = select(RunRow).where(RunRow.run_id == run_id).with_for_update(key_share=True)
+    else:
+        session.execute(text("UPDATE runs SET updated_at = updated_at WHERE 1 = 0"))
+        query = select(RunRow).where(RunRow.run_id == run_id)
+    # A row loaded earlier in the session is read again, not taken from the identity map.
+    return session.scalar(query.execution_options(populate_existing=True))
 
 
 def asset_keys_of(run: RunRow) -> list[AssetKey]:

@@ -60,3 +60,17 @@ def stubborn(config: SleepConfig) -> None:
         except RunInterrupted:
             if config.marker:
                 Path(config.marker).write_text("ignored")
+
+
+@asset
+def chatty(config: SleepConfig) -> None:
+    """Prints a line every 50 ms; when interrupted, leaves a marker file."""
+    deadline = time.monotonic() + config.seconds
+    try:
+        while time.monotonic() < deadline:
+            print("still working", flush=True)
+            time.sleep(0.05)
+    except RunInterrupted:
+        if config.marker:
+            Path(config.marker).write_text("interrupted")
+        raise

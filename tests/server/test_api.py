@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from codeloc._key import AssetKey
 from codeloc._runs import RunStatus
 from codeloc._wire import event_from_json
 from codeloc.grpc import CodeSource
@@ -167,14 +168,20 @@ def test_statuses_follow_new_materializations(
     request.addfinalizer(database.dispose)
     with database.transaction() as session:
         create_run(
-            session, run_id="r", location="x", asset_keys=[], run_config={}, tags={}, token="t"
+            session,
+            run_id="r",
+            location="x",
+            asset_keys=[AssetKey("code_location_1_asset"), AssetKey("code_location_2_asset")],
+            run_config={},
+            tags={},
+            token="t",
         )
-        # Ended, so that the server's coordinator leaves it alone.
-        set_status(session, "r", RunStatus.SUCCESS)
+        # Started in a location the server does not know: its coordinator leaves it alone.
+        set_status(session, "r", RunStatus.STARTED)
     assert statuses()["code_location_2_asset"] == "missing"
 
-    materialize(1, "code_location_1_asset", 10.0)
-    materialize(2, "code_location_2_asset", 20.0)
+    materialize(3, "code_location_1_asset", 10.0)
+    materialize(4, "code_location_2_asset", 20.0)
     after = statuses()
     assert (after["code_location_1_asset"], after["code_location_2_asset"]) == ("fresh", "fresh")
     assert after["cereals"] == "missing"
@@ -182,7 +189,7 @@ def test_statuses_follow_new_materializations(
     assert (detail["stale"], detail["stale_causes"]) == (False, [])
 
     # The upstream location's asset again: the downstream one, in the other location, is stale.
-    materialize(3, "code_location_1_asset", 30.0)
+    materialize(5, "code_location_1_asset", 30.0)
     assert statuses()["code_location_2_asset"] == "stale"
     detail = api.get("/api/v1/assets/code_location_2_asset").json()
     assert [c["reason"] for c in detail["stale_causes"]] == ["upstream_newer"]

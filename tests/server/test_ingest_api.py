@@ -35,7 +35,7 @@ def database(database_url: str) -> Iterator[Database]:
             session,
             run_id=RUN,
             location="somewhere",
-            asset_keys=[AssetKey(["raw", "orders"])],
+            asset_keys=[AssetKey(["raw", "orders"]), AssetKey(["raw", "orders", "2024"])],
             run_config={},
             tags={},
             token=TOKEN,
@@ -98,42 +98,43 @@ def test_a_batch_is_stored_and_its_keys_read_back_the_same(
     client: TestClient, database: Database
 ) -> None:
     key = ["raw", "orders", "2024"]
-    response = post(client, [log(1), materialized(2, key)])
+    response = post(client, [log(3), materialized(4, key)])
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"accepted": 2, "duplicates": 0, "last_seq": 2}
+    assert response.json() == {"accepted": 2, "duplicates": 0, "last_seq": 4}
     with database.transaction() as session:
         [mat] = list_materializations(session, AssetKey(key))
         assert list(latest_materializations(session)) == [AssetKey(key)]
-    assert (mat.event_seq, mat.code_version, mat.tags) == (2, "v1", {"team": "data"})
+    assert (mat.event_seq, mat.code_version, mat.tags) == (4, "v1", {"team": "data"})
     events = client.get(URL).json()
     assert [e["asset_key"] for e in events] == [None, key]
     assert events[1]["metadata"] == {}
-    assert client.get(f"/api/v1/runs/{RUN}").json()["asset_keys"] == [["raw", "orders"]]
+    assert client.get(f"/api/v1/runs/{RUN}").json()["asset_keys"] == [["raw", "orders"], key]
 
 
 def test_the_same_batch_again_is_all_duplicates(client: TestClient) -> None:
-    assert post(client, [log(1), log(2)]).json() == {"accepted": 2, "duplicates": 0, "last_seq": 2}
-    assert post(client, [log(1), log(2)]).json() == {"accepted": 0, "duplicates": 2, "last_seq": 2}
+    assert post(client, [log(3), log(4)]).json() == {"accepted": 2, "duplicates": 0, "last_seq": 4}
+    assert post(client, [log(3), log(4)]).json() == {"accepted": 0, "duplicates": 2, "last_seq": 4}
 
 
 @pytest.mark.parametrize(
     ("events", "field", "fragment"),
     [
         ([{"timestamp": 1.0, "type": "LOG"}], "events.0.seq", "integer"),
-        ([log(1), log(0)], "events.1.seq", "at least 1"),
-        ([{**log(1), "seq": "one"}], "events.0.seq", "'one'"),
-        ([log(2**31)], "events.0.seq", "at most"),
-        ([log(1, timestamp="noon")], "events.0.timestamp", "number"),
-        ([log(1, type="DANCING")], "events.0.type", "'DANCING' is not an event type"),
-        ([log(1, level=None)], "events.0.level", "string"),
-        ([log(1, step_key=7)], "events.0.step_key", "string"),
-        ([log(1, asset_key=[""])], "events.0.asset_key", "non-empty"),
-        ([log(1, metadata={"n": {"kind": "count", "value": 1}})], "events.0.metadata.n", "kind"),
-        ([log(1, metadata={"n": {"kind": "int"}})], "events.0.metadata.n", "value"),
-        ([log(1, materialization={"tags": {}})], "events.0.materialization.asset_key", "list"),
+        ([log(3), log(0)], "events.1.seq", "at least 1"),
+        ([{**log(3), "seq": "one"}], "events.0.seq", "'one'"),
+        ([log(2**31)], "events.0.seq", "from 0 to 2147483647"),
+        ([log(2**70)], "events.0.seq", "from 0 to 2147483647"),
+        ([log(3, timestamp="noon")], "events.0.timestamp", "number"),
+        ([log(3, type="DANCING")], "events.0.type", "'DANCING' is not an event type"),
+        ([log(3, level=None)], "events.0.level", "string"),
+        ([log(3, step_key=7)], "events.0.step_key", "string"),
+        ([log(3, asset_key=[""])], "events.0.asset_key", "non-empty"),
+        ([log(3, metadata={"n": {"kind": "count", "value": 1}})], "events.0.metadata.n", "kind"),
+        ([log(3, metadata={"n": {"kind": "int"}})], "events.0.metadata.n", "value"),
+        ([log(3, materialization={"tags": {}})], "events.0.materialization.asset_key", "list"),
         (
-            [log(1, materialization={"asset_key": ["a"], "tags": {"n": 1}})],
+            [log(3, materialization={"asset_key": ["a"], "tags": {"n": 1}})],
             "events.0.materialization.tags",
             "strings",
         ),
@@ -150,10 +151,10 @@ def test_a_bad_event_is_refused_naming_its_field(
 @pytest.mark.parametrize(
     ("event", "field"),
     [
-        (materialized(1, ["raw/orders"]), "events.0.asset_key"),
-        ({**materialized(1, ["raw"]), "asset_key": ["a", "b/c"]}, "events.0.asset_key"),
+        (materialized(4, ["raw/orders"]), "events.0.asset_key"),
+        ({**materialized(4, ["raw"]), "asset_key": ["a", "b/c"]}, "events.0.asset_key"),
         (
-            {**materialized(1, ["raw/orders"]), "asset_key": None},
+            {**materialized(4, ["raw/orders"]), "asset_key": None},
             "events.0.materialization.asset_key",
         ),
     ],
@@ -162,7 +163,7 @@ def test_a_key_with_a_slash_inside_a_segment_is_refused(
     client: TestClient, database: Database, event: dict[str, Any], field: str
 ) -> None:
     # Stored as its segments joined by "/", it would read back as other segments.
-    body = assert_refused(post(client, [log(1), event]), field.replace("events.0", "events.1"))
+    body = assert_refused(post(client, [log(3), event]), field.replace("events.0", "events.1"))
     assert "holds '/'" in body["detail"]
     assert "['raw/orders']" in body["detail"] or "['a', 'b/c']" in body["detail"]
     assert stored_seqs(database) == []
@@ -170,17 +171,17 @@ def test_a_key_with_a_slash_inside_a_segment_is_refused(
 
 def test_a_key_longer_than_its_column_is_refused(client: TestClient, database: Database) -> None:
     body = assert_refused(
-        post(client, [materialized(1, ["x" * 600, "y" * 600])]), "events.0.asset_key"
+        post(client, [materialized(3, ["x" * 600, "y" * 600])]), "events.0.asset_key"
     )
     assert "longer than 1024" in body["detail"]
     assert stored_seqs(database) == []
 
 
 def test_a_batch_holds_at_most_ten_thousand_events(client: TestClient, database: Database) -> None:
-    assert_refused(post(client, [log(s) for s in range(1, 10_002)]), "events", "at most 10,000")
+    assert_refused(post(client, [log(s) for s in range(3, 10_004)]), "events", "at most 10,000")
     assert stored_seqs(database) == []
-    response = post(client, [log(s) for s in range(1, 10_001)])
-    assert response.json() == {"accepted": 10_000, "duplicates": 0, "last_seq": 10_000}
+    response = post(client, [log(s) for s in range(3, 10_003)])
+    assert response.json() == {"accepted": 10_000, "duplicates": 0, "last_seq": 10_002}
 
 
 @pytest.mark.parametrize(
@@ -207,16 +208,16 @@ def test_a_batch_of_another_run_or_with_a_wrong_token_is_refused(
 ) -> None:
     other = client.post(
         URL,
-        json={"run_id": "run-2", "events": [log(1)]},
+        json={"run_id": "run-2", "events": [log(3)]},
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert other.status_code == 400
     assert "run-2" in other.json()["detail"]
-    assert post(client, [log(1)], token="wrong").status_code == 401
-    assert client.post(URL, json={"run_id": RUN, "events": [log(1)]}).status_code == 401
+    assert post(client, [log(3)], token="wrong").status_code == 401
+    assert client.post(URL, json={"run_id": RUN, "events": [log(3)]}).status_code == 401
     unknown = client.post(
         "/api/v1/runs/run-9/events",
-        json={"run_id": "run-9", "events": [log(1)]},
+        json={"run_id": "run-9", "events": [log(3)]},
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert unknown.status_code == 404
@@ -224,7 +225,7 @@ def test_a_batch_of_another_run_or_with_a_wrong_token_is_refused(
 
 
 def test_a_run_event_moves_the_run(client: TestClient, database: Database) -> None:
-    response = post(client, [log(1), {**log(2), "type": "RUN_FAILURE", "error": "boom"}])
+    response = post(client, [log(3), {**log(4), "type": "RUN_FAILURE", "error": "boom"}])
     assert response.status_code == 200
     with database.transaction() as session:
         run = get_run(session, RUN)
@@ -239,3 +240,70 @@ def test_the_openapi_document_describes_the_batch(client: TestClient) -> None:
     event = schema["properties"]["events"]["items"]
     assert set(event["required"]) == {"seq", "timestamp", "type"}
     assert "ASSET_MATERIALIZATION" in event["properties"]["type"]["enum"]
+
+
+def assert_problem(response: Any, status: int, *fragments: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    for fragment in fragments:
+        assert fragment in body["detail"], body
+    return body
+
+
+def stored_materializations(database: Database) -> int:
+    with database.transaction() as session:
+        return len(latest_materializations(session))
+
+
+@pytest.mark.parametrize("seq", [1, 2, 2**30, 2**31 - 1])
+def test_a_seq_outside_the_workers_range_is_refused(
+    client: TestClient, database: Database, seq: int
+) -> None:
+    # 1 and 2 are the server's RUN_QUEUED and RUN_STARTING; from 2**30 up, the server's own.
+    assert_refused(post(client, [log(3), log(seq)]), "events.1.seq", "from 3 to 1073741823")
+    assert stored_seqs(database) == []
+
+
+@pytest.mark.parametrize("ends", [False, True], ids=["one-statement", "with-the-run-end"])
+def test_a_materialization_of_an_asset_not_the_runs_is_refused(
+    client: TestClient, database: Database, ends: bool
+) -> None:
+    batch = [log(3), materialized(4, ["raw", "orders"]), materialized(5, ["billing", "invoices"])]
+    if ends:
+        batch.append({**log(6), "type": "RUN_SUCCESS"})
+
+    body = assert_problem(post(client, batch), 403, "run 'run-1'", "'billing/invoices'")
+    assert (body["run_id"], body["asset_key"]) == (RUN, ["billing", "invoices"])
+    assert stored_seqs(database) == []
+    assert stored_materializations(database) == 0
+    # An event that only names an asset is the run's to write only for its own assets too.
+    assert_problem(post(client, [log(3, asset_key=["billing"])]), 403, "'billing'")
+    assert stored_seqs(database) == []
+    assert client.get(f"/api/v1/runs/{RUN}").json()["status"] == "STARTED"
+
+
+def test_a_run_that_has_ended_takes_no_more_events(client: TestClient, database: Database) -> None:
+    end = [log(3), {**log(4), "type": "RUN_SUCCESS"}]
+    assert post(client, end).json() == {"accepted": 2, "duplicates": 0, "last_seq": 4}
+
+    message = "run 'run-1' is SUCCESS; it takes no more events"
+    late = post(client, [log(5), materialized(6, ["raw", "orders"])])
+    assert assert_problem(late, 409, message)["detail"] == message
+    assert_problem(post(client, [log(4), log(5)]), 409, message)  # one of them stored
+    assert_problem(post(client, [{**log(5), "type": "RUN_FAILURE"}]), 409, message)
+    assert stored_seqs(database) == [3, 4]
+    assert stored_materializations(database) == 0
+    # The batch that ended the run, retried because its answer was lost: answered alike.
+    assert post(client, end).json() == {"accepted": 0, "duplicates": 2, "last_seq": 4}
+    assert client.get(f"/api/v1/runs/{RUN}").json()["status"] == "SUCCESS"
+
+
+def test_the_end_of_a_run_is_its_last_event(client: TestClient, database: Database) -> None:
+    after = post(client, [{**log(3), "type": "RUN_SUCCESS"}, log(4)])
+    assert_refused(after, "events.0.type", "must be its last event", "seq 4")
+    assert post(client, [log(3), log(5)]).status_code == 200
+    before = post(client, [{**log(4), "type": "RUN_FAILURE"}])
+    assert_refused(before, "events.0.type", "events up to seq 5")
+    assert stored_seqs(database) == [3, 5]
+    assert client.get(f"/api/v1/runs/{RUN}").json()["status"] == "STARTED"

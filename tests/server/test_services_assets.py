@@ -51,7 +51,13 @@ def materialized(database: Database) -> Database:
     """``raw/orders`` materialized once, by code version 1."""
     with database.transaction() as session:
         create_run(
-            session, run_id="r", location="A", asset_keys=[], run_config={}, tags={}, token="t"
+            session,
+            run_id="r",
+            location="A",
+            asset_keys=[K(["raw", "orders"])],
+            run_config={},
+            tags={},
+            token="t",
         )
     event = Event(
         EventType.ASSET_MATERIALIZATION,

@@ -394,7 +394,13 @@ def test_incremental_staleness_follows_stored_materializations(
 
     with database.transaction() as session:
         create_run(
-            session, run_id="r", location="A", asset_keys=[], run_config={}, tags={}, token="t"
+            session,
+            run_id="r",
+            location="A",
+            asset_keys=[K("upstream"), K("downstream")],
+            run_config={},
+            tags={},
+            token="t",
         )
     assert reasons(current()[K("downstream")]) == [("missing", None)]
     for seq, (key, ts) in enumerate([("upstream", 1.0), ("downstream", 2.0), ("upstream", 3.0)]):
@@ -421,7 +427,13 @@ def test_incremental_staleness_follows_stored_materializations(
 def test_latest_versions_since(database: Database) -> None:
     with database.transaction() as session:
         create_run(
-            session, run_id="r", location="A", asset_keys=[], run_config={}, tags={}, token="t"
+            session,
+            run_id="r",
+            location="A",
+            asset_keys=[K("a"), K("b"), K("c")],
+            run_config={},
+            tags={},
+            token="t",
         )
     events = [
         {

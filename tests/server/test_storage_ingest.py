@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError
 from codeloc._key import AssetKey as K
 from codeloc._runs import Event, RunStatus
 from codeloc._wire import event_from_json
-from server.errors import NotFound, Unauthorized
+from server.errors import NotFound, RunEnded, Unauthorized
 from server.storage.db import Database
 from server.storage.events import (
     IngestResult,
@@ -66,7 +66,9 @@ def run_id(database: Database) -> str:
             session,
             run_id="run-1",
             location="code_location_1",
-            asset_keys=[K("code_location_1_asset")],
+            # The keys the tests materialize.
+            asset_keys=[K(k) for k in ("code_location_1_asset", "a", "b", ["one", "two"])]
+            + [K(["x" * 2000])],
             run_config={},
             tags={"team": "data"},
             token="secret",
@@ -94,10 +96,10 @@ def run_row(database: Database, run_id: str) -> RunRow:
 
 def test_create_run_stores_it_queued_with_tags(database: Database, run_id: str) -> None:
     row = run_row(database, run_id)
-    assert (row.status, row.location, row.asset_keys, row.last_seq) == (
+    assert (row.status, row.location, row.asset_keys[:2], row.last_seq) == (
         "QUEUED",
         "code_location_1",
-        ["code_location_1_asset"],
+        ["code_location_1_asset", "a"],
         0,
     )
     with database.transaction() as session:
@@ -340,20 +342,26 @@ def test_run_status_follows_run_events(
 
 def test_a_terminal_status_never_changes(database: Database, run_id: str) -> None:
     ingest(database, run_id, [event(1, "RUN_START"), event(2, "RUN_SUCCESS", timestamp=20.0)])
-    # A late batch: a failure, a restart, then events out of order.
-    ingest(database, run_id, [event(3, "RUN_FAILURE", error="late"), event(4, "RUN_START")])
-    ingest(database, run_id, [event(5, "RUN_CANCELED")])
+    # Late batches: a failure, a restart, then events out of order. None is stored.
+    for late in ([event(3, "RUN_FAILURE", error="late"), event(4, "RUN_START")], [event(5)]):
+        with pytest.raises(RunEnded, match="run 'run-1' is SUCCESS; it takes no more events"):
+            ingest(database, run_id, late)
 
     row = run_row(database, run_id)
-    assert (row.status, row.ended_at, row.error, row.last_seq) == ("SUCCESS", 20.0, None, 5)
+    assert (row.status, row.ended_at, row.error, row.last_seq) == ("SUCCESS", 20.0, None, 2)
+    assert stored_seqs(database, run_id) == [1, 2]
 
 
-def test_out_of_order_status_events_end_terminal(database: Database, run_id: str) -> None:
+def test_an_event_numbered_before_the_end_that_comes_late_is_refused(
+    database: Database, run_id: str
+) -> None:
     ingest(database, run_id, [event(9, "RUN_FAILURE", timestamp=9.0, message="step failed")])
-    ingest(database, run_id, [event(1, "RUN_START", timestamp=1.0)])
+    with pytest.raises(RunEnded):
+        ingest(database, run_id, [event(1, "RUN_START", timestamp=1.0)])
 
     row = run_row(database, run_id)
     assert (row.status, row.error, row.ended_at) == ("FAILURE", "step failed", 9.0)
+    assert stored_seqs(database, run_id) == [9]
 
 
 def test_set_status_on_a_terminal_run_returns_false(database: Database, run_id: str) -> None:

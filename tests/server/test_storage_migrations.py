@@ -29,7 +29,7 @@ from server.storage.models import (
     RunRow,
     RunTagRow,
 )
-from server.storage.runs import get_run
+from server.storage.runs import create_run
 
 RUNS = RunRow.__table__
 TAGS = RunTagRow.__table__
@@ -186,8 +186,16 @@ def test_upgrade_from_0001_keeps_rows_and_fills_latest(empty_database_url: str) 
     db = Database(empty_database_url)
     try:
         with db.transaction() as session:
-            run = get_run(session, "r1")
-            assert run is not None
+            # A new run: the old ones have ended, and an ended run takes no more events.
+            run = create_run(
+                session,
+                run_id="r3",
+                location="here",
+                asset_keys=[AssetKey("a")],
+                run_config={},
+                tags={},
+                token="t",
+            )
             event = {
                 "seq": 9,
                 "timestamp": 60.0,

@@ -41,6 +41,8 @@ class Receiver:
         self.deliveries: list[tuple[str, int]] = []
         self.batches = 0
         self.status = 200
+        #: requests answered with ``status`` other than 200
+        self.refused = 0
         self._cond = threading.Condition()
         receiver = self
 
@@ -53,6 +55,7 @@ class Receiver:
                     self._answer(401, {"detail": "bad token"})
                     return
                 if receiver.status != 200:
+                    receiver.refused += 1
                     self._answer(receiver.status, {"detail": "failing on purpose"})
                     return
                 self._answer(200, receiver.record(json.loads(body)))

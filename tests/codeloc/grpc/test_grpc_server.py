@@ -240,6 +240,26 @@ def test_a_step_that_ignores_cancel_is_killed_after_the_grace(
     assert not any(e["type"] == "RUN_SUCCESS" for e in events)
 
 
+def test_a_run_the_server_has_ended_stops_and_ships_nothing_more(
+    runs_server: LocationServer, client: CodeLocationClient, receiver: Receiver, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    config = {"ops": {"chatty": {"config": {"seconds": 60, "marker": str(marker)}}}}
+    state = launch(client, receiver.destination, "chatty", run_config=config)
+    receiver.wait_for(state.run_id, "STEP_START")
+    # The server fails the run (it took the location for lost): 409 to every batch since.
+    receiver.status = 409
+
+    final = wait_for_status(client, state.run_id, timeout=10)
+    assert final.status is RunStatus.CANCELED
+    assert marker.read_text() == "interrupted"  # the step was stopped, not left running
+    refused = receiver.refused
+    time.sleep(1.0)
+    assert receiver.refused == refused  # nobody writes for the run any more
+    spools = runs_server.location._drainer.directory  # nothing left to deliver, ever
+    assert not list(spools.glob(f"{state.run_id}.*"))
+
+
 def test_a_worker_killed_from_outside_fails_the_run_with_the_reason(
     client: CodeLocationClient, receiver: Receiver
 ) -> None:

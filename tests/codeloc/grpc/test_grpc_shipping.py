@@ -115,3 +115,57 @@ def test_a_live_run_is_left_to_its_worker(tmp_path: Path, receiver: Receiver) ->
     drainer.drain_once()
     assert receiver.run_events("run-e") == []
     assert (tmp_path / "run-e.jsonl").exists()
+
+
+def test_a_run_the_server_has_ended_is_final_for_the_shipper(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    # 409: the server failed the run (its location seemed lost) and takes no more events.
+    receiver.status = 409
+    path = Spool.create(tmp_path, "run-e", receiver.destination, first_seq=3)
+    spool = Spool.open(path)
+    assert spool is not None
+    ended: list[str] = []
+    warnings: list[str] = []
+    shipper = Shipper(
+        spool, receiver.destination, warnings.append, max_backoff=0.05, on_ended=ended.append
+    )
+    shipper.start()
+    started = time.monotonic()
+    for seq, line in event_lines("run-e", range(3, 6)):
+        spool.append(line)
+        shipper.put(seq, line)
+    time.sleep(0.3)
+    for seq, line in event_lines("run-e", range(6, 8)):  # the run goes on a moment
+        spool.append(line)
+        shipper.put(seq, line)
+    assert not shipper.close(timeout=10)
+    spool.close()
+
+    assert time.monotonic() - started < 5
+    assert receiver.refused == 1  # not retried: nothing more is sent after the answer
+    assert ended == ["HTTP 409 Conflict: failing on purpose"]
+    assert shipper.ended_on_server == ended[0]
+    assert "the server has ended the run" in warnings[0]
+
+
+def test_the_drainer_drops_the_spool_of_a_run_the_server_has_ended(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.status = 409
+    path = Spool.create(tmp_path, "run-f", receiver.destination, first_seq=3)
+    spool = Spool.open(path)
+    assert spool is not None
+    with spool:
+        for _, line in event_lines("run-f", range(3, 6)):
+            spool.append(line)
+    warnings: list[str] = []
+    drainer = SpoolDrainer(tmp_path, lambda run_id: False, warnings.append, max_backoff=0.05)
+
+    drainer.drain_once()
+
+    assert not path.exists()  # never retried: it would be refused forever
+    assert receiver.refused == 1
+    assert "4 spooled events dropped" in warnings[0]  # the three, and the run's end
+    drainer.drain_once()
+    assert receiver.refused == 1
