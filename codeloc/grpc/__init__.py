@@ -23,6 +23,8 @@ from codeloc.grpc._errors import (
     LaunchRejected,
     RunAlreadyExists,
     RunNotFound,
+    SnapshotInvalid,
+    SnapshotRejected,
 )
 from codeloc.grpc._model import (
     CodeSource,
@@ -54,6 +56,8 @@ __all__ = [
     "RunLaunch",
     "RunNotFound",
     "RunState",
+    "SnapshotInvalid",
+    "SnapshotRejected",
 ]
 
 

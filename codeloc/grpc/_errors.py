@@ -6,7 +6,9 @@ TesseraError
     ├── CodeLocationNotLoaded    its code is still loading, or failed to (``load_error``)
     ├── LaunchRejected           a launch that cannot start: unknown asset, bad request, …
     │   └── RunAlreadyExists     a run with that id was launched here already
-    └── RunNotFound              no run with that id on this location
+    ├── RunNotFound              no run with that id on this location
+    └── SnapshotRejected         its snapshot is not taken: too large, or the stream too slow
+        └── SnapshotInvalid      its snapshot is malformed (names the chunk, field or asset)
 
 A launch whose run config does not validate raises the SDK's own ``ConfigInvalid`` (with
 ``asset`` and ``field``), on the server and again on the client side of the wire.
@@ -24,6 +26,8 @@ __all__ = [
     "LaunchRejected",
     "RunAlreadyExists",
     "RunNotFound",
+    "SnapshotInvalid",
+    "SnapshotRejected",
 ]
 
 
@@ -53,3 +57,14 @@ class RunAlreadyExists(LaunchRejected):
 
 class RunNotFound(CodeLocationError):
     """No run with that id is known to the location."""
+
+
+class SnapshotRejected(CodeLocationError):
+    """The location answered, but its snapshot is not taken: it passed the size limit or
+    the stream did not end in time. A fault of the location, not of the network: the
+    server marks it ``error``, not ``unreachable``."""
+
+
+class SnapshotInvalid(SnapshotRejected):
+    """A snapshot stream that does not decode into a complete, consistent snapshot: a chunk
+    that does not parse, a missing or unknown field, an invalid key, counts that disagree."""

@@ -7,15 +7,18 @@ async code, run it in a thread::
 
 Errors come back as the project's own: ``CodeLocationUnavailable`` (unreachable, deadline
 passed, shutting down), ``CodeLocationNotLoaded``, ``LaunchRejected`` / ``RunAlreadyExists``,
-``RunNotFound``, and the SDK's ``ConfigInvalid`` for run config that does not validate.
+``RunNotFound``, the SDK's ``ConfigInvalid`` for run config that does not validate, and
+``SnapshotRejected`` / ``SnapshotInvalid`` for a snapshot that cannot be used.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from codeloc._errors import ConfigInvalid, TesseraError
@@ -27,18 +30,27 @@ from codeloc.grpc._errors import (
     LaunchRejected,
     RunAlreadyExists,
     RunNotFound,
+    SnapshotInvalid,
+    SnapshotRejected,
 )
 from codeloc.grpc._model import LocationInfo, RunLaunch, RunState
 from codeloc.protos.tessera.codelocation.v1 import code_location_pb2 as cl_pb
 from codeloc.protos.tessera.codelocation.v1 import code_location_pb2_grpc as cl_grpc
 from codeloc.protos.tessera.codelocation.v1 import runs_pb2 as runs_pb
+from codeloc.protos.tessera.codelocation.v1 import snapshot_pb2 as snap_pb
 
 __all__ = ["CodeLocationClient"]
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 MAX_MESSAGE = 64 * 1024 * 1024
-"""Snapshot chunks are ~1 MiB; this only matters for one asset with an enormous schema."""
+"""The largest message received or sent. Snapshot chunks are ~1 MiB, so this only matters
+for one asset with an enormous schema; a whole snapshot is bounded by ``max_snapshot_bytes``."""
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
+"""The default bound of a whole snapshot stream, as received (before decoding)."""
+
+_SERVICE = cl_pb.DESCRIPTOR.services_by_name["CodeLocation"]
+_STREAM_SNAPSHOT = f"/{_SERVICE.full_name}/StreamSnapshot"
 
 _ERRORS: dict[str, type[TesseraError]] = {
     "CodeLocationNotLoaded": CodeLocationNotLoaded,
@@ -55,14 +67,24 @@ class CodeLocationClient:
     Args:
         timeout: the deadline of each call, in seconds.
         snapshot_timeout: the deadline of a whole snapshot stream.
+        max_snapshot_bytes: a snapshot stream larger than this is cut off.
+
+    A snapshot cut off (too large, too slow) raises ``SnapshotRejected``, a malformed one
+    ``SnapshotInvalid``: the location answered, but what it sent cannot be used.
     """
 
     def __init__(
-        self, address: str, *, timeout: float = 10.0, snapshot_timeout: float = 300.0
+        self,
+        address: str,
+        *,
+        timeout: float = 10.0,
+        snapshot_timeout: float = 300.0,
+        max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.snapshot_timeout = snapshot_timeout
+        self.max_snapshot_bytes = max_snapshot_bytes
         self._channel = grpc.insecure_channel(
             address,
             options=[
@@ -93,17 +115,33 @@ class CodeLocationClient:
 
     def _snapshot(self, known_hash: str) -> LocationSnapshot | None:
         request = cl_pb.StreamSnapshotRequest(known_hash=known_hash)
-        assembler = convert.SnapshotAssembler()
+        # Chunks come in as bytes and are parsed here: a limit is checked before parsing,
+        # and a chunk that does not parse is named instead of failing inside grpc.
+        method: grpc.UnaryStreamMultiCallable[cl_pb.StreamSnapshotRequest, bytes]
+        method = self._channel.unary_stream(
+            _STREAM_SNAPSHOT, request_serializer=cl_pb.StreamSnapshotRequest.SerializeToString
+        )
+        stream = method(request, timeout=self.snapshot_timeout)
         try:
-            for chunk in self._stub.StreamSnapshot(request, timeout=self.snapshot_timeout):
-                assembler.add(chunk)
-            if assembler.unchanged:
-                return None
-            return assembler.result()
+            return _assemble(stream, self.max_snapshot_bytes)
         except grpc.RpcError as exc:
-            raise _error(exc) from None
-        except ValueError as exc:
-            raise CodeLocationUnavailable(f"{self.address}: {exc}") from None
+            raise self._snapshot_error(exc) from None
+        finally:
+            # A stream cut off here must stop sending; one that ended is not affected.
+            stream.cancel()
+
+    def _snapshot_error(self, exc: grpc.RpcError) -> TesseraError:
+        code = exc.code()
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return SnapshotRejected(
+                f"snapshot stream did not end within {self.snapshot_timeout:g} s"
+            )
+        if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            return SnapshotRejected(
+                f"a snapshot chunk exceeded the {_size(MAX_MESSAGE)} of one message: "
+                f"{exc.details()}"
+            )
+        return _error(exc)
 
     def launch(self, launch: RunLaunch) -> RunState:
         """Start a run; see ``RunLaunch``. Refused before anything runs when the assets are
@@ -164,6 +202,29 @@ class CodeLocationClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _assemble(chunks: Iterable[bytes], max_bytes: int) -> LocationSnapshot | None:
+    """The snapshot in ``chunks`` (``None`` when unchanged); nothing of it is kept once a
+    limit is passed or a chunk is malformed."""
+    assembler = convert.SnapshotAssembler()
+    received = 0
+    for index, data in enumerate(chunks):
+        received += len(data)
+        if received > max_bytes:
+            raise SnapshotRejected(f"snapshot exceeded {_size(max_bytes)}")
+        try:
+            chunk = snap_pb.SnapshotChunk.FromString(data)
+        except DecodeError as exc:
+            raise SnapshotInvalid(f"snapshot chunk {index} does not parse: {exc}") from None
+        assembler.add(chunk)
+    if assembler.unchanged:
+        return None
+    return assembler.result()
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB"
 
 
 def _error(exc: grpc.RpcError) -> TesseraError:
