@@ -78,7 +78,7 @@ class CodeLocationClient:
         address: str,
         *,
         timeout: float = 10.0,
-        snapshot_timeout: float = 300.0,
+        snapshot_timeout: float = 120.0,
         max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES,
     ) -> None:
         self.address = address

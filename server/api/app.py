@@ -3,6 +3,7 @@ database, the location registry and the run coordinator, and tears them down."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,12 +31,18 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 
-def default_client_factory(address: str) -> LocationClient:
+def default_client_factory(address: str, settings: Settings | None = None) -> LocationClient:
     # Imported here: grpc loads with the first location, not with the app.
     from codeloc.grpc.client import CodeLocationClient
 
+    settings = settings or Settings()
     # The annotation is the check: mypy proves that the gRPC client is a LocationClient.
-    client: LocationClient = CodeLocationClient(address)
+    client: LocationClient = CodeLocationClient(
+        address,
+        timeout=settings.location_timeout_seconds,
+        snapshot_timeout=settings.snapshot_timeout_seconds,
+        max_snapshot_bytes=settings.max_snapshot_bytes,
+    )
     return client
 
 
@@ -54,7 +61,8 @@ def create_app(
         if settings.check_schema:
             check_at_head(database.engine)
         registry = LocationRegistry(
-            client_factory or default_client_factory, poll_seconds=settings.location_poll_seconds
+            client_factory or functools.partial(default_client_factory, settings=settings),
+            poll_seconds=settings.location_poll_seconds,
         )
         if settings.workspace is not None:
             for loc in load_workspace(settings.workspace).locations:
@@ -77,7 +85,8 @@ def create_app(
         app.state.registry = registry
         app.state.staleness = StalenessCache()
         app.state.coordinator = coordinator
-        await registry.refresh_all()
+        # Not awaited: the API serves at once, each location shows "loading" until it answered,
+        # and one that hangs holds nothing but itself.
         registry.start()
         coordinator.start()
         try:
