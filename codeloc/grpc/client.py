@@ -209,15 +209,23 @@ def _assemble(chunks: Iterable[bytes], max_bytes: int) -> LocationSnapshot | Non
     limit is passed or a chunk is malformed."""
     assembler = convert.SnapshotAssembler()
     received = 0
-    for index, data in enumerate(chunks):
-        received += len(data)
-        if received > max_bytes:
-            raise SnapshotRejected(f"snapshot exceeded {_size(max_bytes)}")
-        try:
-            chunk = snap_pb.SnapshotChunk.FromString(data)
-        except DecodeError as exc:
-            raise SnapshotInvalid(f"snapshot chunk {index} does not parse: {exc}") from None
-        assembler.add(chunk)
+    try:
+        for index, data in enumerate(chunks):
+            received += len(data)
+            if received > max_bytes:
+                raise SnapshotRejected(f"snapshot exceeded {_size(max_bytes)}")
+            try:
+                chunk = snap_pb.SnapshotChunk.FromString(data)
+            except DecodeError:
+                raise SnapshotInvalid(
+                    f"snapshot chunk {index} ({len(data)} bytes) does not parse as a SnapshotChunk"
+                ) from None
+            assembler.add(chunk)
+    except BaseException:
+        # The traceback keeps this frame alive as long as the error is kept (a log record
+        # may keep it): it must not keep hundreds of MiB of a snapshot with it.
+        assembler.clear()
+        raise
     if assembler.unchanged:
         return None
     return assembler.result()

@@ -393,6 +393,12 @@ class SnapshotAssembler:
             # Found again node by node only now: the happy path converts a chunk at once.
             raise SnapshotInvalid(f"snapshot chunk {index}: {_chunk_problem(chunk, exc)}") from None
 
+    def clear(self) -> None:
+        """Drop what was read so far: the stream was cut off."""
+        for parts in (self._assets, self._jobs, self._schedules, self._sensors):
+            parts.clear()
+        self._keys = _Keys()
+
     def _header(self, chunk: snap_pb.SnapshotChunk) -> snap_pb.SnapshotHeader:
         if self.header is not None:
             if chunk.HasField("header"):

@@ -201,7 +201,7 @@ class LocationRegistry:
         try:
             info = entry.client.info()
         except Exception as exc:
-            if state.status != "unreachable":
+            if state.status != "unreachable" and not self._closed:
                 log.warning(
                     "code location %s at %s is unreachable: %s", state.name, state.address, exc
                 )
@@ -233,6 +233,7 @@ class LocationRegistry:
                 sdk_version=info.sdk_version,
                 checked_at=now,
                 loaded_at=now,
+                rejected_hash=None,
             )
         unchanged = (
             not force
@@ -255,7 +256,7 @@ class LocationRegistry:
             # It answered, but its code is (re)loading or failed between the two calls.
             return replace(state, status="loading", checked_at=now)
         except SnapshotRejected as exc:
-            log.warning("code location %s sent a snapshot that is not taken: %s", state.name, exc)
+            log.warning("code location %s sent a snapshot not taken: %s", state.name, str(exc))
             # Nothing of it is kept, nor the last snapshot: it described other code.
             return replace(
                 state,
