@@ -48,6 +48,8 @@ MAX_MESSAGE = 64 * 1024 * 1024
 for one asset with an enormous schema; a whole snapshot is bounded by ``max_snapshot_bytes``."""
 MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
 """The default bound of a whole snapshot stream, as received (before decoding)."""
+MAX_SNAPSHOT_ASSETS = 1_000_000
+"""The default bound of the assets of a snapshot: ten times the largest location measured."""
 
 _SERVICE = cl_pb.DESCRIPTOR.services_by_name["CodeLocation"]
 _STREAM_SNAPSHOT = f"/{_SERVICE.full_name}/StreamSnapshot"
@@ -68,6 +70,8 @@ class CodeLocationClient:
         timeout: the deadline of each call, in seconds.
         snapshot_timeout: the deadline of a whole snapshot stream.
         max_snapshot_bytes: a snapshot stream larger than this is cut off.
+        max_snapshot_assets: a snapshot of more assets (or more than twice as many distinct
+            keys) is cut off: in memory, a tiny asset takes a hundred times its size on the wire.
 
     A snapshot cut off (too large, too slow) raises ``SnapshotRejected``, a malformed one
     ``SnapshotInvalid``: the location answered, but what it sent cannot be used.
@@ -80,11 +84,13 @@ class CodeLocationClient:
         timeout: float = 10.0,
         snapshot_timeout: float = 120.0,
         max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES,
+        max_snapshot_assets: int = MAX_SNAPSHOT_ASSETS,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.snapshot_timeout = snapshot_timeout
         self.max_snapshot_bytes = max_snapshot_bytes
+        self.max_snapshot_assets = max_snapshot_assets
         self._channel = grpc.insecure_channel(
             address,
             options=[
@@ -123,7 +129,8 @@ class CodeLocationClient:
         )
         stream = method(request, timeout=self.snapshot_timeout)
         try:
-            return _assemble(stream, self.max_snapshot_bytes)
+            assembler = convert.SnapshotAssembler(self.max_snapshot_assets)
+            return _assemble(stream, assembler, self.max_snapshot_bytes)
         except grpc.RpcError as exc:
             raise self._snapshot_error(exc) from None
         finally:
@@ -204,10 +211,11 @@ class CodeLocationClient:
         self.close()
 
 
-def _assemble(chunks: Iterable[bytes], max_bytes: int) -> LocationSnapshot | None:
+def _assemble(
+    chunks: Iterable[bytes], assembler: convert.SnapshotAssembler, max_bytes: int
+) -> LocationSnapshot | None:
     """The snapshot in ``chunks`` (``None`` when unchanged); nothing of it is kept once a
     limit is passed or a chunk is malformed."""
-    assembler = convert.SnapshotAssembler()
     received = 0
     try:
         for index, data in enumerate(chunks):

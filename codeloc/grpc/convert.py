@@ -29,7 +29,7 @@ from codeloc._snapshot import (
     ScheduleSnap,
     SensorSnap,
 )
-from codeloc.grpc._errors import SnapshotInvalid
+from codeloc.grpc._errors import SnapshotInvalid, SnapshotRejected
 from codeloc.grpc._model import (
     DEFAULT_CANCEL_GRACE,
     EventDestination,
@@ -227,18 +227,38 @@ def _node_fields(node: AssetNodeSnap) -> dict[str, Any]:
 
 
 class _Keys:
-    """Builds each distinct ``AssetKey`` once: a key recurs as a node and in its dependents."""
+    """Builds each distinct ``AssetKey`` and ``DepSnap`` once: a key recurs as a node and
+    in its dependents.
 
-    def __init__(self) -> None:
+    Past ``limit`` distinct ones it raises ``SnapshotRejected``: a few bytes on the wire
+    make a few hundred in memory, so the byte limit of a stream alone does not bound them.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
         self._keys: dict[bytes, AssetKey] = {}
+        self._deps: dict[bytes, DepSnap] = {}
+        self._limit = limit
 
     def __call__(self, msg: snap_pb.AssetKey) -> AssetKey:
         # The encoded message is a cheaper dict key than a tuple of its segments.
         raw = msg.SerializeToString()
         key = self._keys.get(raw)
         if key is None:
+            self._check(self._keys)
             key = self._keys[raw] = AssetKey(tuple(msg.path))
         return key
+
+    def dep(self, msg: snap_pb.AssetDep) -> DepSnap:
+        raw = msg.SerializeToString()
+        dep = self._deps.get(raw)
+        if dep is None:
+            self._check(self._deps)
+            dep = self._deps[raw] = DepSnap(self(msg.key), _DEP_KIND_BACK[msg.kind])
+        return dep
+
+    def _check(self, seen: dict[bytes, Any]) -> None:
+        if self._limit is not None and len(seen) >= self._limit:
+            raise SnapshotRejected(f"snapshot names more than {self._limit:,} asset keys")
 
 
 def from_node(msg: snap_pb.AssetNode, keys: _Keys | None = None) -> AssetNodeSnap:
@@ -259,7 +279,7 @@ def from_node(msg: snap_pb.AssetNode, keys: _Keys | None = None) -> AssetNodeSna
     # Positional arguments, in the order of AssetNodeSnap's fields: this runs once per asset.
     return AssetNodeSnap(
         key_of(msg.key),
-        tuple([DepSnap(key_of(d.key), _DEP_KIND_BACK[d.kind]) for d in deps]) if deps else (),
+        tuple([key_of.dep(d) for d in deps]) if deps else (),
         msg.group,
         msg.node_name,
         msg.description if has("description") else None,
@@ -356,13 +376,15 @@ class SnapshotAssembler:
 
     The sender is untrusted: anything that does not add up raises ``SnapshotInvalid``
     naming the chunk and what is wrong, at the chunk where it shows. A stream that sends
-    more chunks or assets than its header announced stops at the first one too many.
+    more chunks or assets than its header announced stops at the first one too many, and
+    past ``max_assets`` (or twice as many distinct keys) it raises ``SnapshotRejected``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_assets: int | None = None) -> None:
         self.header: snap_pb.SnapshotHeader | None = None
+        self.max_assets = max_assets
         self._count = 0
-        self._keys = _Keys()
+        self._keys = _Keys(None if max_assets is None else 2 * max_assets)
         self._assets: list[AssetNodeSnap] = []
         self._jobs: list[JobSnap] = []
         self._schedules: list[ScheduleSnap] = []
@@ -411,6 +433,11 @@ class SnapshotAssembler:
             raise SnapshotInvalid("the snapshot header has no snapshot_hash")
         if header.chunk_count < 1 or (header.unchanged and header.chunk_count != 1):
             raise SnapshotInvalid(f"the snapshot header announces {header.chunk_count} chunks")
+        if self.max_assets is not None and header.asset_count > self.max_assets:
+            raise SnapshotRejected(
+                f"snapshot announces {header.asset_count:,} assets, "
+                f"more than the limit of {self.max_assets:,}"
+            )
         self.header = header
         return header
 

@@ -42,6 +42,7 @@ def default_client_factory(address: str, settings: Settings | None = None) -> Lo
         timeout=settings.location_timeout_seconds,
         snapshot_timeout=settings.snapshot_timeout_seconds,
         max_snapshot_bytes=settings.max_snapshot_bytes,
+        max_snapshot_assets=settings.max_snapshot_assets,
     )
     return client
 

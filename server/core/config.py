@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     snapshot_timeout_seconds: float = Field(default=120.0, gt=0)
     #: a location's snapshot larger than this (as received) is cut off (``error``)
     max_snapshot_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    #: a snapshot of more assets than this (or of twice as many distinct keys) is cut off
+    max_snapshot_assets: int = Field(default=1_000_000, gt=0)
     #: at most this many runs STARTING/STARTED at once (0 = no limit)
     max_concurrent_runs: int = Field(default=0, ge=0)
     #: at most this many active runs of a location: ``{"location": N}`` (JSON in the variable)

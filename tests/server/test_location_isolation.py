@@ -91,10 +91,13 @@ class HostileLocation:
 
     def _chunks(self) -> Iterator[bytes]:
         endless = snap_pb.SnapshotHeader(
-            snapshot_hash="hostile", asset_count=2**31 - 1, chunk_count=2**31 - 1
+            snapshot_hash="hostile", asset_count=1_000_000, chunk_count=2**31 - 1
         )
         if self.mode == "hang":
             self.stopped.wait(60)
+        elif self.mode == "countless":
+            endless.asset_count = 2**31 - 1
+            yield snap_pb.SnapshotChunk(header=endless).SerializeToString()
         elif self.mode == "garbage":
             yield b"\xff\xfe not a protobuf message \x00\x01"
         elif self.mode == "bad key":
@@ -240,6 +243,7 @@ def test_health_answers_at_once_while_a_location_hangs(
     [
         ("endless", "snapshot exceeded 16 MiB"),
         ("slow", "snapshot stream did not end within 3 s"),
+        ("countless", "snapshot announces 2,147,483,647 assets, more than the limit of 1,000,000"),
         ("garbage", "snapshot chunk 0 (28 bytes) does not parse as a SnapshotChunk"),
         ("bad key", "snapshot chunk 0: asset '': key: an AssetKey needs at least one segment"),
     ],

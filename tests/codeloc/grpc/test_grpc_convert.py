@@ -25,6 +25,7 @@ from codeloc.grpc import (
     RunLaunch,
     RunState,
     SnapshotInvalid,
+    SnapshotRejected,
     convert,
 )
 from codeloc.protos.tessera.codelocation.v1 import snapshot_pb2 as snap_pb
@@ -236,3 +237,22 @@ def test_a_malformed_snapshot_names_what_is_wrong(change: str, message: str) -> 
     assert convert.from_snapshot_chunks(_good_chunks()).hash == "h"
     with pytest.raises(SnapshotInvalid, match=re.escape(message)):
         convert.from_snapshot_chunks(_spoil(change))
+
+
+def test_an_assembler_bounds_the_assets_and_keys_it_builds() -> None:
+    header = snap_pb.SnapshotHeader(snapshot_hash="h", asset_count=3, chunk_count=1)
+    with pytest.raises(SnapshotRejected, match="announces 3 assets, more than the limit of 2"):
+        convert.SnapshotAssembler(max_assets=2).add(snap_pb.SnapshotChunk(header=header))
+
+    # Within the asset limit, but naming ever more keys: each costs far more in memory.
+    header.asset_count = 1
+    chunk = snap_pb.SnapshotChunk(header=header)
+    node = chunk.assets.add(group="g", node_name="n")
+    node.key.path.append("a")
+    for i in range(10):
+        node.deps.add(kind=snap_pb.DEP_KIND_DATA).key.path.append(f"d{i}")
+    with pytest.raises(SnapshotRejected, match="more than 4 asset keys"):
+        convert.SnapshotAssembler(max_assets=2).add(chunk)
+    assembler = convert.SnapshotAssembler(max_assets=6)
+    assembler.add(chunk)
+    assert len(assembler.result().assets[0].deps) == 10
