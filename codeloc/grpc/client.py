@@ -112,7 +112,8 @@ class CodeLocationClient:
     def snapshot(self) -> LocationSnapshot:
         """Every definition of the location, streamed in chunks and checked to be complete."""
         snapshot = self._snapshot("")
-        assert snapshot is not None
+        if snapshot is None:
+            raise SnapshotInvalid("the location answered 'unchanged' when asked for everything")
         return snapshot
 
     def snapshot_if_changed(self, known_hash: str) -> LocationSnapshot | None:

@@ -98,6 +98,17 @@ class HostileLocation:
         elif self.mode == "countless":
             endless.asset_count = 2**31 - 1
             yield snap_pb.SnapshotChunk(header=endless).SerializeToString()
+        elif self.mode == "dies":
+            # Half a snapshot, then the process is gone.
+            header = snap_pb.SnapshotHeader(snapshot_hash="hostile", asset_count=0, chunk_count=2)
+            yield snap_pb.SnapshotChunk(header=header).SerializeToString()
+            threading.Thread(target=self._server.stop, args=(None,)).start()
+            self.stopped.wait(10)
+        elif self.mode == "unchanged":
+            header = snap_pb.SnapshotHeader(
+                snapshot_hash="hostile", asset_count=0, chunk_count=1, unchanged=True
+            )
+            yield snap_pb.SnapshotChunk(header=header).SerializeToString()
         elif self.mode == "garbage":
             yield b"\xff\xfe not a protobuf message \x00\x01"
         elif self.mode == "bad key":
@@ -244,6 +255,7 @@ def test_health_answers_at_once_while_a_location_hangs(
         ("endless", "snapshot exceeded 16 MiB"),
         ("slow", "snapshot stream did not end within 3 s"),
         ("countless", "snapshot announces 2,147,483,647 assets, more than the limit of 1,000,000"),
+        ("unchanged", "the location answered 'unchanged' when asked for everything"),
         ("garbage", "snapshot chunk 0 (28 bytes) does not parse as a SnapshotChunk"),
         ("bad key", "snapshot chunk 0: asset '': key: an AssetKey needs at least one segment"),
     ],
@@ -285,6 +297,22 @@ def test_a_bad_snapshot_is_cut_off_and_the_location_marked_error(
         time.sleep(0.5)
         assert bad.bytes_sent == sent
         assert states(client)["bad"]["status"] == "error"
+
+
+def test_a_location_that_dies_mid_snapshot_is_unreachable(
+    tmp_path: Path,
+    start_location: Callable[..., LocationServer],
+    hostile: Callable[[str], HostileLocation],
+    database_url: str,
+) -> None:
+    good = start_location("examples.cross_location.code_location_1", "good")
+    dies = hostile("dies")
+    app = app_for(tmp_path, database_url, {"good": good, "dies": dies}, location_poll_seconds=0.1)
+    with app as client:
+        gone = wait_for(lambda: states(client)["dies"]["status"] == "unreachable", timeout=10)
+        assert gone
+        assert states(client)["dies"]["error"]
+        wait_for(lambda: states(client)["good"]["status"] == "loaded", timeout=10)
 
 
 class CodelocProcess:
