@@ -24,6 +24,8 @@ from codeloc.grpc._errors import (
     LaunchRejected,
     RunAlreadyExists,
     RunNotFound,
+    SnapshotInvalid,
+    SnapshotRejected,
 )
 from codeloc.grpc._model import (
     CodeSource,
@@ -56,6 +58,8 @@ __all__ = [
     "RunLaunch",
     "RunNotFound",
     "RunState",
+    "SnapshotInvalid",
+    "SnapshotRejected",
 ]
 
 

@@ -7,7 +7,9 @@ TesseraError
     ├── LaunchRejected           a launch that cannot start: unknown asset, bad request, …
     │   └── RunAlreadyExists     a run with that id was launched here already
     ├── RunNotFound              no run with that id on this location
-    └── CredentialsRejected      the location refused the caller's secret or certificate
+    ├── CredentialsRejected      the location refused the caller's secret or certificate
+    └── SnapshotRejected         its snapshot is not taken: too large, or the stream too slow
+        └── SnapshotInvalid      its snapshot is malformed (names the chunk, field or asset)
 
 A launch whose run config does not validate raises the SDK's own ``ConfigInvalid`` (with
 ``asset`` and ``field``), on the server and again on the client side of the wire.
@@ -26,6 +28,8 @@ __all__ = [
     "LaunchRejected",
     "RunAlreadyExists",
     "RunNotFound",
+    "SnapshotInvalid",
+    "SnapshotRejected",
 ]
 
 
@@ -61,3 +65,14 @@ class CredentialsRejected(CodeLocationError):
     """The location answered, but refused the caller: its ``TESSERA_LOCATION_SECRET`` (or
     the client certificate) is not the one the location expects. Reaching it again will
     not help; the settings of one side must change."""
+
+
+class SnapshotRejected(CodeLocationError):
+    """The location answered, but its snapshot is not taken: it passed the size limit or
+    the stream did not end in time. A fault of the location, not of the network: the
+    server marks it ``error``, not ``unreachable``."""
+
+
+class SnapshotInvalid(SnapshotRejected):
+    """A snapshot stream that does not decode into a complete, consistent snapshot: a chunk
+    that does not parse, a missing or unknown field, an invalid key, counts that disagree."""

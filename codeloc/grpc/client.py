@@ -7,8 +7,9 @@ async code, run it in a thread::
 
 Errors come back as the project's own: ``CodeLocationUnavailable`` (unreachable, deadline
 passed, shutting down), ``CodeLocationNotLoaded``, ``LaunchRejected`` / ``RunAlreadyExists``,
-``RunNotFound``, ``CredentialsRejected`` (the location refused the secret), and the SDK's
-``ConfigInvalid`` for run config that does not validate.
+``RunNotFound``, ``CredentialsRejected`` (the location refused the secret), the SDK's
+``ConfigInvalid`` for run config that does not validate, and ``SnapshotRejected`` /
+``SnapshotInvalid`` for a snapshot that cannot be used.
 
 A ``ClientSecurity`` gives every call the location's secret as metadata and, with a CA, makes
 the channel TLS (with a client certificate: mutual TLS).
@@ -17,9 +18,11 @@ the channel TLS (with a client certificate: mutual TLS).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from codeloc._errors import ConfigInvalid, TesseraError
@@ -32,19 +35,30 @@ from codeloc.grpc._errors import (
     LaunchRejected,
     RunAlreadyExists,
     RunNotFound,
+    SnapshotInvalid,
+    SnapshotRejected,
 )
 from codeloc.grpc._model import LocationInfo, RunLaunch, RunState
 from codeloc.grpc._security import ClientSecurity, read_pem
 from codeloc.protos.tessera.codelocation.v1 import code_location_pb2 as cl_pb
 from codeloc.protos.tessera.codelocation.v1 import code_location_pb2_grpc as cl_grpc
 from codeloc.protos.tessera.codelocation.v1 import runs_pb2 as runs_pb
+from codeloc.protos.tessera.codelocation.v1 import snapshot_pb2 as snap_pb
 
 __all__ = ["CodeLocationClient"]
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
 MAX_MESSAGE = 64 * 1024 * 1024
-"""Snapshot chunks are ~1 MiB; this only matters for one asset with an enormous schema."""
+"""The largest message received or sent. Snapshot chunks are ~1 MiB, so this only matters
+for one asset with an enormous schema; a whole snapshot is bounded by ``max_snapshot_bytes``."""
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
+"""The default bound of a whole snapshot stream, as received (before decoding)."""
+MAX_SNAPSHOT_ASSETS = 1_000_000
+"""The default bound of the assets of a snapshot: ten times the largest location measured."""
+
+_SERVICE = cl_pb.DESCRIPTOR.services_by_name["CodeLocation"]
+_STREAM_SNAPSHOT = f"/{_SERVICE.full_name}/StreamSnapshot"
 
 _ERRORS: dict[str, type[TesseraError]] = {
     "CodeLocationNotLoaded": CodeLocationNotLoaded,
@@ -63,6 +77,13 @@ class CodeLocationClient:
         timeout: the deadline of each call, in seconds.
         snapshot_timeout: the deadline of a whole snapshot stream.
         security: the secret to present and the TLS to speak; none by default.
+
+        max_snapshot_bytes: a snapshot stream larger than this is cut off.
+        max_snapshot_assets: a snapshot of more assets (or more than twice as many distinct
+            keys) is cut off: in memory, a tiny asset takes a hundred times its size on the wire.
+
+    A snapshot cut off (too large, too slow) raises ``SnapshotRejected``, a malformed one
+    ``SnapshotInvalid``: the location answered, but what it sent cannot be used.
     """
 
     def __init__(
@@ -70,12 +91,16 @@ class CodeLocationClient:
         address: str,
         *,
         timeout: float = 10.0,
-        snapshot_timeout: float = 300.0,
+        snapshot_timeout: float = 120.0,
+        max_snapshot_bytes: int = MAX_SNAPSHOT_BYTES,
+        max_snapshot_assets: int = MAX_SNAPSHOT_ASSETS,
         security: ClientSecurity | None = None,
     ) -> None:
         self.address = address
         self.timeout = timeout
         self.snapshot_timeout = snapshot_timeout
+        self.max_snapshot_bytes = max_snapshot_bytes
+        self.max_snapshot_assets = max_snapshot_assets
         security = security or ClientSecurity()
         self._metadata = security.metadata()
         options = [
@@ -102,7 +127,8 @@ class CodeLocationClient:
     def snapshot(self) -> LocationSnapshot:
         """Every definition of the location, streamed in chunks and checked to be complete."""
         snapshot = self._snapshot("")
-        assert snapshot is not None
+        if snapshot is None:
+            raise SnapshotInvalid("the location answered 'unchanged' when asked for everything")
         return snapshot
 
     def snapshot_if_changed(self, known_hash: str) -> LocationSnapshot | None:
@@ -111,20 +137,34 @@ class CodeLocationClient:
 
     def _snapshot(self, known_hash: str) -> LocationSnapshot | None:
         request = cl_pb.StreamSnapshotRequest(known_hash=known_hash)
-        assembler = convert.SnapshotAssembler()
+        # Chunks come in as bytes and are parsed here: a limit is checked before parsing,
+        # and a chunk that does not parse is named instead of failing inside grpc.
+        method: grpc.UnaryStreamMultiCallable[cl_pb.StreamSnapshotRequest, bytes]
+        method = self._channel.unary_stream(
+            _STREAM_SNAPSHOT, request_serializer=cl_pb.StreamSnapshotRequest.SerializeToString
+        )
+        stream = method(request, timeout=self.snapshot_timeout, metadata=self._metadata)
         try:
-            chunks = self._stub.StreamSnapshot(
-                request, timeout=self.snapshot_timeout, metadata=self._metadata
-            )
-            for chunk in chunks:
-                assembler.add(chunk)
-            if assembler.unchanged:
-                return None
-            return assembler.result()
+            assembler = convert.SnapshotAssembler(self.max_snapshot_assets)
+            return _assemble(stream, assembler, self.max_snapshot_bytes)
         except grpc.RpcError as exc:
-            raise _error(exc) from None
-        except ValueError as exc:
-            raise CodeLocationUnavailable(f"{self.address}: {exc}") from None
+            raise self._snapshot_error(exc) from None
+        finally:
+            # A stream cut off here must stop sending; one that ended is not affected.
+            stream.cancel()
+
+    def _snapshot_error(self, exc: grpc.RpcError) -> TesseraError:
+        code = exc.code()
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return SnapshotRejected(
+                f"snapshot stream did not end within {self.snapshot_timeout:g} s"
+            )
+        if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            return SnapshotRejected(
+                f"a snapshot chunk exceeded the {_size(MAX_MESSAGE)} of one message: "
+                f"{exc.details()}"
+            )
+        return _error(exc)
 
     def launch(self, launch: RunLaunch) -> RunState:
         """Start a run; see ``RunLaunch``. Refused before anything runs when the assets are
@@ -185,6 +225,38 @@ class CodeLocationClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _assemble(
+    chunks: Iterable[bytes], assembler: convert.SnapshotAssembler, max_bytes: int
+) -> LocationSnapshot | None:
+    """The snapshot in ``chunks`` (``None`` when unchanged); nothing of it is kept once a
+    limit is passed or a chunk is malformed."""
+    received = 0
+    try:
+        for index, data in enumerate(chunks):
+            received += len(data)
+            if received > max_bytes:
+                raise SnapshotRejected(f"snapshot exceeded {_size(max_bytes)}")
+            try:
+                chunk = snap_pb.SnapshotChunk.FromString(data)
+            except DecodeError:
+                raise SnapshotInvalid(
+                    f"snapshot chunk {index} ({len(data)} bytes) does not parse as a SnapshotChunk"
+                ) from None
+            assembler.add(chunk)
+    except BaseException:
+        # The traceback keeps this frame alive as long as the error is kept (a log record
+        # may keep it): it must not keep hundreds of MiB of a snapshot with it.
+        assembler.clear()
+        raise
+    if assembler.unchanged:
+        return None
+    return assembler.result()
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB"
 
 
 def _error(exc: grpc.RpcError) -> TesseraError:

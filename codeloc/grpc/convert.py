@@ -29,6 +29,7 @@ from codeloc._snapshot import (
     ScheduleSnap,
     SensorSnap,
 )
+from codeloc.grpc._errors import SnapshotInvalid, SnapshotRejected
 from codeloc.grpc._model import (
     DEFAULT_CANCEL_GRACE,
     EventDestination,
@@ -226,18 +227,38 @@ def _node_fields(node: AssetNodeSnap) -> dict[str, Any]:
 
 
 class _Keys:
-    """Builds each distinct ``AssetKey`` once: a key recurs as a node and in its dependents."""
+    """Builds each distinct ``AssetKey`` and ``DepSnap`` once: a key recurs as a node and
+    in its dependents.
 
-    def __init__(self) -> None:
+    Past ``limit`` distinct ones it raises ``SnapshotRejected``: a few bytes on the wire
+    make a few hundred in memory, so the byte limit of a stream alone does not bound them.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
         self._keys: dict[bytes, AssetKey] = {}
+        self._deps: dict[bytes, DepSnap] = {}
+        self._limit = limit
 
     def __call__(self, msg: snap_pb.AssetKey) -> AssetKey:
         # The encoded message is a cheaper dict key than a tuple of its segments.
         raw = msg.SerializeToString()
         key = self._keys.get(raw)
         if key is None:
+            self._check(self._keys)
             key = self._keys[raw] = AssetKey(tuple(msg.path))
         return key
+
+    def dep(self, msg: snap_pb.AssetDep) -> DepSnap:
+        raw = msg.SerializeToString()
+        dep = self._deps.get(raw)
+        if dep is None:
+            self._check(self._deps)
+            dep = self._deps[raw] = DepSnap(self(msg.key), _DEP_KIND_BACK[msg.kind])
+        return dep
+
+    def _check(self, seen: dict[bytes, Any]) -> None:
+        if self._limit is not None and len(seen) >= self._limit:
+            raise SnapshotRejected(f"snapshot names more than {self._limit:,} asset keys")
 
 
 def from_node(msg: snap_pb.AssetNode, keys: _Keys | None = None) -> AssetNodeSnap:
@@ -258,7 +279,7 @@ def from_node(msg: snap_pb.AssetNode, keys: _Keys | None = None) -> AssetNodeSna
     # Positional arguments, in the order of AssetNodeSnap's fields: this runs once per asset.
     return AssetNodeSnap(
         key_of(msg.key),
-        tuple([DepSnap(key_of(d.key), _DEP_KIND_BACK[d.kind]) for d in deps]) if deps else (),
+        tuple([key_of.dep(d) for d in deps]) if deps else (),
         msg.group,
         msg.node_name,
         msg.description if has("description") else None,
@@ -351,12 +372,19 @@ def unchanged_chunk(snapshot_hash: str, asset_count: int) -> snap_pb.SnapshotChu
 
 
 class SnapshotAssembler:
-    """Reads a snapshot stream chunk by chunk; ``result()`` checks that nothing is missing."""
+    """Reads a snapshot stream chunk by chunk; ``result()`` checks that nothing is missing.
 
-    def __init__(self) -> None:
+    The sender is untrusted: anything that does not add up raises ``SnapshotInvalid``
+    naming the chunk and what is wrong, at the chunk where it shows. A stream that sends
+    more chunks or assets than its header announced stops at the first one too many, and
+    past ``max_assets`` (or twice as many distinct keys) it raises ``SnapshotRejected``.
+    """
+
+    def __init__(self, max_assets: int | None = None) -> None:
         self.header: snap_pb.SnapshotHeader | None = None
+        self.max_assets = max_assets
         self._count = 0
-        self._keys = _Keys()
+        self._keys = _Keys(None if max_assets is None else 2 * max_assets)
         self._assets: list[AssetNodeSnap] = []
         self._jobs: list[JobSnap] = []
         self._schedules: list[ScheduleSnap] = []
@@ -367,16 +395,60 @@ class SnapshotAssembler:
         return self.header is not None and self.header.unchanged
 
     def add(self, chunk: snap_pb.SnapshotChunk) -> None:
-        if chunk.index != self._count:
-            raise ValueError(f"snapshot chunk {chunk.index} arrived, expected {self._count}")
-        if chunk.HasField("header"):
-            self.header = chunk.header
+        index = self._count
+        if chunk.index != index:
+            raise SnapshotInvalid(f"snapshot chunk {chunk.index} arrived, expected {index}")
+        header = self._header(chunk)
+        if index >= header.chunk_count:
+            raise SnapshotInvalid(
+                f"snapshot chunk {index} is past the {header.chunk_count} the header announced"
+            )
+        if len(self._assets) + len(chunk.assets) > header.asset_count:
+            raise SnapshotInvalid(
+                f"snapshot chunk {index} brings more than the {header.asset_count} assets "
+                "the header announced"
+            )
         self._count += 1
+        try:
+            self._add(chunk)
+        except (KeyError, ValueError, TypeError) as exc:
+            # Found again node by node only now: the happy path converts a chunk at once.
+            raise SnapshotInvalid(f"snapshot chunk {index}: {_chunk_problem(chunk, exc)}") from None
+
+    def clear(self) -> None:
+        """Drop what was read so far: the stream was cut off."""
+        for parts in (self._assets, self._jobs, self._schedules, self._sensors):
+            parts.clear()
+        self._keys = _Keys()
+
+    def _header(self, chunk: snap_pb.SnapshotChunk) -> snap_pb.SnapshotHeader:
+        if self.header is not None:
+            if chunk.HasField("header"):
+                raise SnapshotInvalid(f"snapshot chunk {chunk.index} has a second header")
+            return self.header
+        if not chunk.HasField("header"):
+            raise SnapshotInvalid("the first snapshot chunk has no header")
+        header = chunk.header
+        if not header.snapshot_hash:
+            raise SnapshotInvalid("the snapshot header has no snapshot_hash")
+        if header.chunk_count < 1 or (header.unchanged and header.chunk_count != 1):
+            raise SnapshotInvalid(f"the snapshot header announces {header.chunk_count} chunks")
+        if self.max_assets is not None and header.asset_count > self.max_assets:
+            raise SnapshotRejected(
+                f"snapshot announces {header.asset_count:,} assets, "
+                f"more than the limit of {self.max_assets:,}"
+            )
+        self.header = header
+        return header
+
+    def _add(self, chunk: snap_pb.SnapshotChunk) -> None:
         keys = self._keys
         self._assets.extend(from_node(n, keys) for n in chunk.assets)
         for job in chunk.jobs:
             job_keys = tuple(keys(k) for k in job.asset_keys)
-            if job.continued and self._jobs and self._jobs[-1].name == job.name:
+            if job.continued:
+                if not self._jobs or self._jobs[-1].name != job.name:
+                    raise ValueError(f"job '{job.name}' continues, but it did not start")
                 last = self._jobs[-1]
                 self._jobs[-1] = JobSnap(
                     last.name, last.asset_keys + job_keys, last.description, last.tags
@@ -405,12 +477,17 @@ class SnapshotAssembler:
     def result(self) -> LocationSnapshot:
         header = self.header
         if header is None:
-            raise ValueError("the snapshot stream had no header")
+            raise SnapshotInvalid("the snapshot stream had no header")
         if self._count != header.chunk_count or len(self._assets) != header.asset_count:
-            raise ValueError(
+            raise SnapshotInvalid(
                 f"incomplete snapshot: {self._count} of {header.chunk_count} chunks, "
                 f"{len(self._assets)} of {header.asset_count} assets"
             )
+        seen: set[AssetKey] = set()
+        for node in self._assets:
+            if node.key in seen:
+                raise SnapshotInvalid(f"asset '{node.key.to_user_string()}' appears twice")
+            seen.add(node.key)
         return LocationSnapshot(
             tuple(self._assets),
             tuple(self._jobs),
@@ -418,6 +495,41 @@ class SnapshotAssembler:
             tuple(self._sensors),
             header.snapshot_hash,
         )
+
+
+def _chunk_problem(chunk: snap_pb.SnapshotChunk, exc: Exception) -> str:
+    """What is wrong in ``chunk``, naming the asset: ``exc`` alone may be a bare ``KeyError``."""
+    for node in chunk.assets:
+        try:
+            from_node(node)
+        except (KeyError, ValueError, TypeError) as node_exc:
+            name = "/".join(node.key.path)[:200]
+            return f"asset '{name}': {_node_problem(node) or _exc_text(node_exc)}"
+    return _exc_text(exc)
+
+
+def _node_problem(msg: snap_pb.AssetNode) -> str | None:
+    try:
+        AssetKey(tuple(msg.key.path))
+    except ValueError as exc:
+        return f"key: {exc}"
+    for i, dep in enumerate(msg.deps):
+        try:
+            AssetKey(tuple(dep.key.path))
+        except ValueError as exc:
+            return f"dependency {i}: {exc}"
+        if dep.kind not in _DEP_KIND_BACK:
+            return f"dependency {i} has an unknown kind {dep.kind}"
+    policy = msg.retry_policy
+    if msg.HasField("retry_policy") and policy.backoff not in _BACKOFF_BACK:
+        return f"retry_policy has an unknown backoff {policy.backoff}"
+    if msg.HasField("retry_policy") and policy.jitter not in _JITTER_BACK:
+        return f"retry_policy has an unknown jitter {policy.jitter}"
+    return None
+
+
+def _exc_text(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 def from_snapshot_chunks(chunks: Iterable[snap_pb.SnapshotChunk]) -> LocationSnapshot:

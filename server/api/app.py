@@ -49,7 +49,14 @@ def default_client_factory(settings: Settings) -> Callable[[str], LocationClient
             )
 
         # The annotation is the check: mypy proves that the gRPC client is a LocationClient.
-        client: LocationClient = CodeLocationClient(address, security=security)
+        client: LocationClient = CodeLocationClient(
+            address,
+            timeout=settings.location_timeout_seconds,
+            snapshot_timeout=settings.snapshot_timeout_seconds,
+            max_snapshot_bytes=settings.max_snapshot_bytes,
+            max_snapshot_assets=settings.max_snapshot_assets,
+            security=security,
+        )
         return client
 
     return connect
@@ -100,7 +107,8 @@ def create_app(
             database, bootstrap_token=settings.api_token, host=settings.host
         )
         _say_who_may_call(authenticator, dev=dev)
-        await registry.refresh_all()
+        # Not awaited: the API serves at once, each location shows "loading" until it answered,
+        # and one that hangs holds nothing but itself.
         registry.start()
         coordinator.start()
         try:

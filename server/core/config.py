@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     api_token: str = ""
     #: how often locations are polled for a new server id or a changed snapshot
     location_poll_seconds: float = Field(default=2.0, gt=0)
+    #: the deadline of each call to a location (info, launch, cancel)
+    location_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: the deadline of a whole snapshot stream: one still sending then is cut off (``error``)
+    snapshot_timeout_seconds: float = Field(default=120.0, gt=0)
+    #: a location's snapshot larger than this (as received) is cut off (``error``)
+    max_snapshot_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    #: a snapshot of more assets than this (or of twice as many distinct keys) is cut off
+    max_snapshot_assets: int = Field(default=1_000_000, gt=0)
     #: at most this many runs STARTING/STARTED at once (0 = no limit)
     max_concurrent_runs: int = Field(default=0, ge=0)
     #: at most this many active runs of a location: ``{"location": N}`` (JSON in the variable)

@@ -2,23 +2,29 @@
 
 Each location is polled in the background: a new server id (the process restarted) or a
 new snapshot hash triggers a reload; a location that stops answering is marked
-``unreachable`` and keeps its last snapshot, one whose code fails to import is ``error``.
-Nothing that happens to one location disturbs the others.
+``unreachable`` and keeps its last snapshot, one whose code fails to import, or whose
+snapshot is malformed, too large or too slow, is ``error``.
+
+Nothing that happens to one location disturbs the others: each is polled by a task and a
+thread of its own, so one that hangs (up to the client's deadlines) holds only itself, and
+the merged graph is rebuilt by one task of its own whenever a snapshot changed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from codeloc._snapshot import LocationSnapshot
-from codeloc.grpc._errors import CodeLocationNotLoaded, CredentialsRejected
+from codeloc.grpc._errors import CodeLocationNotLoaded, CredentialsRejected, SnapshotRejected
 from codeloc.grpc._model import LoadError, LocationInfo, RunLaunch, RunState
 from server.errors import CodeLocationUnavailable, Conflict, NotFound
 from server.workspace.graph import MergedGraph
@@ -45,7 +51,8 @@ class LocationClient(Protocol):
 
     def snapshot(self) -> LocationSnapshot:
         """Every definition of the location; ``CodeLocationNotLoaded`` while its code is
-        (re)loading or after it failed to."""
+        (re)loading or after it failed to, ``SnapshotRejected`` when what it sent is
+        malformed, too large or too slow."""
         ...
 
     def launch(self, launch: RunLaunch) -> RunState:
@@ -75,6 +82,9 @@ class LocationState:
     checked_at: float | None = None
     #: when the location stopped answering, while it still does not
     unreachable_since: float | None = None
+    #: the hash of a snapshot that was not taken (``SnapshotRejected``): not asked for again
+    #: until the location has another, or restarts
+    rejected_hash: str | None = None
 
     @property
     def asset_count(self) -> int:
@@ -86,6 +96,11 @@ class _Entry:
     state: LocationState
     client: LocationClient
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the one thread that polls this location: a hanging call holds no other location's
+    poller: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="location-poll")
+    )
+    task: asyncio.Task[None] | None = None
 
 
 class LocationRegistry:
@@ -102,7 +117,11 @@ class LocationRegistry:
         self._poll_seconds = poll_seconds
         self._graph = MergedGraph({})
         self._graph_lock = threading.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._graph_changed: asyncio.Event | None = None
+        self._graph_task: asyncio.Task[None] | None = None
+        self._graph_builder = ThreadPoolExecutor(1, thread_name_prefix="graph-rebuild")
+        self._closed = False
         self.on_location_restart: list[Callable[[str, str | None, str | None], None]] = []
 
     # -- reading -----------------------------------------------------------------------------
@@ -136,12 +155,17 @@ class LocationRegistry:
             raise Conflict(f"a code location named '{name}' already exists")
         client = self._client_factory(address)
         self._entries[name] = _Entry(LocationState(name, address, source=source), client)
+        if self._loop is not None:  # added while polling: from any thread
+            self._loop.call_soon_threadsafe(self._watch, name)
 
     def remove(self, name: str) -> None:
         entry = self._entries.pop(name, None)
         if entry is None:
             raise NotFound(f"no code location named '{name}'")
+        if self._loop is not None and entry.task is not None:
+            self._loop.call_soon_threadsafe(entry.task.cancel)
         entry.client.close()
+        entry.poller.shutdown(wait=False, cancel_futures=True)
         self._rebuild_graph()
 
     def refresh(self, name: str, *, force: bool = False, rebuild: bool = True) -> LocationState:
@@ -179,14 +203,15 @@ class LocationRegistry:
         except CredentialsRejected as exc:
             return self._refused(state, exc, now)
         except Exception as exc:
-            if state.status != "unreachable":
+            if state.status != "unreachable" and not self._closed:
                 log.warning(
                     "code location %s at %s is unreachable: %s", state.name, state.address, exc
                 )
             # A gRPC channel that failed waits longer and longer before it reconnects; a
             # fresh one notices a restarted location at the next poll.
             entry.client.close()
-            entry.client = self._client_factory(state.address)
+            if not self._closed:
+                entry.client = self._client_factory(state.address)
             # The last snapshot stays: the catalog keeps showing what the location had.
             return replace(
                 state,
@@ -210,6 +235,7 @@ class LocationRegistry:
                 sdk_version=info.sdk_version,
                 checked_at=now,
                 loaded_at=now,
+                rejected_hash=None,
             )
         unchanged = (
             not force
@@ -218,7 +244,13 @@ class LocationRegistry:
             and state.snapshot is not None
             and state.snapshot.hash == info.snapshot_hash
         )
-        if unchanged:
+        rejected_again = (
+            not force
+            and state.status == "error"
+            and state.server_id == info.server_id
+            and state.rejected_hash == info.snapshot_hash
+        )
+        if unchanged or rejected_again:
             return replace(state, checked_at=now)
         try:
             snapshot = entry.client.snapshot()
@@ -227,6 +259,20 @@ class LocationRegistry:
             return replace(state, status="loading", checked_at=now)
         except CredentialsRejected as exc:
             return self._refused(state, exc, now)
+        except SnapshotRejected as exc:
+            log.warning("code location %s sent a snapshot not taken: %s", state.name, str(exc))
+            # Nothing of it is kept, nor the last snapshot: it described other code.
+            return replace(
+                state,
+                status="error",
+                error=str(exc)[:500],
+                unreachable_since=None,
+                server_id=info.server_id,
+                snapshot=None,
+                sdk_version=info.sdk_version,
+                checked_at=now,
+                rejected_hash=info.snapshot_hash,
+            )
         except Exception as exc:
             return replace(state, status="unreachable", error=_short(exc), checked_at=now)
         log.info("loaded code location %s: %d assets", state.name, len(snapshot.assets))
@@ -259,10 +305,12 @@ class LocationRegistry:
         )
 
     def _rebuild_graph(self) -> None:
+        """Merge the snapshots of now; from any thread (locations are added and removed
+        while it runs: it reads a copy)."""
         with self._graph_lock:
             snapshots = {
                 name: e.state.snapshot
-                for name, e in self._entries.items()
+                for name, e in list(self._entries.items())
                 if e.state.snapshot is not None
             }
             if MergedGraph.version_of(snapshots) != self._graph.version:
@@ -271,8 +319,9 @@ class LocationRegistry:
     # -- the background loop -----------------------------------------------------------------
 
     async def refresh_all(self, *, force: bool = False) -> None:
-        """Refresh every location at once, then merge the graph once: at startup ten
-        locations that each rebuilt it would build it ten times, ever larger."""
+        """Refresh every location at once, then merge the graph once (ten locations that
+        each rebuilt it would build it ten times, ever larger). Waits for the slowest: the
+        background polling does not use it."""
         names = list(self._entries)
         results = await asyncio.gather(
             *(asyncio.to_thread(self.refresh, name, force=force, rebuild=False) for name in names),
@@ -284,23 +333,63 @@ class LocationRegistry:
         await asyncio.to_thread(self._rebuild_graph)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._poll(), name="location-poll")
+        """Poll every location, each in a task of its own, starting now; returns at once."""
+        self._loop = asyncio.get_running_loop()
+        self._graph_changed = asyncio.Event()
+        self._graph_task = self._loop.create_task(self._rebuild_on_change(), name="graph")
+        for name in list(self._entries):
+            self._watch(name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        self._closed = True
+        self._loop = None
+        tasks = [e.task for e in self._entries.values() if e.task is not None]
+        tasks += [self._graph_task] if self._graph_task is not None else []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         for entry in self._entries.values():
+            # Closing the channel ends a call still waiting in a poller thread.
             entry.client.close()
+            entry.poller.shutdown(wait=False, cancel_futures=True)
+        self._graph_builder.shutdown(wait=False, cancel_futures=True)
 
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll_seconds)
+    def _watch(self, name: str) -> None:
+        entry = self._entries.get(name)
+        if entry is None or entry.task is not None or self._loop is None:
+            return
+        entry.task = self._loop.create_task(self._poll(name, entry), name=f"location-{name}")
+
+    async def _poll(self, name: str, entry: _Entry) -> None:
+        loop = asyncio.get_running_loop()
+        refresh = functools.partial(self.refresh, name, rebuild=False)
+        while self._entries.get(name) is entry:
+            before = entry.state.snapshot
             try:
-                await self.refresh_all()
+                state = await loop.run_in_executor(entry.poller, refresh)
+            except NotFound:
+                return
             except Exception:  # the loop must outlive any one bad round
-                log.exception("polling code locations failed")
+                log.exception("polling code location %s failed", name)
+            else:
+                if state.snapshot is not before and self._graph_changed is not None:
+                    self._graph_changed.set()
+            await asyncio.sleep(self._poll_seconds)
+
+    async def _rebuild_on_change(self) -> None:
+        """Rebuild the graph after snapshots changed: changes that come while it builds
+        are merged together by the next build."""
+        assert self._graph_changed is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._graph_changed.wait()
+            self._graph_changed.clear()
+            try:
+                await loop.run_in_executor(self._graph_builder, self._rebuild_graph)
+            except Exception:
+                log.exception("merging the graph of the code locations failed")
 
 
 def _short(exc: BaseException) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -115,3 +117,55 @@ def test_one_location_refreshed_alone_rebuilds_at_once(
     registry.refresh("B")
     assert counted_builds == [2]
     assert AssetKey("c") in registry.graph.all_keys
+
+
+class HangingClient(FakeClient):
+    """A location whose snapshot never comes, until the test lets it."""
+
+    def __init__(self, snapshot: LocationSnapshot) -> None:
+        super().__init__(snapshot)
+        self.release = threading.Event()
+
+    def snapshot(self) -> LocationSnapshot:
+        self.release.wait(30)
+        return self.current
+
+
+async def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def test_a_location_whose_snapshot_hangs_holds_no_other(
+    snapshots_of: Callable[..., dict[str, LocationSnapshot]],
+) -> None:
+    snaps = snapshots_of({"A": [a], "B": [b]})
+    steady, hanging = FakeClient(snaps["A"]), HangingClient(snaps["B"])
+    by_address: dict[str, LocationClient] = {"A:1": steady, "B:1": hanging}
+    registry = LocationRegistry(by_address.__getitem__, poll_seconds=0.05)
+    registry.add("A", "A:1")
+    registry.add("B", "B:1")
+
+    async def scenario() -> None:
+        registry.start()  # returns at once: nothing waits for B
+        try:
+            await eventually(lambda: registry.state("A").status == "loaded")
+            assert AssetKey("a") in registry.graph.all_keys
+            # A restarts with one asset more: noticed while B still hangs.
+            steady.current = snapshots_of({"A": [a, c]})["A"]
+            steady.server_id = "s2"
+            await eventually(lambda: AssetKey("c") in registry.graph.all_keys)
+            assert registry.state("B").status == "loading"
+            # Added while polling: polled too, B hanging or not.
+            by_address["C:1"] = FakeClient(snapshots_of({"C": [c]})["C"])
+            registry.add("C", "C:1")
+            await eventually(lambda: registry.state("C").status == "loaded")
+            hanging.release.set()
+            await eventually(lambda: AssetKey("b") in registry.graph.all_keys)
+        finally:
+            hanging.release.set()
+            await registry.stop()
+
+    run(scenario())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,17 @@ from codeloc._snapshot import (
     LocationSnapshot,
     snapshot_of,
 )
-from codeloc.grpc import EventDestination, LoadError, LocationInfo, RunLaunch, RunState, convert
+from codeloc.grpc import (
+    EventDestination,
+    LoadError,
+    LocationInfo,
+    RunLaunch,
+    RunState,
+    SnapshotInvalid,
+    SnapshotRejected,
+    convert,
+)
+from codeloc.protos.tessera.codelocation.v1 import snapshot_pb2 as snap_pb
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
@@ -87,9 +98,9 @@ def test_chunks_are_bounded_and_complete() -> None:
     assert [c.index for c in chunks] == list(range(len(chunks)))
     assert convert.from_snapshot_chunks(chunks) == snapshot
 
-    with pytest.raises(ValueError, match="incomplete snapshot"):
+    with pytest.raises(SnapshotInvalid, match="incomplete snapshot"):
         convert.from_snapshot_chunks(chunks[:-1])
-    with pytest.raises(ValueError, match="expected 1"):
+    with pytest.raises(SnapshotInvalid, match="expected 1"):
         convert.from_snapshot_chunks([chunks[0], chunks[2]])
 
 
@@ -163,3 +174,85 @@ def test_a_launch_without_essentials_is_refused(change: dict[str, object], messa
     request = convert.to_launch(dataclasses.replace(launch, **change))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=message):
         convert.from_launch(request)
+
+
+def _good_chunks() -> list[snap_pb.SnapshotChunk]:
+    nodes = (
+        AssetNodeSnap(AssetKey("a"), (), "g", "a"),
+        AssetNodeSnap(AssetKey(["b", "c"]), (DepSnap(AssetKey("a"), "data"),), "g", "c"),
+    )
+    return convert.to_snapshot_chunks(LocationSnapshot(nodes, hash="h"))
+
+
+def _spoil(change: str) -> list[snap_pb.SnapshotChunk]:
+    chunks = _good_chunks()
+    first = chunks[0]
+    if change == "no header":
+        first.ClearField("header")
+    elif change == "no hash":
+        first.header.snapshot_hash = ""
+    elif change == "empty key":
+        del first.assets[0].key.path[:]
+    elif change == "empty segment":
+        first.assets[1].key.path.append("")
+    elif change == "dep kind":
+        first.assets[1].deps[0].kind = 7  # type: ignore[assignment]
+    elif change == "dep key":
+        del first.assets[1].deps[0].key.path[:]
+    elif change == "backoff":
+        first.assets[0].retry_policy.backoff = 9  # type: ignore[assignment]
+    elif change == "too many assets":
+        first.header.asset_count = 1
+    elif change == "duplicate":
+        first.assets[1].key.CopyFrom(first.assets[0].key)
+        del first.assets[1].deps[:]
+    elif change == "too many chunks":
+        chunks.append(snap_pb.SnapshotChunk(index=1))
+    elif change == "second header":
+        first.header.chunk_count = 2
+        chunks.append(snap_pb.SnapshotChunk(index=1, header=first.header))
+    elif change == "continued job":
+        first.jobs.add(name="j", continued=True)
+    return chunks
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("no header", "first snapshot chunk has no header"),
+        ("no hash", "no snapshot_hash"),
+        ("empty key", "chunk 0: asset '': key: an AssetKey needs at least one segment"),
+        ("empty segment", "asset 'b/c/': key: asset key segments must be non-empty"),
+        ("dep kind", "asset 'b/c': dependency 0 has an unknown kind 7"),
+        ("dep key", "asset 'b/c': dependency 0: an AssetKey needs at least one segment"),
+        ("backoff", "asset 'a': retry_policy has an unknown backoff 9"),
+        ("too many assets", "more than the 1 assets the header announced"),
+        ("duplicate", "asset 'a' appears twice"),
+        ("too many chunks", "chunk 1 is past the 1 the header announced"),
+        ("second header", "chunk 1 has a second header"),
+        ("continued job", "job 'j' continues, but it did not start"),
+    ],
+)
+def test_a_malformed_snapshot_names_what_is_wrong(change: str, message: str) -> None:
+    assert convert.from_snapshot_chunks(_good_chunks()).hash == "h"
+    with pytest.raises(SnapshotInvalid, match=re.escape(message)):
+        convert.from_snapshot_chunks(_spoil(change))
+
+
+def test_an_assembler_bounds_the_assets_and_keys_it_builds() -> None:
+    header = snap_pb.SnapshotHeader(snapshot_hash="h", asset_count=3, chunk_count=1)
+    with pytest.raises(SnapshotRejected, match="announces 3 assets, more than the limit of 2"):
+        convert.SnapshotAssembler(max_assets=2).add(snap_pb.SnapshotChunk(header=header))
+
+    # Within the asset limit, but naming ever more keys: each costs far more in memory.
+    header.asset_count = 1
+    chunk = snap_pb.SnapshotChunk(header=header)
+    node = chunk.assets.add(group="g", node_name="n")
+    node.key.path.append("a")
+    for i in range(10):
+        node.deps.add(kind=snap_pb.DEP_KIND_DATA).key.path.append(f"d{i}")
+    with pytest.raises(SnapshotRejected, match="more than 4 asset keys"):
+        convert.SnapshotAssembler(max_assets=2).add(chunk)
+    assembler = convert.SnapshotAssembler(max_assets=6)
+    assembler.add(chunk)
+    assert len(assembler.result().assets[0].deps) == 10
