@@ -22,6 +22,7 @@ is not of this shape raises ``WireError`` naming the field, never anything else.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -111,6 +112,8 @@ def event_to_json(event: Event) -> dict[str, Any]:
 
 
 _EVENT_TYPES = {t.value: t for t in EventType}
+#: The largest float: a timestamp is finite (JSON has no NaN or infinity, nor has SQL's JSON).
+_MAX_TIMESTAMP = sys.float_info.max
 
 
 def event_from_json(data: Any, run_id: str = "", field: Field = ()) -> Event:
@@ -129,6 +132,8 @@ def event_from_json(data: Any, run_id: str = "", field: Field = ()) -> Event:
         if timestamp.__class__ is not int:
             raise WireError((*field, "timestamp"), f"must be a number, not {timestamp!r}")
         timestamp = float(timestamp)
+    if not -_MAX_TIMESTAMP <= timestamp <= _MAX_TIMESTAMP:  # NaN too: it compares false
+        raise WireError((*field, "timestamp"), f"must be a finite number, not {timestamp!r}")
     raw_type = get("type")
     event_type = _EVENT_TYPES.get(raw_type) if isinstance(raw_type, str) else None
     if event_type is None:

@@ -4,6 +4,7 @@ database, the location registry and the run coordinator, and tears them down."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,8 +12,10 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from server.api.deps import require_api_token
+from server.api.middleware import BodyLimit, SecurityHeaders, UrlGuard
 from server.api.problems import install_problem_handlers
 from server.api.routes import assets, health, ingest, locations, runs
 from server.core.config import Settings
@@ -71,6 +74,7 @@ def create_app(
             ),
             starting_timeout=settings.starting_timeout_seconds,
             lost_location_seconds=settings.lost_location_seconds,
+            max_launch_bytes=settings.max_launch_bytes,
         )
         app.state.settings = settings
         app.state.database = database
@@ -94,6 +98,10 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    # The last added is the outermost: the headers go on the guards' answers too.
+    app.add_middleware(BodyLimit, limit=_body_limit(settings))
+    app.add_middleware(UrlGuard)
+    app.add_middleware(SecurityHeaders)
     authed: list[Any] = [Depends(require_api_token)]
     app.include_router(health.router, prefix="/api/v1")
     app.include_router(ingest.router, prefix="/api/v1")
@@ -109,6 +117,20 @@ def create_app(
     app.mount("/ui", StaticFiles(directory=STATIC_DIR), name="ui")
 
     return app
+
+
+_INGEST_PATH = re.compile(r"/api/v1/runs/[^/]+/events")
+
+
+def _body_limit(settings: Settings) -> Callable[[Scope], int]:
+    """A run worker's batch of events has a limit of its own."""
+
+    def limit(scope: Scope) -> int:
+        if scope["method"] == "POST" and _INGEST_PATH.fullmatch(scope["path"]):
+            return settings.max_ingest_request_bytes
+        return settings.max_request_bytes
+
+    return limit
 
 
 def _version() -> str:

@@ -16,6 +16,8 @@ from codeloc._settings import DEFAULT_HOME
 
 __all__ = ["Settings", "normalize_database_url"]
 
+MiB = 1024 * 1024
+
 
 class Settings(BaseSettings):
     """Everything the server can be told. Each field is also ``TESSERA_<FIELD>``."""
@@ -45,6 +47,13 @@ class Settings(BaseSettings):
     lost_location_seconds: float = Field(default=60.0, gt=0)
     #: check that the database schema is at head before serving
     check_schema: bool = True
+    #: the largest request body the API reads; a larger one is answered 413 unread
+    max_request_bytes: int = Field(default=16 * MiB, gt=0)
+    #: the same for a run worker's batch of events (up to 10,000 events of user text)
+    max_ingest_request_bytes: int = Field(default=64 * MiB, gt=0)
+    #: the largest launch message a location accepts (gRPC's default receive limit, which
+    #: the location keeps): a run whose config makes a larger one is refused at launch
+    max_launch_bytes: int = Field(default=4 * MiB, gt=0)
 
     @field_validator("location_run_limits", "tag_run_limits")
     @classmethod
