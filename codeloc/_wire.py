@@ -128,11 +128,9 @@ def event_from_json(data: Any, run_id: str = "", field: Field = ()) -> Event:
     if seq.__class__ is not int or seq < 0:  # bool is not an int here
         raise WireError((*field, "seq"), f"must be an integer of at least 0, not {seq!r}")
     timestamp = get("timestamp")
-    if timestamp.__class__ is not float:
-        if timestamp.__class__ is not int:
-            raise WireError((*field, "timestamp"), f"must be a number, not {timestamp!r}")
-        timestamp = float(timestamp)
-    if not -_MAX_TIMESTAMP <= timestamp <= _MAX_TIMESTAMP:  # NaN too: it compares false
+    if timestamp.__class__ is not float and timestamp.__class__ is not int:  # nor a bool
+        raise WireError((*field, "timestamp"), f"must be a number, not {timestamp!r}")
+    if not -_MAX_TIMESTAMP <= timestamp <= _MAX_TIMESTAMP:  # NaN compares false
         raise WireError((*field, "timestamp"), f"must be a finite number, not {timestamp!r}")
     raw_type = get("type")
     event_type = _EVENT_TYPES.get(raw_type) if isinstance(raw_type, str) else None
@@ -146,7 +144,7 @@ def event_from_json(data: Any, run_id: str = "", field: Field = ()) -> Event:
         type=event_type,
         run_id=run_id,
         seq=seq,
-        timestamp=timestamp,
+        timestamp=float(timestamp),
         level=_text(get("level", "INFO"), (*field, "level")),
         step_key=_optional_text(get("step_key"), (*field, "step_key")),
         asset_key=_key(raw_key, (*field, "asset_key")) if raw_key else None,
