@@ -30,6 +30,7 @@ __all__ = [
     "IngestResultPublic",
     "MaterializationPublic",
     "MaterializationsPublic",
+    "Problem",
     "RunCreate",
     "RunPublic",
     "RunsCreatedPublic",
@@ -80,6 +81,25 @@ MAX_TAGS = 100
 #: The longest selection expression, and the most keys one request names: more is no
 #: selection a person writes, and a refusal echoes the request back.
 MAX_SELECTION = 10_000
+
+
+class ProblemError(BaseModel):
+    field: str = Field(description="where, dotted: 'tags.team', 'events.3.seq', 'query.after'")
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error the API answers (RFC 9457 ``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str = Field(description="what is wrong, naming the asset, run, location or field")
+    errors: list[ProblemError] | None = Field(
+        default=None, description="every field that does not validate (422)"
+    )
 
 
 class HealthPublic(BaseModel):

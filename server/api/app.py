@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from server.api.deps import require_api_token
 from server.api.middleware import BodyLimit, SecurityHeaders, UrlGuard
+from server.api.openapi import API_TOKEN, RUN_TOKEN, install_openapi, operation_id
 from server.api.problems import install_problem_handlers
 from server.api.routes import assets, health, ingest, locations, runs
 from server.core.config import Settings
@@ -96,15 +97,17 @@ def create_app(
         version=_version(),
         description="Assets across code locations: one merged graph, runs, materializations.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
+    install_openapi(app)
     install_problem_handlers(app)
     # The last added is the outermost: the headers go on the guards' answers too.
     app.add_middleware(BodyLimit, limit=_body_limit(settings))
     app.add_middleware(UrlGuard)
     app.add_middleware(SecurityHeaders)
-    authed: list[Any] = [Depends(require_api_token)]
+    authed: list[Any] = [Depends(require_api_token), Depends(API_TOKEN)]
     app.include_router(health.router, prefix="/api/v1")
-    app.include_router(ingest.router, prefix="/api/v1")
+    app.include_router(ingest.router, prefix="/api/v1", dependencies=[Depends(RUN_TOKEN)])
     app.include_router(locations.router, prefix="/api/v1", dependencies=authed)
     app.include_router(assets.router, prefix="/api/v1", dependencies=authed)
     app.include_router(runs.router, prefix="/api/v1", dependencies=authed)
