@@ -33,9 +33,11 @@ from typing import Literal, TypeVar, get_args
 from codeloc._errors import SettingsInvalid
 from codeloc._runs import EXECUTOR_NAMES, ExecutorName
 
-__all__ = ["DEFAULT_HOME", "LOG_LEVELS", "LogFormat", "Settings"]
+__all__ = ["DEFAULT_HOME", "DEFAULT_MAX_LAUNCH_BYTES", "LOG_LEVELS", "LogFormat", "Settings"]
 
 DEFAULT_HOME = Path(".tessera")
+#: gRPC's own default limit of a message received.
+DEFAULT_MAX_LAUNCH_BYTES = 4 * 1024 * 1024
 LogFormat = Literal["text", "json"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -54,6 +56,9 @@ class Settings:
     celery_broker: str | None = None
     celery_backend: str = "rpc://"
     celery_queue: str = "tessera"
+    #: the largest launch message the location receives; the server reads the same variable
+    #: to refuse a larger launch before it creates the run
+    max_launch_bytes: int = DEFAULT_MAX_LAUNCH_BYTES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +75,9 @@ class Settings:
             celery_broker=env.get("TESSERA_CELERY_BROKER"),
             celery_backend=env.get("TESSERA_CELERY_BACKEND") or defaults.celery_backend,
             celery_queue=env.get("TESSERA_CELERY_QUEUE") or defaults.celery_queue,
+            max_launch_bytes=env.positive_int(
+                "TESSERA_MAX_LAUNCH_BYTES", defaults.max_launch_bytes
+            ),
         )
 
     @property
@@ -85,6 +93,14 @@ class _Environment:
     def get(self, name: str) -> str | None:
         """The variable without surrounding blanks; ``None`` when unset or empty."""
         return self._environ.get(name, "").strip() or None
+
+    def positive_int(self, name: str, default: int) -> int:
+        value = self.get(name)
+        if value is None:
+            return default
+        if not value.isdigit() or int(value) < 1:
+            raise SettingsInvalid(f"{name} must be a whole number above 0; got {value!r}")
+        return int(value)
 
     def choice(self, name: str, allowed: tuple[_T, ...], default: _T, upper: bool = False) -> _T:
         """One of ``allowed`` (compared in capitals with ``upper``), else ``default``."""

@@ -28,6 +28,7 @@ from grpc_reflection.v1alpha import reflection
 from codeloc._errors import ConfigInvalid
 from codeloc._logging import bind_log_fields
 from codeloc._runs import ExecutorName
+from codeloc._settings import DEFAULT_MAX_LAUNCH_BYTES, Settings
 from codeloc.grpc import convert
 from codeloc.grpc._errors import (
     CodeLocationNotLoaded,
@@ -167,6 +168,7 @@ class LocationServer:
         shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE,
         max_workers: int = 16,
         executor: ExecutorName = "multiprocess",
+        max_receive_bytes: int = DEFAULT_MAX_LAUNCH_BYTES,
     ) -> None:
         self.host = host
         self.port = port
@@ -185,7 +187,11 @@ class LocationServer:
         self._server = grpc.server(
             ThreadPoolExecutor(max_workers, thread_name_prefix="tessera-grpc"),
             # Without this, a second server on a port already in use would share it silently.
-            options=[("grpc.so_reuseport", 0)],
+            options=[
+                ("grpc.so_reuseport", 0),
+                # A launch carries the run config: the server refuses a larger one itself.
+                ("grpc.max_receive_message_length", max_receive_bytes),
+            ],
         )
         cl_grpc.add_CodeLocationServicer_to_server(
             CodeLocationServicer(self.location, self.shutdown), self._server
@@ -273,7 +279,13 @@ def serve(
 ) -> int:
     """Serve until SIGTERM or SIGINT (a second one cancels running work at once); exit 0."""
     server = LocationServer(
-        source, name=name, host=host, port=port, shutdown_grace=shutdown_grace, executor=executor
+        source,
+        name=name,
+        host=host,
+        port=port,
+        shutdown_grace=shutdown_grace,
+        executor=executor,
+        max_receive_bytes=Settings.from_env().max_launch_bytes,
     )
     bind_log_fields(location=server.name)
     server.start()

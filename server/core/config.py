@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from codeloc._settings import DEFAULT_HOME
+from codeloc._settings import DEFAULT_HOME, DEFAULT_MAX_LAUNCH_BYTES
 
 __all__ = ["Settings", "normalize_database_url"]
 
@@ -51,9 +51,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=16 * MiB, gt=0)
     #: the same for a run worker's batch of events (up to 10,000 events of user text)
     max_ingest_request_bytes: int = Field(default=64 * MiB, gt=0)
-    #: the largest launch message a location accepts (gRPC's default receive limit, which
-    #: the location keeps): a run whose config makes a larger one is refused at launch
-    max_launch_bytes: int = Field(default=4 * MiB, gt=0)
+    #: the largest launch message a location receives (the location reads this variable
+    #: too): a run whose config makes a larger one is refused at launch, not failed later
+    max_launch_bytes: int = Field(default=DEFAULT_MAX_LAUNCH_BYTES, gt=0)
 
     @field_validator("location_run_limits", "tag_run_limits")
     @classmethod

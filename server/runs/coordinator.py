@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from codeloc._key import AssetKey
 from codeloc._runs import EXECUTOR_NAMES, Event, EventType, ExecutorName, RunStatus
+from codeloc._settings import DEFAULT_MAX_LAUNCH_BYTES
 from codeloc.grpc import convert
 from codeloc.grpc._model import EventDestination, RunLaunch
 from server.errors import ConfigInvalid, InvalidRequest, InvalidSelection, NotFound
@@ -43,8 +44,6 @@ log = logging.getLogger(__name__)
 #: RUN_QUEUED is seq 1 and RUN_STARTING seq 2, written by the server; the worker goes on from 3.
 FIRST_WORKER_SEQ = 3
 PRIORITY_TAG = "tessera/priority"
-#: gRPC's default limit of a message received, which a location's server keeps.
-DEFAULT_MAX_LAUNCH_BYTES = 4 * 1024 * 1024
 #: Overrides the location's default executor for one run.
 EXECUTOR_TAG = "tessera/executor"
 

@@ -48,6 +48,7 @@ def test_every_variable_is_read() -> None:
             "TESSERA_CELERY_BROKER": " amqp://rabbit// ",
             "TESSERA_CELERY_BACKEND": "redis://cache/0",
             "TESSERA_CELERY_QUEUE": "tessera.team",
+            "TESSERA_MAX_LAUNCH_BYTES": "1048576",
         }
     )
     assert settings == Settings(
@@ -59,6 +60,7 @@ def test_every_variable_is_read() -> None:
         celery_broker="amqp://rabbit//",
         celery_backend="redis://cache/0",
         celery_queue="tessera.team",
+        max_launch_bytes=1048576,
     )
     assert settings.storage_location == "s3://bucket/prefix"
 
@@ -87,6 +89,22 @@ def test_a_bad_value_names_the_variable_and_what_it_may_be(
         Settings.from_env({name: value})
     assert str(caught.value) == f"{name} must be one of {allowed}; got {value!r}"
     assert isinstance(caught.value, TesseraError)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "4MB", "1.5"])
+def test_a_launch_limit_is_a_positive_number_of_bytes(value: str) -> None:
+    with pytest.raises(SettingsInvalid, match="TESSERA_MAX_LAUNCH_BYTES must be a whole number"):
+        Settings.from_env({"TESSERA_MAX_LAUNCH_BYTES": value})
+
+
+def test_the_server_reads_the_launch_limit_its_locations_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from server.core.config import Settings as ServerSettings
+
+    assert ServerSettings().max_launch_bytes == Settings().max_launch_bytes == 4 * 1024 * 1024
+    monkeypatch.setenv("TESSERA_MAX_LAUNCH_BYTES", "65536")
+    assert ServerSettings().max_launch_bytes == Settings.from_env().max_launch_bytes == 65536
 
 
 def test_settings_are_frozen() -> None:
