@@ -106,6 +106,31 @@ def test_a_priority_past_its_column(api: TestClient) -> None:
 # -- text past its column, or holding NUL ---------------------------------------------------------
 
 
+def test_nul_in_the_error_of_a_run_failure_event(api: TestClient, database_url: str) -> None:
+    database = Database(database_url)
+    with database.transaction() as session:
+        create_run(
+            session,
+            run_id="run-2",
+            location="cereals",
+            asset_keys=[],
+            run_config={},
+            tags={},
+            token=TOKEN,
+        )
+        set_status(session, "run-2", RunStatus.STARTED)
+    database.dispose()
+    event = {"seq": 3, "timestamp": 1.0, "type": "RUN_FAILURE", "error": "boom\x00!"}
+    response = api.post(
+        "/api/v1/runs/run-2/events",
+        json={"run_id": "run-2", "events": [event]},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.status_code == 200, response.text
+    run = api.get("/api/v1/runs/run-2").json()
+    assert (run["status"], run["error"]) == ("FAILURE", "boom\ufffd!")
+
+
 def test_a_tag_key_longer_than_its_column(api: TestClient) -> None:
     response = launch(api, tags={"k" * 256: "v"})
     body = assert_problem(response, 422, "at most 255 characters")
