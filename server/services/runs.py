@@ -6,7 +6,9 @@ what is here turns its rows into the API's schemas and takes a run worker's even
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy.orm import Session
@@ -148,7 +150,7 @@ def _runs(
     omitted = {
         row.run_id
         for row in rows
-        if config_bytes is not None and len(orjson.dumps(row.run_config)) > config_bytes
+        if config_bytes is not None and _json_size(row.run_config) > config_bytes
     }
     return [
         RunPublic(
@@ -169,6 +171,13 @@ def _runs(
         )
         for row in rows
     ]
+
+
+def _json_size(value: Any) -> int:
+    try:
+        return len(orjson.dumps(value))
+    except TypeError:  # an integer past 64 bits, which JSON and Python's json module allow
+        return len(json.dumps(value))
 
 
 def _event(row: RunEventRow) -> EventPublic:

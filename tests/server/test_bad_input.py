@@ -250,7 +250,7 @@ def test_a_run_config_larger_than_a_location_receives_is_refused_at_launch(
 
 
 def test_runs_pages_leave_large_configs_out(api: TestClient) -> None:
-    small = {"ops": {"cereals": {"config": {}}}}
+    small = {"ops": {"cereals": {"config": {}}}, "resources": {"big": {"config": {"n": 2**70}}}}
     large = {"resources": {"blob": {"config": {"data": "x" * 10_000}}}}
     ids = {}
     for name, config in (("small", small), ("large", large)):
