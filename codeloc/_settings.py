@@ -38,9 +38,11 @@ from typing import Literal, TypeVar, get_args
 from codeloc._errors import SettingsInvalid
 from codeloc._runs import EXECUTOR_NAMES, ExecutorName
 
-__all__ = ["DEFAULT_HOME", "LOG_LEVELS", "LogFormat", "Settings"]
+__all__ = ["DEFAULT_HOME", "DEFAULT_MAX_LAUNCH_BYTES", "LOG_LEVELS", "LogFormat", "Settings"]
 
 DEFAULT_HOME = Path(".tessera")
+#: gRPC's own default limit of a message received.
+DEFAULT_MAX_LAUNCH_BYTES = 4 * 1024 * 1024
 LogFormat = Literal["text", "json"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -63,6 +65,9 @@ class Settings:
     location_tls_cert: Path | None = None
     location_tls_key: Path | None = None
     location_tls_client_ca: Path | None = None
+    #: the largest launch message the location receives; the server reads the same variable
+    #: to refuse a larger launch before it creates the run
+    max_launch_bytes: int = DEFAULT_MAX_LAUNCH_BYTES
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +88,9 @@ class Settings:
             location_tls_cert=env.path("TESSERA_LOCATION_TLS_CERT"),
             location_tls_key=env.path("TESSERA_LOCATION_TLS_KEY"),
             location_tls_client_ca=env.path("TESSERA_LOCATION_TLS_CLIENT_CA"),
+            max_launch_bytes=env.positive_int(
+                "TESSERA_MAX_LAUNCH_BYTES", defaults.max_launch_bytes
+            ),
         )
 
     @property
@@ -102,6 +110,14 @@ class _Environment:
     def path(self, name: str) -> Path | None:
         value = self.get(name)
         return Path(value) if value else None
+
+    def positive_int(self, name: str, default: int) -> int:
+        value = self.get(name)
+        if value is None:
+            return default
+        if not value.isdigit() or int(value) < 1:
+            raise SettingsInvalid(f"{name} must be a whole number above 0; got {value!r}")
+        return int(value)
 
     def choice(self, name: str, allowed: tuple[_T, ...], default: _T, upper: bool = False) -> _T:
         """One of ``allowed`` (compared in capitals with ``upper``), else ``default``."""

@@ -24,6 +24,7 @@ is not of this shape raises ``WireError`` naming the field, never anything else.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -117,6 +118,8 @@ def event_to_json(event: Event) -> dict[str, Any]:
 
 
 _EVENT_TYPES = {t.value: t for t in EventType}
+#: The largest float: a timestamp is finite (JSON has no NaN or infinity, nor has SQL's JSON).
+_MAX_TIMESTAMP = sys.float_info.max
 
 
 def event_from_json(data: Any, run_id: str = "", field: Field = ()) -> Event:
@@ -133,10 +136,10 @@ def event_from_json(data: Any, run_id: str = "", field: Field = ()) -> Event:
             (*field, "seq"), f"must be an integer from 0 to {MAX_SEQ}, not {_short(seq)}"
         )
     timestamp = get("timestamp")
-    if timestamp.__class__ is not float:
-        if timestamp.__class__ is not int:
-            raise WireError((*field, "timestamp"), f"must be a number, not {timestamp!r}")
-        timestamp = float(timestamp)
+    if timestamp.__class__ is not float and timestamp.__class__ is not int:  # nor a bool
+        raise WireError((*field, "timestamp"), f"must be a number, not {timestamp!r}")
+    if not -_MAX_TIMESTAMP <= timestamp <= _MAX_TIMESTAMP:  # NaN compares false
+        raise WireError((*field, "timestamp"), f"must be a finite number, not {timestamp!r}")
     raw_type = get("type")
     event_type = _EVENT_TYPES.get(raw_type) if isinstance(raw_type, str) else None
     if event_type is None:
@@ -149,7 +152,7 @@ def event_from_json(data: Any, run_id: str = "", field: Field = ()) -> Event:
         type=event_type,
         run_id=run_id,
         seq=seq,
-        timestamp=timestamp,
+        timestamp=float(timestamp),
         level=_text(get("level", "INFO"), (*field, "level")),
         step_key=_optional_text(get("step_key"), (*field, "step_key")),
         asset_key=_key(raw_key, (*field, "asset_key")) if raw_key else None,

@@ -3,12 +3,22 @@ and ``<Thing>Public`` / ``<Things>Public`` (a response)."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
 
 from codeloc._runs import EventType, RunStatus
 from server.auth import Scope
+from server.storage.models import RunTagRow
 
 __all__ = [
     "AssetGraphPublic",
@@ -21,6 +31,7 @@ __all__ = [
     "IngestResultPublic",
     "MaterializationPublic",
     "MaterializationsPublic",
+    "Problem",
     "RunCreate",
     "RunPublic",
     "RunsCreatedPublic",
@@ -32,6 +43,68 @@ __all__ = [
 ]
 
 MetadataPublic = dict[str, dict[str, Any]]  # name -> {"kind": "int", "value": 5}
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL refuses NUL in text: the request would fail in the database, a 500.
+    if "\x00" in value:
+        raise ValueError("must not hold a NUL character")
+    return value
+
+
+#: How deep a run config nests: protobuf, which carries it to its location, parses 100
+#: levels at most (each level of JSON is two of a ``Struct``).
+MAX_CONFIG_DEPTH = 32
+
+
+def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` if the database stores it and a location receives it: no NaN or infinity
+    (JSON has none: PostgreSQL refuses them), not too deep."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            raise ValueError(f"nests deeper than {MAX_CONFIG_DEPTH} levels at {where!r}")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{where or 'the value'} is {item}: JSON numbers are finite")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                stack.append((child, f"{where}.{key}" if where else key, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]", depth + 1) for i, child in enumerate(item))
+    return value
+
+
+#: The check of every string of a request body that reaches the database.
+NO_NUL = AfterValidator(_no_nul)
+MAX_TAG_KEY: int = RunTagRow.__table__.c.key.type.length  # type: ignore[attr-defined]
+MAX_TAG_VALUE: int = RunTagRow.__table__.c.value.type.length  # type: ignore[attr-defined]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TAG_KEY), NO_NUL]
+TagValue = Annotated[str, StringConstraints(max_length=MAX_TAG_VALUE), NO_NUL]
+#: A run's tags: the runs list filters and limits by them, one row each.
+MAX_TAGS = 100
+#: The longest selection expression, and the most keys one request names: more is no
+#: selection a person writes, and a refusal echoes the request back.
+MAX_SELECTION = 10_000
+
+
+class ProblemError(BaseModel):
+    field: str = Field(description="where, dotted: 'tags.team', 'events.3.seq', 'query.after'")
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error the API answers (RFC 9457 ``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str = Field(description="what is wrong, naming the asset, run, location or field")
+    errors: list[ProblemError] | None = Field(
+        default=None, description="every field that does not validate (422)"
+    )
 
 
 class HealthPublic(BaseModel):
@@ -54,7 +127,9 @@ class CodeLocationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
-    address: str = Field(min_length=3, max_length=512, description="host:port of its gRPC server")
+    address: Annotated[str, NO_NUL] = Field(
+        min_length=3, max_length=512, description="host:port of its gRPC server"
+    )
 
 
 class MaterializationPublic(BaseModel):
@@ -120,14 +195,38 @@ class AssetGraphPublic(BaseModel):
     edges: list[list[list[str]]]
 
 
+def _list_or_text(value: Any) -> str:
+    return "list" if isinstance(value, list) else "text"
+
+
+_Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SELECTION), NO_NUL]
+#: One key of a selection: ``["raw", "orders"]`` or ``"raw/orders"``.
+SelectedKey = Annotated[
+    Annotated[list[_Name], Tag("list")] | Annotated[_Name, Tag("text")],
+    Discriminator(_list_or_text),
+]
+Selection = Annotated[
+    Annotated[list[SelectedKey], Field(max_length=MAX_SELECTION), Tag("list")]
+    | Annotated[str, StringConstraints(max_length=MAX_SELECTION), NO_NUL, Tag("text")],
+    Discriminator(_list_or_text),
+]
+
+
 class RunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    selection: list[str | list[str]] | str = Field(
+    selection: Selection = Field(
         description="asset keys (lists of segments or '/'-joined) or a selection expression"
     )
-    run_config: dict[str, Any] = Field(default_factory=dict)
-    tags: dict[str, str] = Field(default_factory=dict)
+    run_config: Annotated[dict[str, Any], AfterValidator(_storable_json)] = Field(
+        default_factory=dict
+    )
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=MAX_TAGS)
+
+
+#: The largest run config (as JSON) a page of ``GET /runs`` shows: larger ones are left out
+#: there, so that a page stays small whatever the configs; ``GET /runs/{run_id}`` has them.
+MAX_LISTED_CONFIG_BYTES = 4096
 
 
 class RunPublic(BaseModel):
@@ -135,7 +234,12 @@ class RunPublic(BaseModel):
     location: str
     status: RunStatus
     asset_keys: list[list[str]]
-    run_config: dict[str, Any]
+    run_config: dict[str, Any] | None = Field(
+        description="null in a page of GET /runs when larger than "
+        f"{MAX_LISTED_CONFIG_BYTES} bytes as JSON (run_config_omitted); GET /runs/{{run_id}} "
+        "always has it"
+    )
+    run_config_omitted: bool = False
     tags: dict[str, str]
     created_at: float
     started_at: float | None

@@ -33,6 +33,7 @@ from grpc_reflection.v1alpha import reflection
 from codeloc._errors import ConfigInvalid
 from codeloc._logging import bind_log_fields
 from codeloc._runs import ExecutorName
+from codeloc._settings import DEFAULT_MAX_LAUNCH_BYTES, Settings
 from codeloc.grpc import convert
 from codeloc.grpc._errors import (
     CodeLocationNotLoaded,
@@ -177,6 +178,7 @@ class LocationServer:
         max_workers: int = 16,
         executor: ExecutorName = "multiprocess",
         security: LocationSecurity | None = None,
+        max_receive_bytes: int = DEFAULT_MAX_LAUNCH_BYTES,
     ) -> None:
         self.host = host
         self.port = port
@@ -198,7 +200,11 @@ class LocationServer:
         self._server = grpc.server(
             ThreadPoolExecutor(max_workers, thread_name_prefix="tessera-grpc"),
             # Without this, a second server on a port already in use would share it silently.
-            options=[("grpc.so_reuseport", 0)],
+            options=[
+                ("grpc.so_reuseport", 0),
+                # A launch carries the run config: the server refuses a larger one itself.
+                ("grpc.max_receive_message_length", max_receive_bytes),
+            ],
             interceptors=(
                 [SecretGuard(self.security.secret, SERVICE_NAME)] if self.security.secret else []
             ),
@@ -323,6 +329,7 @@ def serve(
         shutdown_grace=shutdown_grace,
         executor=executor,
         security=security,
+        max_receive_bytes=Settings.from_env().max_launch_bytes,
     )
     bind_log_fields(location=server.name)
     server.start()

@@ -4,13 +4,18 @@ database, the location registry and the run coordinator, and tears them down."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
+from server.api.middleware import BodyLimit, SecurityHeaders, UrlGuard
+from server.api.openapi import API_TOKEN, RUN_TOKEN, install_openapi, operation_id
 from server.api.problems import install_problem_handlers
 from server.api.routes import assets, health, ingest, locations, runs, tokens
 from server.core.config import Settings
@@ -97,6 +102,7 @@ def create_app(
             ),
             starting_timeout=settings.starting_timeout_seconds,
             lost_location_seconds=settings.lost_location_seconds,
+            max_launch_bytes=settings.max_launch_bytes,
         )
         app.state.settings = settings
         app.state.database = database
@@ -123,16 +129,24 @@ def create_app(
         version=_version(),
         description="Assets across code locations: one merged graph, runs, materializations.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
+    install_openapi(app)
     install_problem_handlers(app)
+    # The last added is the outermost: the headers go on the guards' answers too.
+    app.add_middleware(BodyLimit, limit=_body_limit(settings))
+    app.add_middleware(UrlGuard)
+    app.add_middleware(SecurityHeaders)
     # Health is open; ingest takes the token of its run; every other route says the scope
-    # it needs (server.api.deps.require).
+    # it needs (server.api.deps.require). The two security dependencies only document the
+    # bearer schemes in OpenAPI: they check nothing.
+    documented: list[Any] = [Depends(API_TOKEN)]
     app.include_router(health.router, prefix="/api/v1")
-    app.include_router(ingest.router, prefix="/api/v1")
-    app.include_router(locations.router, prefix="/api/v1")
-    app.include_router(assets.router, prefix="/api/v1")
-    app.include_router(runs.router, prefix="/api/v1")
-    app.include_router(tokens.router, prefix="/api/v1")
+    app.include_router(ingest.router, prefix="/api/v1", dependencies=[Depends(RUN_TOKEN)])
+    app.include_router(locations.router, prefix="/api/v1", dependencies=documented)
+    app.include_router(assets.router, prefix="/api/v1", dependencies=documented)
+    app.include_router(runs.router, prefix="/api/v1", dependencies=documented)
+    app.include_router(tokens.router, prefix="/api/v1", dependencies=documented)
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index() -> FileResponse:
@@ -163,6 +177,20 @@ def _say_who_may_call(authenticator: Authenticator, *, dev: bool) -> None:
             authenticator.host,
             HOW_TO_MAKE_A_TOKEN,
         )
+
+
+_INGEST_PATH = re.compile(r"/api/v1/runs/[^/]+/events")
+
+
+def _body_limit(settings: Settings) -> Callable[[Scope], int]:
+    """A run worker's batch of events has a limit of its own."""
+
+    def limit(scope: Scope) -> int:
+        if scope["method"] == "POST" and _INGEST_PATH.fullmatch(scope["path"]):
+            return settings.max_ingest_request_bytes
+        return settings.max_request_bytes
+
+    return limit
 
 
 def _version() -> str:

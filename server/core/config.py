@@ -14,10 +14,12 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from codeloc._errors import SettingsInvalid
-from codeloc._settings import DEFAULT_HOME
+from codeloc._settings import DEFAULT_HOME, DEFAULT_MAX_LAUNCH_BYTES
 from codeloc.grpc._security import ClientSecurity
 
 __all__ = ["SERVER_ONLY_VARIABLES", "Settings", "normalize_database_url"]
+
+MiB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
     lost_location_seconds: float = Field(default=60.0, gt=0)
     #: check that the database schema is at head before serving
     check_schema: bool = True
+    #: the largest request body the API reads; a larger one is answered 413 unread
+    max_request_bytes: int = Field(default=16 * MiB, gt=0)
+    #: the same for a run worker's batch of events (up to 10,000 events of user text)
+    max_ingest_request_bytes: int = Field(default=64 * MiB, gt=0)
+    #: the largest launch message a location receives (the location reads this variable
+    #: too): a run whose config makes a larger one is refused at launch, not failed later
+    max_launch_bytes: int = Field(default=DEFAULT_MAX_LAUNCH_BYTES, gt=0)
     #: sent on every call to a code location, which must have the same one
     location_secret: str = ""
     #: the CA that signed the code locations' certificates: calls to them go over TLS

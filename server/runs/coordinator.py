@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 
 from codeloc._key import AssetKey
 from codeloc._runs import EXECUTOR_NAMES, Event, EventType, ExecutorName, RunStatus
+from codeloc._settings import DEFAULT_MAX_LAUNCH_BYTES
+from codeloc.grpc import convert
 from codeloc.grpc._model import EventDestination, RunLaunch
-from server.errors import InvalidRequest, InvalidSelection, NotFound
+from server.errors import ConfigInvalid, InvalidRequest, InvalidSelection, NotFound
 from server.runs.planning import plan_runs, resolve_selection, validate_run_config
 from server.storage import queue
 from server.storage import runs as run_store
@@ -68,6 +70,7 @@ class RunCoordinator:
         starting_timeout: float = 30.0,
         cancel_grace: float = 10.0,
         lost_location_seconds: float = 60.0,
+        max_launch_bytes: int = DEFAULT_MAX_LAUNCH_BYTES,
     ) -> None:
         self.database = database
         self.registry = registry
@@ -76,6 +79,7 @@ class RunCoordinator:
         self.starting_timeout = starting_timeout
         self.cancel_grace = cancel_grace
         self.lost_location_seconds = lost_location_seconds
+        self.max_launch_bytes = max_launch_bytes
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -110,6 +114,8 @@ class RunCoordinator:
             self.registry.client(run.location)  # 503 now if a location is down
         priority = _priority(tags)
         _executor(tags)
+        for run in planned:
+            self._check_launch_size(run.location, run.asset_keys, run_config, tags)
         created: list[RunRow] = []
         run_ids: dict[str, str] = {}
         for run in planned:
@@ -129,6 +135,36 @@ class RunCoordinator:
             _server_event(session, row, EventType.RUN_QUEUED, "run queued", seq=QUEUED_SEQ)
             created.append(row)
         return created
+
+    def _check_launch_size(
+        self,
+        location: str,
+        asset_keys: Sequence[AssetKey],
+        run_config: Mapping[str, Any],
+        tags: Mapping[str, str],
+    ) -> None:
+        """Refuse now a run whose launch message its location would refuse later: the run
+        would be created, then fail to start on the location's gRPC limit."""
+        run_id = str(uuid.UUID(int=0))  # every run id has this length, as every token has
+        launch = RunLaunch(
+            run_id=run_id,
+            asset_keys=tuple(asset_keys),
+            destination=EventDestination(
+                f"{self.event_url}/api/v1/runs/{run_id}/events", secrets.token_urlsafe(16)
+            ),
+            run_config=run_config,
+            tags=tags,
+            executor=_executor(tags),
+            first_seq=FIRST_WORKER_SEQ,
+        )
+        size = convert.to_launch(launch).ByteSize()
+        if size > self.max_launch_bytes:
+            raise ConfigInvalid(
+                f"the launch of a run in location '{location}' would be a message of "
+                f"{size:,} bytes, more than the {self.max_launch_bytes:,} a location accepts "
+                "(TESSERA_MAX_LAUNCH_BYTES): make the run config smaller",
+                field="run_config",
+            )
 
     def cancel(self, run_id: str) -> RunRow:
         with self.database.transaction() as session:
@@ -442,9 +478,19 @@ def _executor(tags: Mapping[str, str]) -> ExecutorName | None:
     return raw
 
 
+#: The priorities the ``runs.priority`` column (an ``INTEGER``) holds.
+PRIORITY_RANGE = range(-(2**31), 2**31)
+
+
 def _priority(tags: Mapping[str, str]) -> int:
     raw = tags.get(PRIORITY_TAG, "0")
     try:
-        return int(raw)
+        priority = int(raw)
     except ValueError:
         raise InvalidRequest(f"tag '{PRIORITY_TAG}' must be an integer, got {raw!r}") from None
+    if priority not in PRIORITY_RANGE:
+        raise InvalidRequest(
+            f"tag '{PRIORITY_TAG}' must be between {PRIORITY_RANGE.start} and "
+            f"{PRIORITY_RANGE.stop - 1}, got {raw!r}"
+        )
+    return priority

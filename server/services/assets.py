@@ -16,7 +16,7 @@ from codeloc._key import AssetKey
 from codeloc._wire import metadata_to_json
 from server.errors import InvalidRequest, NotFound
 from server.schemas import AssetPublic, MaterializationsPublic
-from server.services.cursor import decode_cursor, encode_cursor
+from server.services.cursor import decode_cursor, decode_id_cursor, encode_cursor
 from server.storage import events as event_store
 from server.storage.models import LatestMaterializationRow, MaterializationRow
 from server.workspace.catalog import filter_keys
@@ -103,9 +103,7 @@ def list_materializations(
 ) -> MaterializationsPublic:
     """A page of an asset's materializations, newest first."""
     _known(graph, key)
-    before = decode_cursor(cursor, "materializations")
-    if before is not None and not isinstance(before, int):
-        raise InvalidRequest("invalid cursor for materializations")
+    before = decode_id_cursor(cursor, "materializations")
     rows = event_store.list_materializations(session, key, before_id=before, limit=limit)
     return MaterializationsPublic.model_validate(
         {

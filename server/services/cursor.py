@@ -9,7 +9,10 @@ from typing import Any
 
 from server.errors import InvalidRequest
 
-__all__ = ["decode_cursor", "encode_cursor"]
+__all__ = ["MAX_ROW_ID", "decode_cursor", "decode_id_cursor", "encode_cursor"]
+
+#: The largest row id a cursor may hold: that of a ``BIGINT`` column.
+MAX_ROW_ID = 2**63 - 1
 
 
 def encode_cursor(kind: str, value: Any) -> str:
@@ -34,3 +37,15 @@ def decode_cursor(cursor: str | None, kind: str) -> Any:
     if found_kind != kind:
         raise InvalidRequest(f"this cursor belongs to another listing ({found_kind!r})")
     return value
+
+
+def decode_id_cursor(cursor: str | None, kind: str) -> int | None:
+    """The row id of a cursor made by ``encode_cursor(kind, row.id)``; ``InvalidRequest`` if
+    it holds anything else. The id goes to the database as a ``BIGINT``: a ``true`` or a
+    ``2**70`` made by hand would make it fail there (a 500), not here (a 400)."""
+    value = decode_cursor(cursor, kind)
+    if value is None:
+        return None
+    if value.__class__ is not int or not 0 <= value <= MAX_ROW_ID:  # bool is not an int here
+        raise InvalidRequest(f"invalid cursor {cursor!r}: pass back a next_cursor as is")
+    return int(value)

@@ -6,8 +6,11 @@ what is here turns its rows into the API's schemas and takes a run worker's even
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from codeloc._runs import EventType, RunStatus
@@ -15,6 +18,7 @@ from codeloc._wire import Batch
 from server.errors import InvalidEvent, InvalidRequest, NotFound
 from server.runs.coordinator import RunCoordinator
 from server.schemas import (
+    MAX_LISTED_CONFIG_BYTES,
     EventPublic,
     IngestResultPublic,
     RunCreate,
@@ -22,7 +26,7 @@ from server.schemas import (
     RunsCreatedPublic,
     RunsPublic,
 )
-from server.services.cursor import decode_cursor, encode_cursor
+from server.services.cursor import decode_id_cursor, encode_cursor
 from server.services.tokens import check_locations
 from server.storage import events as event_store
 from server.storage import runs as run_store
@@ -83,14 +87,12 @@ def list_runs(
         if not sep or not key:
             raise InvalidRequest("tag filter must look like key=value")
         tag_filter = (key, value)
-    before = decode_cursor(cursor, "runs")
-    if before is not None and not isinstance(before, int):
-        raise InvalidRequest("invalid cursor for /runs")
+    before = decode_id_cursor(cursor, "runs")
     rows = run_store.list_runs(
         session, statuses=wanted, location=location, tag=tag_filter, before_id=before, limit=limit
     )
     return RunsPublic(
-        runs=_runs(session, rows),
+        runs=_runs(session, rows, config_bytes=MAX_LISTED_CONFIG_BYTES),
         next_cursor=encode_cursor("runs", rows[-1].id) if len(rows) == limit else None,
     )
 
@@ -167,17 +169,26 @@ def _existing(session: Session, run_id: str) -> RunRow:
     return row
 
 
-def _runs(session: Session, rows: Sequence[RunRow]) -> list[RunPublic]:
-    """The runs as the API shows them: two queries for any number of runs."""
+def _runs(
+    session: Session, rows: Sequence[RunRow], *, config_bytes: int | None = None
+) -> list[RunPublic]:
+    """The runs as the API shows them: two queries for any number of runs. A config larger
+    than ``config_bytes`` as JSON is left out."""
     tags = run_store.tags_of(session, [r.run_id for r in rows])
     positions = run_store.queue_positions(session, rows)
+    omitted = {
+        row.run_id
+        for row in rows
+        if config_bytes is not None and _json_size(row.run_config) > config_bytes
+    }
     return [
         RunPublic(
             run_id=row.run_id,
             location=row.location,
             status=row.status,
             asset_keys=[list(k.path) for k in run_store.asset_keys_of(row)],
-            run_config=row.run_config,
+            run_config=None if row.run_id in omitted else row.run_config,
+            run_config_omitted=row.run_id in omitted,
             tags=tags[row.run_id],
             created_at=row.created_at,
             started_at=row.started_at,
@@ -189,6 +200,13 @@ def _runs(session: Session, rows: Sequence[RunRow]) -> list[RunPublic]:
         )
         for row in rows
     ]
+
+
+def _json_size(value: Any) -> int:
+    try:
+        return len(orjson.dumps(value))
+    except TypeError:  # an integer past 64 bits, which JSON and Python's json module allow
+        return len(json.dumps(value))
 
 
 def _event(row: RunEventRow) -> EventPublic:

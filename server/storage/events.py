@@ -249,6 +249,8 @@ def ingest_events(session: Session, run: RunRow, events: Sequence[Event]) -> Ing
         status = STATUS_OF_EVENT.get(event.type)
         if status is not None:
             error = event.error or (event.message if status is not RunStatus.SUCCESS else None)
+            # The run's error column is text as the event's are: its NUL becomes U+FFFD too.
+            error = None if error is None else _without_nul(error)
             set_status(
                 session,
                 run.run_id,

@@ -52,6 +52,7 @@ def test_every_variable_is_read() -> None:
             "TESSERA_LOCATION_TLS_CERT": "/etc/tessera/location.pem",
             "TESSERA_LOCATION_TLS_KEY": "/etc/tessera/location-key.pem",
             "TESSERA_LOCATION_TLS_CLIENT_CA": "/etc/tessera/ca.pem",
+            "TESSERA_MAX_LAUNCH_BYTES": "1048576",
         }
     )
     assert settings == Settings(
@@ -67,6 +68,7 @@ def test_every_variable_is_read() -> None:
         location_tls_cert=Path("/etc/tessera/location.pem"),
         location_tls_key=Path("/etc/tessera/location-key.pem"),
         location_tls_client_ca=Path("/etc/tessera/ca.pem"),
+        max_launch_bytes=1048576,
     )
     assert settings.storage_location == "s3://bucket/prefix"
 
@@ -102,6 +104,22 @@ def test_a_bad_value_names_the_variable_and_what_it_may_be(
         Settings.from_env({name: value})
     assert str(caught.value) == f"{name} must be one of {allowed}; got {value!r}"
     assert isinstance(caught.value, TesseraError)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "4MB", "1.5"])
+def test_a_launch_limit_is_a_positive_number_of_bytes(value: str) -> None:
+    with pytest.raises(SettingsInvalid, match="TESSERA_MAX_LAUNCH_BYTES must be a whole number"):
+        Settings.from_env({"TESSERA_MAX_LAUNCH_BYTES": value})
+
+
+def test_the_server_reads_the_launch_limit_its_locations_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from server.core.config import Settings as ServerSettings
+
+    assert ServerSettings().max_launch_bytes == Settings().max_launch_bytes == 4 * 1024 * 1024
+    monkeypatch.setenv("TESSERA_MAX_LAUNCH_BYTES", "65536")
+    assert ServerSettings().max_launch_bytes == Settings.from_env().max_launch_bytes == 65536
 
 
 def test_settings_are_frozen() -> None:

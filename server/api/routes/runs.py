@@ -10,6 +10,7 @@ from server.api.deps import CoordinatorDep, DatabaseDep, Launcher, SessionDep, r
 from server.auth import Scope
 from server.schemas import EventPublic, RunCreate, RunPublic, RunsCreatedPublic, RunsPublic
 from server.services import runs
+from server.storage.events import MAX_SEQ
 
 router = APIRouter(tags=["runs"])
 
@@ -53,7 +54,7 @@ def cancel_run(
 def list_run_events(
     run_id: str,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[EventPublic]:
     return runs.list_events(session, run_id, after=after, limit=limit)

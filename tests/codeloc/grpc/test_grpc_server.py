@@ -22,6 +22,7 @@ from codeloc._snapshot import snapshot_of
 from codeloc.grpc import (
     CodeLocationClient,
     CodeLocationNotLoaded,
+    CodeLocationUnavailable,
     EventDestination,
     LaunchRejected,
     LocationServer,
@@ -293,3 +294,17 @@ def test_events_are_spooled_while_the_destination_is_down(
     assert_numbered(events)
     assert events[-1]["type"] == "RUN_SUCCESS"
     assert [seq for _, seq in receiver.deliveries] == [e["seq"] for e in events]  # no duplicates
+
+
+def test_a_launch_larger_than_the_location_receives_is_refused(
+    start_server: StartServer, receiver: Receiver
+) -> None:
+    # The server refuses such a launch itself (TESSERA_MAX_LAUNCH_BYTES, read on both sides):
+    # this is the limit that it keeps in step with.
+    server = start_server("grpc_runs", max_receive_bytes=65536)
+    small = CodeLocationClient(server.address)
+    small.wait_until_loaded(30)
+    key = small.snapshot().assets[0].key.to_user_string()
+    with pytest.raises(CodeLocationUnavailable, match="RESOURCE_EXHAUSTED"):
+        launch(small, receiver.destination, key, run_config={"resources": {"x": "y" * 70_000}})
+    assert small.runs() == []

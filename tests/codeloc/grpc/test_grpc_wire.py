@@ -128,3 +128,13 @@ def test_a_batch_may_be_bounded() -> None:
     assert len(batch_from_json(body, max_events=3).events) == 3
     with pytest.raises(WireError, match="at most 2 events"):
         batch_from_json(body, max_events=2)
+
+
+@pytest.mark.parametrize("timestamp", [float("nan"), float("inf"), float("-inf"), 10**400])
+def test_a_timestamp_is_a_finite_number(timestamp: float) -> None:
+    # Python's json reads NaN and Infinity, and writes them; SQL's JSON and orjson have none.
+    body = {"run_id": "r", "events": [{"seq": 1, "timestamp": timestamp, "type": "LOG"}]}
+    with pytest.raises(WireError) as raised:
+        batch_from_json(body)
+    assert raised.value.field == ("events", 0, "timestamp")
+    assert "finite" in raised.value.message

@@ -184,6 +184,16 @@ export function formatNumber(value) {
   return typeof value === "number" ? value.toLocaleString(undefined, { maximumFractionDigits: 6 }) : String(value);
 }
 
+/** Whether `value` is an absolute http(s) URL, the only kind metadata may link to. */
+export function isWebUrl(value) {
+  try {
+    const { protocol } = new URL(String(value));
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
 /** Render a metadata value `{kind, value}` for reading. */
 export function metadataValue(entry) {
   if (!entry || typeof entry !== "object") return String(entry);
@@ -195,7 +205,10 @@ export function metadataValue(entry) {
     case "bool":
       return String(value);
     case "url":
-      return h("a", { href: value, target: "_blank", rel: "noopener noreferrer" }, value);
+      // A link only to the web: a `javascript:` or `data:` URL of user code stays text.
+      return isWebUrl(value)
+        ? h("a", { href: value, target: "_blank", rel: "noopener noreferrer" }, value)
+        : h("span", { class: "url-text" }, String(value));
     case "asset":
       return keyLink(keyFromString(String(value)));
     case "json":
