@@ -63,7 +63,7 @@ def _errors_of(path: str, operation: dict[str, Any]) -> list[int]:
 
 
 #: The operations that answer 409.
-_CONFLICTING = frozenset({"createRuns", "addLocation"})
+_CONFLICTING = frozenset({"createRuns", "addLocation", "ingest"})
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -94,6 +94,8 @@ def _document(app: FastAPI) -> dict[str, Any]:
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
+            # FastAPI's own 422 (a hidden header counts for it) is replaced, where one can come.
+            responses.pop("422", None)
             for code in _errors_of(path, operation):
                 responses[str(code)] = _problem_response(_ERRORS[code])
     return document
