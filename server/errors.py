@@ -7,6 +7,7 @@
     ├── InvalidRequest          400  a malformed cursor, a bad parameter
     ├── InvalidSelection        422  a selection expression that does not parse
     ├── ConfigInvalid           422  run config that does not validate (names the field)
+    ├── IdempotencyKeyReused    422  an Idempotency-Key sent again with another request
     ├── Unauthorized            401  a missing or wrong token
     └── CodeLocationUnavailable 503  the location needed is unreachable or failed to load
 """
@@ -19,6 +20,7 @@ __all__ = [
     "CodeLocationUnavailable",
     "ConfigInvalid",
     "Conflict",
+    "IdempotencyKeyReused",
     "InvalidRequest",
     "InvalidSelection",
     "NotFound",
@@ -60,6 +62,11 @@ class InvalidSelection(ServerError):
 class ConfigInvalid(ServerError):
     status = 422
     title = "Invalid run config"
+
+
+class IdempotencyKeyReused(ServerError):
+    status = 422
+    title = "Idempotency key reused"
 
 
 class Unauthorized(ServerError):

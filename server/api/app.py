@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from server.api.deps import require_api_token
 from server.api.problems import install_problem_handlers
 from server.api.routes import assets, health, ingest, locations, runs
+from server.api.threads import DatabaseThreads
 from server.core.config import Settings
-from server.runs.coordinator import RunCoordinator, RunLimits
+from server.runs.coordinator import BACKGROUND_CONNECTIONS, RunCoordinator, RunLimits
 from server.services.locations import restore_locations
 from server.storage.db import Database
 from server.storage.migrate import check_at_head
@@ -50,7 +51,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.resolved_database_url())
+        database = Database(
+            settings.resolved_database_url(),
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         if settings.check_schema:
             check_at_head(database.engine)
         registry = LocationRegistry(
@@ -74,6 +79,9 @@ def create_app(
         )
         app.state.settings = settings
         app.state.database = database
+        app.state.threads = DatabaseThreads(
+            database, settings.resolved_api_database_threads(BACKGROUND_CONNECTIONS)
+        )
         app.state.registry = registry
         app.state.staleness = StalenessCache()
         app.state.coordinator = coordinator

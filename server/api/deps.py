@@ -1,14 +1,17 @@
-"""Dependencies handed to routes: the app state's pieces, and one transaction per request."""
+"""Dependencies handed to routes: the app state's pieces.
+
+No dependency opens a session: a route sends its unit of work to a thread through
+``ThreadsDep`` (``server.api.threads`` says why), and nothing blocks on the event loop.
+"""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
+from server.api.threads import DatabaseThreads
 from server.core.config import Settings
 from server.errors import Unauthorized
 from server.runs.coordinator import RunCoordinator
@@ -20,9 +23,9 @@ __all__ = [
     "CoordinatorDep",
     "DatabaseDep",
     "RegistryDep",
-    "SessionDep",
     "SettingsDep",
     "StalenessDep",
+    "ThreadsDep",
     "require_api_token",
 ]
 
@@ -56,9 +59,9 @@ async def _coordinator(request: Request) -> RunCoordinator:
     return coordinator
 
 
-def _session(database: Annotated[Database, Depends(_database)]) -> Iterator[Session]:
-    with database.transaction() as session:
-        yield session
+async def _threads(request: Request) -> DatabaseThreads:
+    threads: DatabaseThreads = request.app.state.threads
+    return threads
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -66,7 +69,7 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 RegistryDep = Annotated[LocationRegistry, Depends(_registry)]
 StalenessDep = Annotated[StalenessCache, Depends(_staleness)]
 CoordinatorDep = Annotated[RunCoordinator, Depends(_coordinator)]
-SessionDep = Annotated[Session, Depends(_session)]
+ThreadsDep = Annotated[DatabaseThreads, Depends(_threads)]
 
 
 async def require_api_token(request: Request, settings: SettingsDep) -> None:

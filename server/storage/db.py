@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,9 +25,17 @@ class Database:
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
             engine_options.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        in_memory = self.is_sqlite and make_url(url).database in (None, "", ":memory:")
+        if in_memory:  # one connection per thread there: no pool to size
+            engine_options.pop("pool_size", None)
+            engine_options.pop("max_overflow", None)
         else:
             engine_options.setdefault("pool_size", 10)
             engine_options.setdefault("max_overflow", 20)
+        #: the most connections open at once
+        self.max_connections: int = engine_options.get("pool_size", 5) + engine_options.get(
+            "max_overflow", 0
+        )
         self.engine: Engine = create_engine(url, **engine_options)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
