@@ -39,11 +39,19 @@ T = TypeVar("T")
 
 
 class DatabaseThreads:
-    """At most ``threads`` requests at work on ``database`` at once; the others wait."""
+    """At most ``threads`` requests at work on ``database`` at once; the others wait.
+
+    Writes (launches, cancels, a run's events) have a quarter of the threads, reads the
+    rest: 200 launches sent at once queue among themselves, and the catalog's readers go on
+    being answered meanwhile (under the GIL a thread's share of the CPU is its share of the
+    runnable threads, so the burst takes a quarter of it, not all).
+    """
 
     def __init__(self, database: Database, threads: int) -> None:
         self.database = database
-        self.limiter = CapacityLimiter(max(1, threads))
+        writes = max(1, threads // 4)
+        self.writes = CapacityLimiter(writes)
+        self.reads = CapacityLimiter(max(1, threads - writes))
 
     async def read(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
@@ -54,18 +62,20 @@ class DatabaseThreads:
             with self.database.transaction() as session:
                 return fn(session, *args, **kwargs)
 
-        return await self.idempotent(work)
-
-    async def idempotent(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``fn(…)``, which opens its own transactions and may run twice: tried again once
-        on a dead connection."""
-        return await self.call(_retry_once, functools.partial(fn, *args, **kwargs))
-
-    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``fn(…)``, which opens its own transactions (one at a time)."""
         return await anyio.to_thread.run_sync(
-            functools.partial(fn, *args, **kwargs), limiter=self.limiter
+            functools.partial(_retry_once, work), limiter=self.reads
         )
+
+    async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(…)``, which opens its own transactions (one at a time)."""
+        work = functools.partial(fn, *args, **kwargs)
+        return await anyio.to_thread.run_sync(work, limiter=self.writes)
+
+    async def write_idempotent(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(…)`` as :meth:`write`, for work that may be done twice (ingest, by seq):
+        tried again once on a dead connection."""
+        work = functools.partial(_retry_once, functools.partial(fn, *args, **kwargs))
+        return await anyio.to_thread.run_sync(work, limiter=self.writes)
 
 
 def _retry_once(fn: Callable[[], T]) -> T:

@@ -87,4 +87,4 @@ async def ingest(
     # dependencies that are coroutines too, a batch takes one hop instead of four, and the
     # ingest bench went from 13,000-15,500 to 18,500-20,800 events/s on a busy machine.
     # Idempotent by (run_id, seq): a batch that lost its connection midway is sent again.
-    return await threads.idempotent(runs.ingest, database, coordinator, run_id, token, batch)
+    return await threads.write_idempotent(runs.ingest, database, coordinator, run_id, token, batch)

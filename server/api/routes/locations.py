@@ -35,11 +35,11 @@ async def reload_location(name: str, registry: RegistryDep) -> CodeLocationPubli
 async def add_location(
     body: CodeLocationCreate, registry: RegistryDep, database: DatabaseDep, threads: ThreadsDep
 ) -> CodeLocationPublic:
-    return await threads.call(locations.add_location, registry, database, body)
+    return await threads.write(locations.add_location, registry, database, body)
 
 
 @router.delete("/code-locations/{name}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_location(
     name: str, registry: RegistryDep, database: DatabaseDep, threads: ThreadsDep
 ) -> None:
-    await threads.call(locations.remove_location, registry, database, name)
+    await threads.write(locations.remove_location, registry, database, name)

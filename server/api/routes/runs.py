@@ -39,7 +39,7 @@ async def create_runs(
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> RunsCreatedPublic:
-    created, replayed = await threads.call(
+    created, replayed = await threads.write(
         runs.create_runs,
         coordinator,
         database,
@@ -75,7 +75,7 @@ async def get_run(run_id: str, threads: ThreadsDep) -> RunPublic:
 async def cancel_run(
     run_id: str, coordinator: CoordinatorDep, database: DatabaseDep, threads: ThreadsDep
 ) -> RunPublic:
-    return await threads.call(runs.cancel_run, coordinator, database, run_id)
+    return await threads.write(runs.cancel_run, coordinator, database, run_id)
 
 
 @router.get("/runs/{run_id}/events")
