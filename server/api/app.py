@@ -55,6 +55,7 @@ def create_app(
             settings.resolved_database_url(),
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout,
         )
         if settings.check_schema:
             check_at_head(database.engine)

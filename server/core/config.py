@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     #: connections kept open to the database, and how many more it may open under load
     database_pool_size: int = Field(default=20, ge=1)
     database_max_overflow: int = Field(default=10, ge=0)
+    #: how long a request waits for a free connection before it is answered 503
+    database_pool_timeout: float = Field(default=30.0, gt=0)
     #: requests at work on the database at once (0: the pool's connections less those the
     #: run coordinator may hold); the others wait for their turn, holding nothing
     api_database_threads: int = Field(default=0, ge=0)

@@ -29,13 +29,10 @@ class Database:
         if in_memory:  # one connection per thread there: no pool to size
             engine_options.pop("pool_size", None)
             engine_options.pop("max_overflow", None)
+            engine_options.pop("pool_timeout", None)
         else:
             engine_options.setdefault("pool_size", 10)
             engine_options.setdefault("max_overflow", 20)
-        #: the most connections open at once
-        self.max_connections: int = engine_options.get("pool_size", 5) + engine_options.get(
-            "max_overflow", 0
-        )
         self.engine: Engine = create_engine(url, **engine_options)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
