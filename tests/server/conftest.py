@@ -247,7 +247,7 @@ def runs_settings(tmp_path: Path, database_url: str, runs_location: Any) -> Call
     path.write_text(f"locations:\n  - name: runs\n    grpc: {runs_location.address}\n")
 
     def build(**fields: Any) -> Settings:
-        options = {"location_poll_seconds": 0.2, **fields}
-        return Settings(home=tmp_path, database_url=database_url, workspace=path, **options)
+        options = {"location_poll_seconds": 0.2, "database_url": database_url, **fields}
+        return Settings(home=tmp_path, workspace=path, **options)
 
     return build
