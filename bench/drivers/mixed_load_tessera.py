@@ -3,19 +3,21 @@
 A session driver (see ``bench/session.py``). Set up, not timed: a database of its own on the
 PostgreSQL server (``tessera migrate``), one ``tessera codeloc`` process for the generated
 module, one ``tessera server`` process with that location in its workspace.yaml, both with
-their defaults. Then, for each ``round`` command, with ``httpx.AsyncClient`` (one connection
-per concurrent request, a 30 s timeout, as a browser or a script would time out):
+their defaults. Then, for each ``round`` command, with ``httpx.AsyncClient``s (one connection
+per concurrent request, a 30 s timeout, as a browser or a script would time out), each kind
+of client in processes of its own (``READER_PROCESSES`` for the readers):
 
 1. ``--readers`` tasks each ``GET /api/v1/assets?limit=100`` in a loop, one request after the
-   other, from the start of the round until every launched run has ended;
+   other, from 2 s before the launches until every launched run has ended;
 2. ``--launches`` ``POST /api/v1/runs {"selection": ["a0"]}``, all sent at once;
-3. one prober ``GET /api/v1/health`` every 50 ms during the round;
+3. one prober ``GET /api/v1/health`` every 50 ms, as long as the readers;
 4. the round ends when every launched run has ended (polled every 250 ms on one connection,
    ``GET /api/v1/runs?status=…``), or after ``--round-limit`` seconds.
 
 Reported per round: ``seconds`` (the read p99), ``read_p50_s``, ``launch_p50_s``,
-``launch_p99_s``, ``health_p99_s``, ``errors`` (answers other than 2xx, timeouts and
-connection failures, over every request of the round) and ``reads`` (how many were made).
+``launch_p99_s``, ``health_p99_s``, ``errors`` (answers other than 2xx, timeouts, connection
+failures and runs that did not succeed; the first 20 go to stderr), ``reads`` (how many were
+made), ``runs`` and ``round_s`` (from the launches until the last run ended).
 """
 
 from __future__ import annotations

@@ -41,15 +41,15 @@ T = TypeVar("T")
 class DatabaseThreads:
     """At most ``threads`` requests at work on ``database`` at once; the others wait.
 
-    Writes (launches, cancels, a run's events) have a quarter of the threads, reads the
+    Writes (launches, cancels, a run's events) have a third of the threads, reads the
     rest: 200 launches sent at once queue among themselves, and the catalog's readers go on
     being answered meanwhile (under the GIL a thread's share of the CPU is its share of the
-    runnable threads, so the burst takes a quarter of it, not all).
+    runnable threads, so the burst takes a third of it, not all).
     """
 
     def __init__(self, database: Database, threads: int) -> None:
         self.database = database
-        writes = max(1, threads // 4)
+        writes = max(1, threads // 3)
         self.writes = CapacityLimiter(writes)
         self.reads = CapacityLimiter(max(1, threads - writes))
 
