@@ -9,6 +9,7 @@
     ├── InvalidEvent            422  an event a worker may not send (names the field)
     ├── InvalidSelection        422  a selection expression that does not parse
     ├── ConfigInvalid           422  run config that does not validate (names the field)
+    ├── IdempotencyKeyReused    422  an Idempotency-Key sent again with another request
     ├── Unauthorized            401  a missing, unknown, expired or revoked token
     ├── Forbidden               403  a token whose scope or locations do not reach that far
     └── CodeLocationUnavailable 503  the location needed is unreachable or failed to load
@@ -23,6 +24,7 @@ __all__ = [
     "ConfigInvalid",
     "Conflict",
     "Forbidden",
+    "IdempotencyKeyReused",
     "InvalidEvent",
     "InvalidRequest",
     "InvalidSelection",
@@ -84,6 +86,11 @@ class InvalidEvent(ServerError):
 class ConfigInvalid(ServerError):
     status = 422
     title = "Invalid run config"
+
+
+class IdempotencyKeyReused(ServerError):
+    status = 422
+    title = "Idempotency key reused"
 
 
 class Unauthorized(ServerError):

@@ -12,11 +12,20 @@ from bench.workloads.define import Define
 from bench.workloads.ingest import Ingest
 from bench.workloads.launch import Launch
 from bench.workloads.materialize import Materialize
+from bench.workloads.mixed_load import MixedLoad
 from bench.workloads.snapshot import Snapshot
 
 WORKLOADS: dict[str, Workload] = {
     workload.name: workload
-    for workload in (Define(), Materialize(), Snapshot(), Launch(), Ingest(), Catalog())
+    for workload in (
+        Define(),
+        Materialize(),
+        Snapshot(),
+        Launch(),
+        Ingest(),
+        Catalog(),
+        MixedLoad(),
+    )
 }
 
 __all__ = ["WORKLOADS"]

@@ -18,8 +18,9 @@ from server.api.middleware import BodyLimit, SecurityHeaders, UrlGuard
 from server.api.openapi import API_TOKEN, RUN_TOKEN, install_openapi, operation_id
 from server.api.problems import install_problem_handlers
 from server.api.routes import assets, health, ingest, locations, runs, tokens
+from server.api.threads import DatabaseThreads
 from server.core.config import Settings
-from server.runs.coordinator import RunCoordinator, RunLimits
+from server.runs.coordinator import BACKGROUND_CONNECTIONS, RunCoordinator, RunLimits
 from server.services.locations import restore_locations
 from server.services.tokens import HOW_TO_MAKE_A_TOKEN, Authenticator
 from server.storage.db import Database
@@ -80,7 +81,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.resolved_database_url())
+        database = Database(
+            settings.resolved_database_url(),
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout,
+        )
         if settings.check_schema:
             check_at_head(database.engine)
         registry = LocationRegistry(
@@ -106,6 +112,9 @@ def create_app(
         )
         app.state.settings = settings
         app.state.database = database
+        app.state.threads = DatabaseThreads(
+            database, settings.resolved_api_database_threads(BACKGROUND_CONNECTIONS)
+        )
         app.state.registry = registry
         app.state.staleness = StalenessCache()
         app.state.coordinator = coordinator

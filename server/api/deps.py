@@ -1,14 +1,16 @@
-"""Dependencies handed to routes: the app state's pieces, and one transaction per request."""
+"""Dependencies handed to routes: the app state's pieces.
+
+No dependency opens a session: a route sends its unit of work to a thread through
+``ThreadsDep`` (``server.api.threads`` says why), and nothing blocks on the event loop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
+from server.api.threads import DatabaseThreads
 from server.auth import Principal, Scope
 from server.core.config import Settings
 from server.runs.coordinator import RunCoordinator
@@ -25,9 +27,9 @@ __all__ = [
     "Launcher",
     "Reader",
     "RegistryDep",
-    "SessionDep",
     "SettingsDep",
     "StalenessDep",
+    "ThreadsDep",
     "require",
 ]
 
@@ -61,9 +63,9 @@ async def _coordinator(request: Request) -> RunCoordinator:
     return coordinator
 
 
-def _session(database: Annotated[Database, Depends(_database)]) -> Iterator[Session]:
-    with database.transaction() as session:
-        yield session
+async def _threads(request: Request) -> DatabaseThreads:
+    threads: DatabaseThreads = request.app.state.threads
+    return threads
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -71,7 +73,7 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 RegistryDep = Annotated[LocationRegistry, Depends(_registry)]
 StalenessDep = Annotated[StalenessCache, Depends(_staleness)]
 CoordinatorDep = Annotated[RunCoordinator, Depends(_coordinator)]
-SessionDep = Annotated[Session, Depends(_session)]
+ThreadsDep = Annotated[DatabaseThreads, Depends(_threads)]
 
 
 async def _authenticator(request: Request) -> Authenticator:
@@ -95,10 +97,12 @@ class require:
     async def __call__(
         self,
         authenticator: AuthenticatorDep,
+        threads: ThreadsDep,
         authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Principal:
         if authenticator.needs_database(authorization):
-            principal = await run_in_threadpool(authenticator.authenticate, authorization)
+            # A lookup of the token: a read like any other, among the database's reads.
+            principal = await threads.read_alone(authenticator.authenticate, authorization)
         else:
             principal = authenticator.authenticate(authorization)
         authenticator.authorize(principal, self.scope)

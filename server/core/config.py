@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     starting_timeout_seconds: float = Field(default=30.0, gt=0)
     #: the runs of a location unreachable for this long fail: nobody can report or cancel them
     lost_location_seconds: float = Field(default=60.0, gt=0)
+    #: connections kept open to the database, and how many more it may open under load
+    database_pool_size: int = Field(default=20, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    #: how long a request waits for a free connection before it is answered 503
+    database_pool_timeout: float = Field(default=30.0, gt=0)
+    #: requests at work on the database at once (0: the pool's connections less those the
+    #: run coordinator may hold); the others wait for their turn, holding nothing
+    api_database_threads: int = Field(default=0, ge=0)
+    #: how long a launch's ``Idempotency-Key`` is remembered
+    idempotency_key_seconds: float = Field(default=24 * 3600.0, gt=0)
     #: check that the database schema is at head before serving
     check_schema: bool = True
     #: the largest request body the API reads; a larger one is answered 413 unread
@@ -104,6 +114,12 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         url = self.database_url or f"sqlite:///{self.home / 'tessera.db'}"
         return normalize_database_url(url)
+
+    def resolved_api_database_threads(self, background: int) -> int:
+        """The API's share of the pool, when not set: what ``background`` work leaves."""
+        if self.api_database_threads:
+            return self.api_database_threads
+        return max(1, self.database_pool_size + self.database_max_overflow - background)
 
     def resolved_public_url(self, port: int | None = None) -> str:
         if self.public_url:

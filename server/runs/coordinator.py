@@ -37,7 +37,7 @@ from server.storage.keys import unstorable
 from server.storage.models import RunRow
 from server.workspace.registry import LocationRegistry
 
-__all__ = ["FIRST_WORKER_SEQ", "RunCoordinator", "RunLimits"]
+__all__ = ["BACKGROUND_CONNECTIONS", "FIRST_WORKER_SEQ", "RunCoordinator", "RunLimits"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,11 @@ QUEUED_SEQ, STARTING_SEQ = 1, 2
 PRIORITY_TAG = "tessera/priority"
 #: Overrides the location's default executor for one run.
 EXECUTOR_TAG = "tessera/executor"
+#: Threads that send launches and cancels to locations; each may wait on gRPC for seconds.
+LAUNCH_THREADS = 8
+#: The most database connections the coordinator holds at once: one per launch thread (each
+#: holds one only to record a failed launch, never while it waits on gRPC), one for the tick.
+BACKGROUND_CONNECTIONS = LAUNCH_THREADS + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +89,10 @@ class RunCoordinator:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._loop_ref: asyncio.AbstractEventLoop | None = None
-        self._launcher = ThreadPoolExecutor(max_workers=8, thread_name_prefix="launch")
+        self._launcher = ThreadPoolExecutor(LAUNCH_THREADS, thread_name_prefix="launch")
+        # A thread of its own: in the loop's default executor (6 threads on 2 cores) a tick
+        # would wait behind location polls, and they behind it.
+        self._ticker = ThreadPoolExecutor(1, thread_name_prefix="coordinator")
         registry.on_location_restart.append(self._location_restarted)
 
     # -- requests ----------------------------------------------------------------------------
@@ -221,6 +229,7 @@ class RunCoordinator:
         if self._task is not None:
             await self._task
         await asyncio.to_thread(self._launcher.shutdown, wait=True, cancel_futures=True)
+        self._ticker.shutdown(wait=False)
 
     async def _loop(self) -> None:
         while not self._stopping:
@@ -230,15 +239,16 @@ class RunCoordinator:
             if self._stopping:
                 return
             try:
-                await asyncio.to_thread(self.tick)
+                await asyncio.get_running_loop().run_in_executor(self._ticker, self.tick)
             except Exception:
+                # The database lost, say: the next tick tries again; the runs are in it.
                 log.exception("coordinator tick failed")
 
     def tick(self) -> None:
         """One round: settle dependencies, start what the limits allow, watch the rest."""
         self._settle_dependencies()
-        for row, token in self._claim():
-            self._launcher.submit(self._launch, row, token)
+        for row, token, tags in self._claim():
+            self._launcher.submit(self._launch, row, token, tags)
         self._monitor()
 
     # -- pieces of a tick --------------------------------------------------------------------
@@ -263,7 +273,9 @@ class RunCoordinator:
                         only_from=[RunStatus.QUEUED.value],
                     )
 
-    def _claim(self) -> list[tuple[RunRow, str]]:
+    def _claim(self) -> list[tuple[RunRow, str, dict[str, str]]]:
+        """The runs claimed, each with its launch token and its tags (read here, with the
+        claim, so that a launch thread needs no connection of its own)."""
         claimed: list[tuple[RunRow, str]] = []
         with self.database.transaction() as session:
             queue.lock_queue(session)
@@ -299,12 +311,14 @@ class RunCoordinator:
                 for t in hit:
                     active_by_tag[t] = active_by_tag.get(t, 0) + 1
                 claimed.append((row, token))
-        return claimed
+            if not claimed:
+                return []
+            all_tags = tags_by_run or run_store.tags_of(session, [r.run_id for r, _ in claimed])
+        return [(row, token, all_tags.get(row.run_id, {})) for row, token in claimed]
 
-    def _launch(self, row: RunRow, token: str) -> None:
+    def _launch(self, row: RunRow, token: str, tags: dict[str, str]) -> None:
         try:
             client = self.registry.client(row.location)
-            tags = _tags(self.database, row.run_id)
             client.launch(
                 RunLaunch(
                     run_id=row.run_id,
@@ -460,11 +474,6 @@ def _server_event(
     )
     ingest_events(session, fresh, [event])
     return True
-
-
-def _tags(database: Database, run_id: str) -> dict[str, str]:
-    with database.transaction() as session:
-        return run_store.tags_of(session, [run_id])[run_id]
 
 
 def _executor(tags: Mapping[str, str]) -> ExecutorName | None:

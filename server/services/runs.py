@@ -6,16 +6,20 @@ what is here turns its rows into the API's schemas and takes a run worker's even
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from codeloc._runs import EventType, RunStatus
 from codeloc._wire import Batch
-from server.errors import InvalidEvent, InvalidRequest, NotFound
+from server.errors import IdempotencyKeyReused, InvalidEvent, InvalidRequest, NotFound
 from server.runs.coordinator import RunCoordinator
 from server.schemas import (
     MAX_LISTED_CONFIG_BYTES,
@@ -29,6 +33,7 @@ from server.schemas import (
 from server.services.cursor import decode_id_cursor, encode_cursor
 from server.services.tokens import check_locations
 from server.storage import events as event_store
+from server.storage import idempotency
 from server.storage import runs as run_store
 from server.storage.db import Database
 from server.storage.keys import decode_key
@@ -52,18 +57,81 @@ def create_runs(
     request: RunCreate,
     *,
     locations: frozenset[str] | None = None,
-) -> RunsCreatedPublic:
-    """The runs of a launch request: one per location, in dependency order. ``locations``
-    are those the caller may launch in (``None``: all); a run in another is refused, and
-    the transaction that made the runs rolls back, so nothing is created."""
-    with database.transaction() as session:
-        rows = coordinator.submit(session, request.selection, request.run_config, request.tags)
-        check_locations(locations, [r.location for r in rows], "the selection has assets")
-        created = RunsCreatedPublic(runs=_runs(session, rows))
-    # Committed: the coordinator may start them now. Not sooner, and the answer is built
-    # first, so that its work does not hold the answer up.
+    idempotency_key: str | None = None,
+    key_seconds: float = 24 * 3600.0,
+) -> tuple[RunsCreatedPublic, bool]:
+    """The runs of a launch request: one per location, in dependency order; and whether
+    they are those an earlier request with the same ``idempotency_key`` created.
+
+    A key is remembered for ``key_seconds`` with a hash of the request: the same request
+    again answers the runs it created, another request with it is refused. The key is
+    stored in the transaction that creates the runs, so that of two requests sent at once
+    with one key, the second waits for the first at the key's unique index, fails, and
+    answers the first one's runs: the runs are created once.
+
+    ``locations`` are those the caller may launch in (``None``: all); a run in another is
+    refused, and the transaction that made the runs rolls back, so nothing is created.
+    """
+    if idempotency_key is None:
+        with database.transaction() as session:
+            rows = _submit(coordinator, session, request, locations)
+            created = RunsCreatedPublic(runs=_runs(session, rows))
+        coordinator.wake()
+        return created, False
+    digest = _request_hash(request)
+    now = time.time()
+    try:
+        with database.transaction() as session:
+            idempotency.forget_keys_before(session, now - key_seconds)
+            replayed = _replay(session, idempotency_key, digest)
+            if replayed is not None:
+                return replayed, True
+            rows = _submit(coordinator, session, request, locations)
+            run_ids = [r.run_id for r in rows]
+            idempotency.remember_key(session, idempotency_key, digest, run_ids, now)
+            created = RunsCreatedPublic(runs=_runs(session, rows))
+    except IntegrityError:
+        # Another request with this key committed between our look and our insert.
+        with database.transaction() as session:
+            replayed = _replay(session, idempotency_key, digest)
+        if replayed is None:
+            raise
+        return replayed, True
     coordinator.wake()
-    return created
+    return created, False
+
+
+def _submit(
+    coordinator: RunCoordinator,
+    session: Session,
+    request: RunCreate,
+    locations: frozenset[str] | None,
+) -> list[RunRow]:
+    # Committed, the coordinator may start them: the caller wakes it then, not sooner, and
+    # after the answer is built, so that its work does not hold the answer up.
+    rows = coordinator.submit(session, request.selection, request.run_config, request.tags)
+    check_locations(locations, [r.location for r in rows], "the selection has assets")
+    return rows
+
+
+def _request_hash(request: RunCreate) -> str:
+    canonical = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _replay(session: Session, key: str, digest: str) -> RunsCreatedPublic | None:
+    """The runs first created with ``key``, as they are now; ``None`` for a new key."""
+    row = idempotency.find_key(session, key)
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key '{key}' was first sent with another launch request (runs "
+            f"{', '.join(row.run_ids)}); a new launch needs a new key",
+            run_ids=row.run_ids,
+        )
+    rows = [r for r in map(functools.partial(run_store.get_run, session), row.run_ids) if r]
+    return RunsCreatedPublic(runs=_runs(session, rows))
 
 
 def list_runs(

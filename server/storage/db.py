@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,11 @@ class Database:
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
             engine_options.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        in_memory = self.is_sqlite and make_url(url).database in (None, "", ":memory:")
+        if in_memory:  # one connection per thread there: no pool to size
+            engine_options.pop("pool_size", None)
+            engine_options.pop("max_overflow", None)
+            engine_options.pop("pool_timeout", None)
         else:
             engine_options.setdefault("pool_size", 10)
             engine_options.setdefault("max_overflow", 20)

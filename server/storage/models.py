@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "ApiTokenRow",
     "Base",
+    "IdempotencyKeyRow",
     "LatestMaterializationRow",
     "LocationRow",
     "MaterializationRow",
@@ -154,3 +155,21 @@ class ApiTokenRow(Base):
     revoked_at: Mapped[float | None] = mapped_column(Float)
     last_used_at: Mapped[float | None] = mapped_column(Float)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class IdempotencyKeyRow(Base):
+    """A launch's ``Idempotency-Key``: the request it came with and the runs it created.
+
+    The key is the primary key: of two requests with one key, the second to insert it waits
+    for the first to commit and fails, and creates nothing.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: SHA-256 of the request body, canonical JSON
+    request_hash: Mapped[str] = mapped_column(String(64))
+    run_ids: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)

@@ -192,7 +192,10 @@ class LocationRegistry:
                 new.server_id,
             )
             for callback in self.on_location_restart:
-                callback(name, old.server_id, new.server_id)
+                try:
+                    callback(name, old.server_id, new.server_id)
+                except Exception:  # the database lost, say: the others still hear of it
+                    log.exception("handling the restart of code location %s failed", name)
         return new
 
     def _check(self, entry: _Entry, force: bool) -> LocationState:

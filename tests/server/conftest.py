@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -170,5 +172,82 @@ def graph_of() -> Callable[[Mapping[str, Sequence[Any]]], MergedGraph]:
 
     def build(locations: Mapping[str, Sequence[Any]]) -> MergedGraph:
         return MergedGraph(_snapshots_of(locations))
+
+    return build
+
+
+# -- a server listening on a port ----------------------------------------------------------------
+
+
+class LiveServer:
+    """A server app served by uvicorn in a thread of the test process, on a real port: run
+    workers report to it, concurrent clients reach it, and ``app.state`` is at hand."""
+
+    def __init__(self, settings: Any) -> None:
+        import socket
+
+        import uvicorn
+
+        from server.api.app import create_app
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings, port=self.port)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="uvicorn", daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=60)
+
+
+@pytest.fixture
+def live_server() -> Callable[[Any], LiveServer]:
+    """``with live_server(settings) as server:`` a server on a port (``server.url``)."""
+    return LiveServer
+
+
+@pytest.fixture
+def runs_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A code location serving ``tests/resources/runs_assets.py`` over gRPC, in process."""
+    from codeloc.grpc import CodeSource
+
+    monkeypatch.setenv("TESSERA_TEST_MARKS", str(tmp_path / "marks"))
+    from codeloc.grpc.server import LocationServer
+
+    resources = Path(__file__).resolve().parents[1] / "resources"
+    source = CodeSource(module="runs_assets", working_directory=str(resources))
+    server = LocationServer(source, name="runs", port=0, spool_dir=tmp_path / "spool")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def runs_settings(tmp_path: Path, database_url: str, runs_location: Any) -> Callable[..., Any]:
+    """``runs_settings(**fields)``: the settings of a server on ``database_url`` whose
+    workspace holds ``runs_location``, with ``fields`` on top."""
+    from server.core.config import Settings
+
+    path = tmp_path / "workspace.yaml"
+    path.write_text(f"locations:\n  - name: runs\n    grpc: {runs_location.address}\n")
+
+    def build(**fields: Any) -> Settings:
+        options = {"location_poll_seconds": 0.2, "database_url": database_url, **fields}
+        return Settings(home=tmp_path, workspace=path, **options)
 
     return build

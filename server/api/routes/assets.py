@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from codeloc._key import AssetKey
-from server.api.deps import RegistryDep, SessionDep, StalenessDep, require
+from server.api.deps import RegistryDep, StalenessDep, ThreadsDep, require
 from server.auth import Scope
 from server.errors import InvalidRequest
 from server.schemas import AssetGraphPublic, AssetPublic, AssetsPublic, MaterializationsPublic
@@ -18,7 +18,7 @@ router = APIRouter(tags=["assets"], dependencies=[Depends(require(Scope.READ))])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-def _key_from_path(key: str) -> AssetKey:
+async def _key_from_path(key: str) -> AssetKey:
     """A key in a path: its segments joined by ``/``."""
     segments = [s for s in key.split("/") if s]
     if not segments:
@@ -30,8 +30,8 @@ KeyPath = Annotated[AssetKey, Depends(_key_from_path)]
 
 
 @router.get("/assets", response_model=AssetsPublic)
-def list_assets(
-    session: SessionDep,
+async def list_assets(
+    threads: ThreadsDep,
     registry: RegistryDep,
     staleness: StalenessDep,
     group: str | None = None,
@@ -46,8 +46,8 @@ def list_assets(
     cursor: str | None = None,
 ) -> Response:
     # A fast path: JSON bytes, serialized as the views are built (see assets.list_assets_json).
-    body = assets.list_assets_json(
-        session,
+    body = await threads.read(
+        assets.list_assets_json,
         registry.graph,
         staleness,
         group=group,
@@ -62,25 +62,29 @@ def list_assets(
 
 
 @router.get("/assets/{key:path}/materializations")
-def list_materializations(
+async def list_materializations(
     key: KeyPath,
-    session: SessionDep,
+    threads: ThreadsDep,
     registry: RegistryDep,
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> MaterializationsPublic:
-    return assets.list_materializations(session, registry.graph, key, limit=limit, cursor=cursor)
+    return await threads.read(
+        assets.list_materializations, registry.graph, key, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/assets/{key:path}")
-def get_asset(
-    key: KeyPath, session: SessionDep, registry: RegistryDep, staleness: StalenessDep
+async def get_asset(
+    key: KeyPath, threads: ThreadsDep, registry: RegistryDep, staleness: StalenessDep
 ) -> AssetPublic:
-    return assets.get_asset(session, registry.graph, staleness, key)
+    return await threads.read(assets.get_asset, registry.graph, staleness, key)
 
 
 @router.get("/asset-graph", response_model=AssetGraphPublic)
-def asset_graph(session: SessionDep, registry: RegistryDep, staleness: StalenessDep) -> Response:
+async def asset_graph(
+    threads: ThreadsDep, registry: RegistryDep, staleness: StalenessDep
+) -> Response:
     # A fast path: kept JSON bytes, sent as they are (see assets.asset_graph_json).
-    body = assets.asset_graph_json(session, registry.graph, staleness)
+    body = await threads.read(assets.asset_graph_json, registry.graph, staleness)
     return Response(body, media_type="application/json")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
-from server.api.deps import CoordinatorDep, DatabaseDep, Launcher, SessionDep, require
+from server.api.deps import CoordinatorDep, DatabaseDep, Launcher, SettingsDep, ThreadsDep, require
 from server.auth import Scope
 from server.schemas import EventPublic, RunCreate, RunPublic, RunsCreatedPublic, RunsPublic
 from server.services import runs
@@ -16,45 +16,85 @@ router = APIRouter(tags=["runs"])
 
 READ = [Depends(require(Scope.READ))]
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description=(
+            "a key of the client's choosing (printable ASCII): the same request sent again "
+            "with it answers the runs it created the first time (header "
+            "`Idempotent-Replayed: true`) instead of creating new ones; another request "
+            "with it is refused with 422"
+        ),
+    ),
+]
+
 
 @router.post("/runs", status_code=status.HTTP_201_CREATED)
-def create_runs(
-    body: RunCreate, coordinator: CoordinatorDep, database: DatabaseDep, caller: Launcher
+async def create_runs(
+    body: RunCreate,
+    response: Response,
+    coordinator: CoordinatorDep,
+    database: DatabaseDep,
+    threads: ThreadsDep,
+    settings: SettingsDep,
+    caller: Launcher,
+    idempotency_key: IdempotencyKey = None,
 ) -> RunsCreatedPublic:
-    return runs.create_runs(coordinator, database, body, locations=caller.locations)
+    created, replayed = await threads.write(
+        runs.create_runs,
+        coordinator,
+        database,
+        body,
+        locations=caller.locations,
+        idempotency_key=idempotency_key,
+        key_seconds=settings.idempotency_key_seconds,
+    )
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return created
 
 
 @router.get("/runs", dependencies=READ)
-def list_runs(
-    session: SessionDep,
+async def list_runs(
+    threads: ThreadsDep,
     status: Annotated[list[str] | None, Query()] = None,
     location: str | None = None,
     tag: Annotated[str | None, Query(description="k=v")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: str | None = None,
 ) -> RunsPublic:
-    return runs.list_runs(
-        session, status=status or (), location=location, tag=tag, limit=limit, cursor=cursor
+    return await threads.read(
+        runs.list_runs, status=status or (), location=location, tag=tag, limit=limit, cursor=cursor
     )
 
 
 @router.get("/runs/{run_id}", dependencies=READ)
-def get_run(run_id: str, session: SessionDep) -> RunPublic:
-    return runs.get_run(session, run_id)
+async def get_run(run_id: str, threads: ThreadsDep) -> RunPublic:
+    return await threads.read(runs.get_run, run_id)
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel_run(
-    run_id: str, coordinator: CoordinatorDep, database: DatabaseDep, caller: Launcher
+async def cancel_run(
+    run_id: str,
+    coordinator: CoordinatorDep,
+    database: DatabaseDep,
+    threads: ThreadsDep,
+    caller: Launcher,
 ) -> RunPublic:
-    return runs.cancel_run(coordinator, database, run_id, locations=caller.locations)
+    return await threads.write(
+        runs.cancel_run, coordinator, database, run_id, locations=caller.locations
+    )
 
 
 @router.get("/runs/{run_id}/events", dependencies=READ)
-def list_run_events(
+async def list_run_events(
     run_id: str,
-    session: SessionDep,
+    threads: ThreadsDep,
     after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> list[EventPublic]:
-    return runs.list_events(session, run_id, after=after, limit=limit)
+    return await threads.read(runs.list_events, run_id, after=after, limit=limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from server.api.deps import DatabaseDep, require
+from server.api.deps import DatabaseDep, ThreadsDep, require
 from server.auth import Scope
 from server.schemas import TokenCreate, TokenCreatedPublic, TokensPublic
 from server.services import tokens
@@ -14,15 +14,17 @@ router = APIRouter(tags=["tokens"], dependencies=[Depends(require(Scope.ADMIN))]
 
 
 @router.get("/tokens")
-def list_tokens(database: DatabaseDep) -> TokensPublic:
-    return tokens.list_tokens(database)
+async def list_tokens(database: DatabaseDep, threads: ThreadsDep) -> TokensPublic:
+    return await threads.read_alone(tokens.list_tokens, database)
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
-def create_token(body: TokenCreate, database: DatabaseDep) -> TokenCreatedPublic:
-    return tokens.create_token(database, body)
+async def create_token(
+    body: TokenCreate, database: DatabaseDep, threads: ThreadsDep
+) -> TokenCreatedPublic:
+    return await threads.write(tokens.create_token, database, body)
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_token(token_id: str, database: DatabaseDep) -> None:
-    tokens.revoke_token(database, token_id)
+async def revoke_token(token_id: str, database: DatabaseDep, threads: ThreadsDep) -> None:
+    await threads.write(tokens.revoke_token, database, token_id)
