@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-WORKLOADS = ["define", "materialize", "snapshot", "launch", "ingest", "catalog"]
+WORKLOADS = ["define", "materialize", "snapshot", "launch", "ingest", "catalog", "mixed_load"]
 SIDE_STATUSES = {"ok", "skipped", "timeout", "error"}
 
 

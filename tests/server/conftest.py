@@ -9,13 +9,15 @@ failure, not a skip: the server's production database must be tested.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -28,6 +30,16 @@ from server.storage.db import Database
 from server.storage.migrate import upgrade
 from server.storage.models import Base
 from server.workspace.graph import MergedGraph
+
+T = TypeVar("T")
+
+
+def run_apart(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on a loop in a thread of its own: the browser tests' session keeps
+    Playwright's loop running in the main thread, where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgresql"]

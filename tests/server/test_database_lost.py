@@ -19,6 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.server.conftest import run_apart
+
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
 TERMINAL = ("SUCCESS", "FAILURE", "CANCELED")
@@ -87,7 +89,7 @@ def test_connections_killed_under_the_server(
         killer = threading.Thread(target=kill_repeatedly)
         killer.start()
         try:
-            answers = asyncio.run(read_for(5.0))
+            answers = run_apart(read_for(5.0))
         finally:
             stop.set()
             killer.join()

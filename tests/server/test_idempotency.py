@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from tests.server.conftest import run_apart
+
 LAUNCH = {"selection": ["slow"], "run_config": {"ops": {"slow": {"config": {"seconds": 0.01}}}}}
 
 
@@ -100,7 +102,7 @@ def test_requests_sent_at_once_with_one_key_create_the_runs_once(
                     *(client.post("/api/v1/runs", json=LAUNCH, headers=headers) for _ in range(20))
                 )
 
-        answers = asyncio.run(burst())
+        answers = run_apart(burst())
         assert [a.status_code for a in answers] == [201] * 20, {a.text for a in answers}
         [ids] = {tuple(run_ids(a)) for a in answers}
         assert sum("idempotent-replayed" not in a.headers for a in answers) == 1

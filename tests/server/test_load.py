@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.server.conftest import run_apart
+
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
 QUICK = {"ops": {"slow": {"config": {"seconds": 0.01}}}}
@@ -57,7 +59,7 @@ def test_health_answers_while_every_connection_is_held(
                     connection.close()
                 return [r.status_code for r in await asyncio.gather(*reads)], health
 
-        statuses, health = asyncio.run(scenario())
+        statuses, health = run_apart(scenario())
     assert max(health) < 0.5, health
     assert statuses == [200] * 60
 
@@ -78,7 +80,7 @@ def test_no_error_under_concurrent_reads_and_launches_with_a_small_pool(
                 answers = await asyncio.gather(*reads, *launches)
                 return list(answers[:100]), list(answers[100:])
 
-        reads, launches = asyncio.run(scenario())
+        reads, launches = run_apart(scenario())
         assert [r.status_code for r in reads] == [200] * 100, {r.text for r in reads}
         assert [r.status_code for r in launches] == [201] * 60, {r.text for r in launches}
         run_ids = {run["run_id"] for r in launches for run in r.json()["runs"]}

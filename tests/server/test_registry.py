@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from codeloc._snapshot import LocationSnapshot
 from codeloc.grpc import LocationInfo, RunLaunch, RunState
 from server.workspace import registry as registry_module
 from server.workspace.registry import LocationClient, LocationRegistry
+from tests.server.conftest import run_apart
 
 
 class FakeClient:
@@ -56,13 +56,6 @@ def c() -> int:
     return 3
 
 
-def run(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run ``coroutine`` on a loop of its own thread: the browser tests' session keeps a loop
-    running in this one."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, coroutine).result()
-
-
 @pytest.fixture
 def counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     builds: list[int] = []
@@ -94,14 +87,14 @@ def test_refreshing_every_location_merges_the_graph_once(
 ) -> None:
     registry, _ = registry_of(snapshots_of, {"A": [a], "B": [b], "C": [c]})
     counted_builds.clear()
-    run(registry.refresh_all())
+    run_apart(registry.refresh_all())
     assert counted_builds == [3]
     graph = registry.graph
     assert list(graph.parents(AssetKey("c"))) == [AssetKey("b")]
     assert {s.status for s in registry.states()} == {"loaded"}
 
     # Nothing changed: nothing is built.
-    run(registry.refresh_all())
+    run_apart(registry.refresh_all())
     assert counted_builds == [3]
     assert registry.graph is graph
 
@@ -110,7 +103,7 @@ def test_one_location_refreshed_alone_rebuilds_at_once(
     snapshots_of: Callable[..., dict[str, LocationSnapshot]], counted_builds: list[int]
 ) -> None:
     registry, clients = registry_of(snapshots_of, {"A": [a], "B": [b]})
-    run(registry.refresh_all())
+    run_apart(registry.refresh_all())
     clients["B"].current = snapshots_of({"B": [b, c]})["B"]
     clients["B"].server_id = "s2"
     counted_builds.clear()
@@ -168,4 +161,4 @@ def test_a_location_whose_snapshot_hangs_holds_no_other(
             hanging.release.set()
             await registry.stop()
 
-    run(scenario())
+    run_apart(scenario())

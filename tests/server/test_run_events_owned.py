@@ -88,7 +88,7 @@ def launched(
     coordinator: RunCoordinator, database: Database, location: _Location, key: str
 ) -> tuple[str, str]:
     """A run of ``key``, claimed and launched: its id and the token its worker got."""
-    created = runs.create_runs(coordinator, database, RunCreate(selection=[[key]]))
+    created, _ = runs.create_runs(coordinator, database, RunCreate(selection=[[key]]))
     [run] = created.runs
     coordinator.tick()
     deadline = time.monotonic() + 10

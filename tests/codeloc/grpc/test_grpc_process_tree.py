@@ -36,7 +36,7 @@ def stat(pid: int) -> list[str] | None:
     """The fields of ``/proc/<pid>/stat`` after the command: state, ppid, pgrp, …"""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before, or while, it was read
         return None
     return text[text.rindex(")") + 2 :].split()
 
