@@ -87,3 +87,6 @@ export const listRunEvents = (id, params, opts) =>
   api(`/runs/${encodeURIComponent(id)}/events${query(params)}`, opts);
 export const cancelRun = (id) => api(`/runs/${encodeURIComponent(id)}/cancel`, { method: "POST" });
 export const launchRuns = (body) => api("/runs", { method: "POST", body });
+export const listTokens = (opts) => api("/tokens", opts);
+export const createToken = (body) => api("/tokens", { method: "POST", body });
+export const revokeToken = (id) => api(`/tokens/${encodeURIComponent(id)}`, { method: "DELETE" });
