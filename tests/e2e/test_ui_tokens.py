@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Dialog, Page, expect
+from playwright.sync_api import ConsoleMessage, Dialog, Page, Route, expect
 
 from tests.e2e.conftest import TesseraServer, _clean_env, free_port, start_server, stop_server
 
@@ -80,6 +80,40 @@ def test_the_ui_asks_for_a_token_and_uses_it(token_server: TokenServer, browser_
     )
     assert status == 403
     expect(banner).to_contain_text("This needs an API token with scope 'admin'")
+
+
+def test_a_late_refusal_of_the_old_token_does_not_ask_again(
+    token_server: TokenServer, browser_page: Page
+) -> None:
+    """A request sent without a token, answered 401 only after the user saved one, is about
+    no token: the prompt stays closed."""
+    server, page = token_server.server, browser_page
+    page.goto(f"{server.url}/#/runs")
+    banner = page.locator("#auth-banner")
+    expect(banner).to_contain_text("This server needs an API token")
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)  # answered below, once the new token is saved
+
+    page.route("**/api/v1/code-locations", hold)
+    page.evaluate(
+        """() => { window.lateAnswer = import("/ui/lib/api.js").then(({ api }) =>
+             api("/code-locations").then(() => 200, (err) => err.status)); }"""
+    )
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the request never left"
+    banner.locator("input").fill(token_server.reader)
+    banner.locator("input").press("Enter")
+    expect(banner).to_be_hidden()
+    for route in held:
+        route.continue_()
+    assert page.evaluate("() => window.lateAnswer") == 401
+    expect(banner).to_be_hidden()
+    expect(page.locator(".empty")).to_contain_text("No runs.")
 
 
 def csp_refusals(page: Page) -> list[str]:
@@ -152,7 +186,12 @@ def test_an_admin_creates_and_revokes_a_token_in_the_page(
     page.goto(f"{server.url}/#/tokens")
     expect(row).to_be_visible()
     expect(page.locator(".secret-box")).to_have_count(0)
-    assert secret not in page.content()
+    shown = page.evaluate(
+        """(s) => document.body.innerText.includes(s)
+          || [...document.querySelectorAll("input")].some((i) => i.value === s)""",
+        secret,
+    )
+    assert not shown
 
     # Revoking asks first; declined, the token stays in force.
     questions: list[str] = []

@@ -101,6 +101,9 @@ function askForToken(event) {
   const scope = event?.detail?.scope;
   const banner = document.getElementById("auth-banner");
   if (!banner.hidden) return;
+  // A refusal of a request sent before the token was changed (a poll under way when the user
+  // saved one) is not about the token saved now.
+  if (event?.detail && event.detail.token !== undefined && event.detail.token !== getToken()) return;
   const input = h("input", { type: "password", class: "input", placeholder: "API token", "aria-label": "API token", autocomplete: "off" });
   const save = () => {
     setToken(input.value.trim());
