@@ -60,7 +60,7 @@ def test_no_page_breaks_the_policy(tessera_empty_server: TesseraServer, browser_
         "() => fetch('/').then((r) => r.headers.get('content-security-policy'))"
     )
     assert "default-src 'self'" in policy
-    for route in ("assets", "graph", "runs", "locations"):
+    for route in ("assets", "graph", "runs", "locations", "tokens"):
         browser_page.goto(f"{tessera_empty_server.url}/#/{route}")
         expect(browser_page.locator("main")).not_to_be_empty()
     browser_page.wait_for_timeout(500)

@@ -1,5 +1,5 @@
 // The UI's entry point: hash routing (#/assets, #/assets/<key>, #/graph?group=…&focus=…,
-// #/runs, #/runs/<id>, #/locations), the navigation, and the API-token prompt.
+// #/runs, #/runs/<id>, #/locations, #/tokens), the navigation, and the API-token prompt.
 //
 // A page is `render(root, route, ctx)`. `ctx.signal` aborts its requests when the user
 // leaves, `ctx.alive()` says whether it is still shown, `ctx.onCleanup(fn)` stops timers.
@@ -12,6 +12,7 @@ import * as graphPage from "./pages/graph.js";
 import * as locationsPage from "./pages/locations.js";
 import * as runPage from "./pages/run.js";
 import * as runsPage from "./pages/runs.js";
+import * as tokensPage from "./pages/tokens.js";
 
 const decodeSegments = (path) => path.split("/").filter(Boolean).map(decodeURIComponent);
 
@@ -22,6 +23,7 @@ const ROUTES = [
   { pattern: /^\/runs\/([^/]+)$/, nav: "runs", page: runPage, title: (m) => `Run ${decodeURIComponent(m[1]).slice(0, 8)}`, args: (m) => ({ id: decodeURIComponent(m[1]) }) },
   { pattern: /^\/runs\/?$/, nav: "runs", page: runsPage, title: () => "Runs" },
   { pattern: /^\/locations\/?$/, nav: "locations", page: locationsPage, title: () => "Code locations" },
+  { pattern: /^\/tokens\/?$/, nav: "tokens", page: tokensPage, title: () => "API tokens" },
 ];
 
 const main = document.getElementById("main");
@@ -99,6 +101,9 @@ function askForToken(event) {
   const scope = event?.detail?.scope;
   const banner = document.getElementById("auth-banner");
   if (!banner.hidden) return;
+  // A refusal of a request sent before the token was changed (a poll under way when the user
+  // saved one) is not about the token saved now.
+  if (event?.detail && event.detail.token !== undefined && event.detail.token !== getToken()) return;
   const input = h("input", { type: "password", class: "input", placeholder: "API token", "aria-label": "API token", autocomplete: "off" });
   const save = () => {
     setToken(input.value.trim());

@@ -51,7 +51,9 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     // 401: no token, or one the server refused; 403 with a scope: a token that reaches less
     // far than this needs. Either way the UI offers to paste another token.
     if (response.status === 401 || (response.status === 403 && problem.required_scope)) {
-      const detail = { status: response.status, scope: problem.required_scope };
+      // `token` is the one this request sent: an answer that arrives after another was saved
+      // says nothing about the new one.
+      const detail = { status: response.status, scope: problem.required_scope, token };
       window.dispatchEvent(new CustomEvent("tessera:unauthorized", { detail }));
     }
     throw new ApiError(response.status, problem.title, problem.detail || text.slice(0, 300), problem);
@@ -87,3 +89,6 @@ export const listRunEvents = (id, params, opts) =>
   api(`/runs/${encodeURIComponent(id)}/events${query(params)}`, opts);
 export const cancelRun = (id) => api(`/runs/${encodeURIComponent(id)}/cancel`, { method: "POST" });
 export const launchRuns = (body) => api("/runs", { method: "POST", body });
+export const listTokens = (opts) => api("/tokens", opts);
+export const createToken = (body) => api("/tokens", { method: "POST", body });
+export const revokeToken = (id) => api(`/tokens/${encodeURIComponent(id)}`, { method: "DELETE" });
