@@ -14,10 +14,12 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -311,3 +313,35 @@ def stopping(children: list[Child]) -> Iterator[list[Child]]:
     finally:
         for child in reversed(children):
             child.stop()
+
+
+@contextlib.contextmanager
+def one_location(
+    postgres: str, database: str, module_dir: str, module: str, prefix: str
+) -> Iterator[Http]:
+    """The deployment of the server workloads that launch runs: a database of its own,
+    migrated; one ``tessera codeloc`` serving ``module`` as location ``bench``; one
+    ``tessera server`` with it in its workspace, loaded. Yields a client of the server; on
+    the way out stops both and drops the database."""
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    env = tessera_env(scratch, [module_dir])
+    try:
+        url = create_database(postgres, database)
+        run_tessera(["migrate", "--database-url", url], env, scratch / "migrate.log")
+        with stopping([]) as children:
+            location_port, server_port = free_port(), free_port()
+            location = start_codeloc(module, "bench", location_port, env, scratch)
+            children.append(location)
+            wait_serving(location_port, location, timeout=120)
+            workspace = write_workspace(scratch / "workspace.yaml", {"bench": location_port})
+            server = start_server(url, server_port, env, scratch, workspace)
+            children.append(server)
+            client = Http(server_port)
+            try:
+                wait_server(client, server, locations=1, timeout=120)
+                yield client
+            finally:
+                client.close()
+    finally:
+        drop_database(postgres, database)
+        shutil.rmtree(scratch, ignore_errors=True)

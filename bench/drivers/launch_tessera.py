@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 from bench.drivers import _deploy as deploy
 
@@ -85,32 +82,14 @@ def main() -> None:
     args = parser.parse_args()
     deploy.exit_on_sigterm()
 
-    scratch = Path(tempfile.mkdtemp(prefix="bench-launch-"))
-    env = deploy.tessera_env(scratch, [args.dir])
     started = time.perf_counter()
-    try:
-        url = deploy.create_database(args.postgres, args.database)
-        deploy.run_tessera(["migrate", "--database-url", url], env, scratch / "migrate.log")
-        with deploy.stopping([]) as children:
-            location_port, server_port = deploy.free_port(), deploy.free_port()
-            location = deploy.start_codeloc(args.module, "bench", location_port, env, scratch)
-            children.append(location)
-            deploy.wait_serving(location_port, location, timeout=120)
-            workspace = deploy.write_workspace(scratch / "workspace.yaml", {"bench": location_port})
-            server = deploy.start_server(url, server_port, env, scratch, workspace)
-            children.append(server)
-            client = deploy.Http(server_port)
-            try:
-                deploy.wait_server(client, server, locations=1, timeout=120)
-                deploy.serve(
-                    {"setup_s": time.perf_counter() - started},
-                    {"launch": lambda: launch(client, args.asset, args.settle)},
-                )
-            finally:
-                client.close()
-    finally:
-        deploy.drop_database(args.postgres, args.database)
-        shutil.rmtree(scratch, ignore_errors=True)
+    with deploy.one_location(
+        args.postgres, args.database, args.dir, args.module, "bench-launch-"
+    ) as client:
+        deploy.serve(
+            {"setup_s": time.perf_counter() - started},
+            {"launch": lambda: launch(client, args.asset, args.settle)},
+        )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -225,35 +222,17 @@ def main() -> None:
     args = parser.parse_args()
     deploy.exit_on_sigterm()
 
-    scratch = Path(tempfile.mkdtemp(prefix="bench-mixed-"))
-    env = deploy.tessera_env(scratch, [args.dir])
     started = time.perf_counter()
-    try:
-        url = deploy.create_database(args.postgres, args.database)
-        deploy.run_tessera(["migrate", "--database-url", url], env, scratch / "migrate.log")
-        with deploy.stopping([]) as children:
-            location_port, server_port = deploy.free_port(), deploy.free_port()
-            location = deploy.start_codeloc(args.module, "bench", location_port, env, scratch)
-            children.append(location)
-            deploy.wait_serving(location_port, location, timeout=120)
-            workspace = deploy.write_workspace(scratch / "workspace.yaml", {"bench": location_port})
-            server = deploy.start_server(url, server_port, env, scratch, workspace)
-            children.append(server)
-            client = deploy.Http(server_port)
-            try:
-                deploy.wait_server(client, server, locations=1, timeout=120)
-            finally:
-                client.close()
+    with deploy.one_location(
+        args.postgres, args.database, args.dir, args.module, "bench-mixed-"
+    ) as client:
 
-            def round_() -> deploy.Sample:
-                return mixed_round(
-                    server_port, args.asset, args.readers, args.launches, args.round_limit
-                )
+        def round_() -> deploy.Sample:
+            return mixed_round(
+                client.port, args.asset, args.readers, args.launches, args.round_limit
+            )
 
-            deploy.serve({"setup_s": time.perf_counter() - started}, {"round": round_})
-    finally:
-        deploy.drop_database(args.postgres, args.database)
-        shutil.rmtree(scratch, ignore_errors=True)
+        deploy.serve({"setup_s": time.perf_counter() - started}, {"round": round_})
 
 
 if __name__ == "__main__":
