@@ -22,7 +22,10 @@ __all__ = ["API_TOKEN", "RUN_TOKEN", "install_openapi", "operation_id"]
 
 API_TOKEN = HTTPBearer(
     scheme_name="apiToken",
-    description="An API token (TESSERA_API_TOKEN): `Authorization: Bearer <token>`.",
+    description=(
+        "An API token of scope read, launch or admin (`tessera token create`, or the bootstrap "
+        "TESSERA_API_TOKEN): `Authorization: Bearer <token>`."
+    ),
     auto_error=False,
 )
 RUN_TOKEN = HTTPBearer(
