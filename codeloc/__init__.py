@@ -27,7 +27,7 @@ from codeloc._loading import load_assets_from_modules, load_assets_from_package_
 from codeloc._metadata import MetadataValue
 from codeloc._ops import GraphDefinition, OpDefinition, graph, graph_asset, op
 from codeloc._results import MaterializeResult, Output
-from codeloc._retry import Backoff, Jitter, RetryPolicy
+from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
 from codeloc._run_config import RunConfig
 from codeloc._runs import AssetMaterialization
 from codeloc._selection import AssetSelection
@@ -64,6 +64,7 @@ __all__ = [
     "OpDefinition",
     "Output",
     "RetryPolicy",
+    "RetryRequested",
     "RunConfig",
     "RunFailedError",
     "RunInterrupted",

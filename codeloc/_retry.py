@@ -1,4 +1,4 @@
-"""Retry policies for steps that fail."""
+"""Retry policies for steps that fail, and the exception user code raises to ask for a retry."""
 
 from __future__ import annotations
 
@@ -6,18 +6,25 @@ import random
 from dataclasses import dataclass
 from enum import Enum
 
-__all__ = ["Backoff", "Jitter", "RetryPolicy"]
+__all__ = ["Backoff", "Jitter", "RetryPolicy", "RetryRequested"]
 
 
 class Backoff(Enum):
-    """How the delay grows between retries."""
+    """How the delay grows with the retry number ``n``.
+
+    ``LINEAR`` waits ``n * delay``; ``EXPONENTIAL`` waits ``(2 ** n - 1) * delay``.
+    """
 
     LINEAR = "LINEAR"
     EXPONENTIAL = "EXPONENTIAL"
 
 
 class Jitter(Enum):
-    """Randomness added to the delay, so that retries of many steps do not stampede."""
+    """Randomness added after the backoff, so that retries of many steps do not stampede.
+
+    ``FULL`` waits between 0 and the backed-off delay; ``PLUS_MINUS`` waits the backed-off delay
+    plus or minus up to one ``delay``.
+    """
 
     FULL = "FULL"
     PLUS_MINUS = "PLUS_MINUS"
@@ -30,8 +37,8 @@ class RetryPolicy:
     Args:
         max_retries: how many times to retry after the first failure.
         delay: the base delay in seconds (``None`` means no delay).
-        backoff: how the delay grows with each attempt.
-        jitter: randomness applied to the delay.
+        backoff: how the delay grows with each attempt; needs ``delay``.
+        jitter: randomness applied to the delay; needs ``delay``.
     """
 
     max_retries: int = 1
@@ -44,20 +51,52 @@ class RetryPolicy:
             raise ValueError("RetryPolicy.max_retries must be >= 0")
         if self.delay is not None and self.delay < 0:
             raise ValueError("RetryPolicy.delay must be >= 0")
+        # Without a base delay there is nothing to grow or randomize: refuse the policy rather
+        # than silently retry at once.
+        for name, value in (("backoff", self.backoff), ("jitter", self.jitter)):
+            if value is not None and self.delay is None:
+                raise ValueError(
+                    f"RetryPolicy.{name}={value.name} needs a delay: set delay= as well"
+                )
 
-    def delay_for(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
-        if not self.delay:
-            return 0.0
+    def calculate_delay(self, attempt_num: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry number ``attempt_num`` (1 for the first retry).
+
+        The backoff is applied first, then the jitter; the result is never negative.
+        """
+        delay = self.delay or 0.0
         if self.backoff is Backoff.EXPONENTIAL:
-            base = self.delay * 2.0 ** (attempt - 1)
+            backed_off = (2.0**attempt_num - 1) * delay
         elif self.backoff is Backoff.LINEAR:
-            base = self.delay * attempt
+            backed_off = delay * attempt_num
         else:
-            base = self.delay
+            backed_off = delay
         rng = rng or random.Random()
         if self.jitter is Jitter.FULL:
-            return rng.random() * base
+            return rng.random() * backed_off
         if self.jitter is Jitter.PLUS_MINUS:
-            return max(0.0, base + (rng.random() * 2 - 1) * self.delay)
-        return base
+            return max(0.0, backed_off + (rng.random() * 2 - 1) * delay)
+        return backed_off
+
+
+class RetryRequested(Exception):
+    """Raised by user code to have its step run again.
+
+    The step is retried while fewer than ``max_retries`` retries have happened, waiting
+    ``seconds_to_wait`` seconds first; then it fails. It takes the place of the step's
+    ``RetryPolicy`` for that failure. Raise it ``from`` the error that caused it so the cause
+    is reported.
+    """
+
+    def __init__(self, max_retries: int = 1, seconds_to_wait: float | None = None) -> None:
+        if max_retries < 0:
+            raise ValueError("RetryRequested.max_retries must be >= 0")
+        if seconds_to_wait is not None and seconds_to_wait < 0:
+            raise ValueError("RetryRequested.seconds_to_wait must be >= 0")
+        super().__init__(max_retries, seconds_to_wait)
+        self.max_retries = max_retries
+        self.seconds_to_wait = seconds_to_wait
+
+    def __str__(self) -> str:
+        wait = f", waiting {self.seconds_to_wait:g}s" if self.seconds_to_wait else ""
+        return f"retry requested (at most {self.max_retries}{wait})"

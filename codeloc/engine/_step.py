@@ -16,6 +16,7 @@ from codeloc._errors import RunInterrupted, TesseraError
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
 from codeloc._results import MaterializeResult, Output
+from codeloc._retry import RetryPolicy, RetryRequested
 from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._spec import AssetSpec
 from codeloc._step_logs import StepLogs, capture_logs
@@ -53,13 +54,12 @@ class _Produced:
 def execute_step(
     run: RunContext, step: Step, input_versions: Mapping[AssetKey, str]
 ) -> StepOutcome:
-    """Run ``step`` with its retry policy; report every event through ``run.emit``.
+    """Run ``step``, retried by its policy or a ``RetryRequested``; report through ``run.emit``.
 
     ``RunInterrupted`` propagates: a cancel is not a failure to retry.
     """
     definition = step.definition
     policy = definition.retry_policy
-    max_retries = policy.max_retries if policy else 0
     attempt = 1
     while True:
         run.emit(
@@ -79,10 +79,9 @@ def execute_step(
             raise
         except Exception as exc:
             error = "".join(traceback.format_exception(exc)).rstrip()
-            summary = f"{type(exc).__name__}: {exc}"
-            if attempt <= max_retries:
-                assert policy is not None
-                delay = policy.delay_for(attempt)
+            allowed, summary = _retry_terms(exc, policy)
+            if attempt <= allowed:
+                delay = _retry_delay(exc, policy, attempt)
                 run.emit(
                     Event(
                         EventType.STEP_UP_FOR_RETRY,
@@ -90,7 +89,7 @@ def execute_step(
                         level="WARNING",
                         step_key=step.key,
                         message=f"'{step.key}' failed ({summary}); retry {attempt} of "
-                        f"{max_retries} in {delay:.3g}s",
+                        f"{allowed} in {delay:.3g}s",
                         error=error,
                     )
                 )
@@ -98,6 +97,8 @@ def execute_step(
                     run.sleep(delay)
                 attempt += 1
                 continue
+            if isinstance(exc, RetryRequested):
+                summary = f"exceeded max_retries of {allowed} ({summary})"
             run.emit(
                 Event(
                     EventType.STEP_FAILURE,
@@ -121,6 +122,25 @@ def execute_step(
             )
         )
         return StepOutcome(True, versions)
+
+
+def _retry_terms(exc: Exception, policy: RetryPolicy | None) -> tuple[int, str]:
+    """How many retries the failure allows, and its one-line summary.
+
+    A ``RetryRequested`` brings its own count, and is summarized by the error it was raised from.
+    """
+    if isinstance(exc, RetryRequested):
+        cause = exc.__cause__
+        summary = f"{type(cause).__name__}: {cause}" if cause else str(exc)
+        return exc.max_retries, summary
+    return (policy.max_retries if policy else 0), f"{type(exc).__name__}: {exc}"
+
+
+def _retry_delay(exc: Exception, policy: RetryPolicy | None, attempt: int) -> float:
+    if isinstance(exc, RetryRequested):
+        return exc.seconds_to_wait or 0.0
+    assert policy is not None
+    return policy.calculate_delay(attempt)
 
 
 def _attempt(

@@ -33,14 +33,14 @@ def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def retry_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The delays the engine computes between retries; it waits a thousandth of each."""
     computed: list[float] = []
-    original = RetryPolicy.delay_for
+    original = RetryPolicy.calculate_delay
 
-    def delay_for(self: RetryPolicy, attempt: int, rng: Any = None) -> float:
+    def calculate_delay(self: RetryPolicy, attempt: int, rng: Any = None) -> float:
         delay = original(self, attempt, rng)
         computed.append(delay)
         return delay / 1000
 
-    monkeypatch.setattr(RetryPolicy, "delay_for", delay_for)
+    monkeypatch.setattr(RetryPolicy, "calculate_delay", calculate_delay)
     return computed
 
 

@@ -224,7 +224,7 @@ def test_a_step_is_retried_until_it_succeeds(retry_delays: list[float]) -> None:
     assert "retry 1 of 3" in retries[0].message
     assert "ConnectionError: attempt 1 failed" in retries[0].message
     assert "attempt 2 failed" in (retries[1].error or "")
-    assert retry_delays == pytest.approx([0.2, 0.4])
+    assert retry_delays == pytest.approx([0.2, 0.6])
     assert result.asset_value("flaky_asset") == 2  # context.retry_number on the last attempt
 
 
@@ -243,17 +243,17 @@ def test_retries_run_out_and_the_step_fails(retry_delays: list[float]) -> None:
 
 def test_retry_policy_delays() -> None:
     rng = random.Random(7)
-    assert RetryPolicy().delay_for(1) == 0.0
-    assert RetryPolicy(delay=0.3).delay_for(3) == pytest.approx(0.3)
-    assert RetryPolicy(delay=0.3, backoff=Backoff.LINEAR).delay_for(3) == pytest.approx(0.9)
+    assert RetryPolicy().calculate_delay(1) == 0.0
+    assert RetryPolicy(delay=0.3).calculate_delay(3) == pytest.approx(0.3)
+    assert RetryPolicy(delay=0.3, backoff=Backoff.LINEAR).calculate_delay(3) == pytest.approx(0.9)
     exponential = RetryPolicy(delay=0.2, backoff=Backoff.EXPONENTIAL)
-    assert [exponential.delay_for(n) for n in (1, 2, 3)] == pytest.approx([0.2, 0.4, 0.8])
+    assert [exponential.calculate_delay(n) for n in (1, 2, 3)] == pytest.approx([0.2, 0.6, 1.4])
 
     full = RetryPolicy(delay=1.0, backoff=Backoff.EXPONENTIAL, jitter=Jitter.FULL)
-    assert all(0.0 <= full.delay_for(3, rng) <= 4.0 for _ in range(50))
+    assert all(0.0 <= full.calculate_delay(3, rng) <= 7.0 for _ in range(50))
     plus_minus = RetryPolicy(delay=0.2, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
-    delays = [plus_minus.delay_for(3, rng) for _ in range(50)]
-    assert all(0.6 <= d <= 1.0 for d in delays)
+    delays = [plus_minus.calculate_delay(3, rng) for _ in range(50)]
+    assert all(1.2 <= d <= 1.6 for d in delays)
     assert len(set(delays)) > 1
 
     with pytest.raises(ValueError, match="max_retries must be >= 0"):
@@ -274,7 +274,7 @@ def test_the_source_document_policy_retries_with_jittered_backoff(
     assert result.success
     assert types_of(result).count("STEP_UP_FOR_RETRY") == 3
     assert len(retry_delays) == 3
-    for delay, base in zip(retry_delays, (0.2, 0.4, 0.8), strict=True):
+    for delay, base in zip(retry_delays, (0.2, 0.6, 1.4), strict=True):
         assert base - 0.2 <= delay <= base + 0.2
 
 
