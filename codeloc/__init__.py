@@ -26,7 +26,7 @@ from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
 from codeloc._metadata import MetadataValue
 from codeloc._ops import GraphDefinition, OpDefinition, graph, graph_asset, op
-from codeloc._results import MaterializeResult, Output
+from codeloc._results import DataVersion, MaterializeResult, Output
 from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
 from codeloc._run_config import RunConfig
 from codeloc._runs import AssetMaterialization
@@ -49,6 +49,7 @@ __all__ = [
     "ConfigInvalid",
     "ConfigurableResource",
     "CycleError",
+    "DataVersion",
     "DefinitionError",
     "Definitions",
     "DuplicateKeyError",

@@ -9,7 +9,28 @@ from typing import Any
 from codeloc._key import AssetKey, CoercibleToAssetKey
 from codeloc._metadata import MetadataValue, normalize_metadata
 
-__all__ = ["MaterializeResult", "Output"]
+__all__ = ["DataVersion", "MaterializeResult", "Output"]
+
+
+@dataclass(frozen=True, slots=True)
+class DataVersion:
+    """The version of an asset's data, given by the asset when it knows it (a hash, an etag).
+
+    Without one the engine derives a version from the code version and the inputs' versions.
+    """
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, str) or not self.value:
+            raise ValueError(f"DataVersion needs a non-empty string, got {self.value!r}")
+
+
+def _data_version(given: DataVersion | str | None) -> DataVersion | None:
+    """A plain string is taken as well, as it was before ``DataVersion`` existed."""
+    if given is None or isinstance(given, DataVersion):
+        return given
+    return DataVersion(given)
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -23,7 +44,7 @@ class Output:
     output_name: str
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
-    data_version: str | None = None
+    data_version: DataVersion | None = None
 
     def __init__(
         self,
@@ -31,13 +52,13 @@ class Output:
         output_name: str = "result",
         metadata: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
-        data_version: str | None = None,
+        data_version: DataVersion | str | None = None,
     ) -> None:
         object.__setattr__(self, "value", value)
         object.__setattr__(self, "output_name", output_name)
         object.__setattr__(self, "metadata", normalize_metadata(metadata))
         object.__setattr__(self, "tags", dict(tags or {}))
-        object.__setattr__(self, "data_version", data_version)
+        object.__setattr__(self, "data_version", _data_version(data_version))
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -50,7 +71,7 @@ class MaterializeResult:
     asset_key: AssetKey | None
     metadata: dict[str, MetadataValue]
     tags: dict[str, str]
-    data_version: str | None
+    data_version: DataVersion | None
 
     def __init__(
         self,
@@ -58,10 +79,10 @@ class MaterializeResult:
         asset_key: CoercibleToAssetKey | None = None,
         metadata: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
-        data_version: str | None = None,
+        data_version: DataVersion | str | None = None,
     ) -> None:
         key = None if asset_key is None else AssetKey.from_coercible(asset_key)
         object.__setattr__(self, "asset_key", key)
         object.__setattr__(self, "metadata", normalize_metadata(metadata))
         object.__setattr__(self, "tags", dict(tags or {}))
-        object.__setattr__(self, "data_version", data_version)
+        object.__setattr__(self, "data_version", _data_version(data_version))

@@ -246,7 +246,7 @@ def _collect_outputs(
                 name, spec = names[min(index, len(names) - 1)], specs[min(index, len(specs) - 1)]
             else:
                 raise TesseraError(f"'{step.key}' yielded a MaterializeResult without asset_key")
-            value, meta, tags, dv = _NO_VALUE, item.metadata, item.tags, item.data_version
+            value, meta, tags, dv = _NO_VALUE, item.metadata, item.tags, _version_of(item)
         elif isinstance(item, Output):
             if len(specs) == 1:
                 name, spec = names[0], specs[0]
@@ -259,7 +259,7 @@ def _collect_outputs(
                     f"'{step.key}' yielded an Output named '{item.output_name}', but its "
                     f"outputs are {list(names)}"
                 )
-            value, meta, tags, dv = item.value, item.metadata, item.tags, item.data_version
+            value, meta, tags, dv = item.value, item.metadata, item.tags, _version_of(item)
         else:
             if inspect.isgenerator(result):
                 raise TesseraError(
@@ -285,6 +285,10 @@ def _returns_none(definition: AssetsDefinition) -> bool:
     fn = definition.fn
     ann = getattr(fn, "__annotations__", {}).get("return", inspect.Parameter.empty)
     return ann is None or ann == "None"
+
+
+def _version_of(item: Output | MaterializeResult) -> str | None:
+    return item.data_version.value if item.data_version else None
 
 
 def data_version_of(code_version: str, inputs: Iterable[tuple[AssetKey, str | None]]) -> str:
