@@ -13,8 +13,9 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
+from typing import Any
 
 from codeloc._errors import ResourceSetupError
 from codeloc._runs import Event, EventType
@@ -47,15 +48,52 @@ def resources_set_up(run: RunContext, steps: Iterable[Step]) -> Iterator[RunCont
         for key, resource in run.resources.items():
             if key not in used or not isinstance(resource, resource_base):
                 continue
-            try:
-                live[key] = stack.enter_context(
-                    resource.yield_for_execution(init_context(run_id=run.run_id, resource_key=key))
-                )
-            except Exception as exc:
-                raise ResourceSetupError(
-                    f"resource '{key}' failed to set up: {type(exc).__name__}: {exc}", key
-                ) from exc
+            hooks = resource.yield_for_execution(init_context(run_id=run.run_id, resource_key=key))
+            value = stack.enter_context(_lifecycle(run, key, hooks))
+            # A bare ``yield`` (None) hands the steps the resource itself.
+            live[key] = resource if value is None else value
         yield replace(run, resources=live)
+
+
+@contextmanager
+def _lifecycle(run: RunContext, key: str, hooks: AbstractContextManager[Any]) -> Iterator[Any]:
+    """``hooks`` entered and left; a teardown that raises is reported, not raised: the steps
+    have ended by then, and what they did stands."""
+    try:
+        value = hooks.__enter__()
+    except Exception as exc:
+        raise ResourceSetupError(
+            f"resource '{key}' failed to set up: {type(exc).__name__}: {exc}", key
+        ) from exc
+    try:
+        yield value
+    except BaseException as failure:
+        try:
+            suppressed = hooks.__exit__(type(failure), failure, failure.__traceback__)
+        except Exception as exc:
+            if exc is failure:
+                raise
+            _teardown_failed(run, key, exc)
+            suppressed = False
+        if not suppressed:
+            raise
+    else:
+        try:
+            hooks.__exit__(None, None, None)
+        except Exception as exc:
+            _teardown_failed(run, key, exc)
+
+
+def _teardown_failed(run: RunContext, key: str, exc: Exception) -> None:
+    run.emit(
+        Event(
+            EventType.ENGINE_EVENT,
+            run.run_id,
+            level="ERROR",
+            message=f"resource '{key}' failed to tear down: {type(exc).__name__}: {exc}",
+            error="".join(traceback.format_exception(exc)).rstrip(),
+        )
+    )
 
 
 def setup_failed(run: RunContext, step: Step, exc: ResourceSetupError) -> StepOutcome:

@@ -190,3 +190,24 @@ def test_multiprocess_setup_failure_fails_the_step_before_it_starts(tmp_path: Pa
     [failure] = result.get_step_failure_events()
     assert "resource 'db' failed to set up" in failure.message
     assert [line[:2] for line in lines(log)] == [["setup", "db"]]
+
+
+class LeakyTeardown(ConfigurableResource):
+    log: str
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        raise OSError("socket already closed")
+
+
+@asset
+def leaky(leak: LeakyTeardown) -> int:
+    return 1
+
+
+def test_a_failing_teardown_is_reported_and_does_not_undo_the_run(tmp_path: Path) -> None:
+    result = materialize([leaky], resources={"leak": LeakyTeardown(log=str(tmp_path))})
+
+    assert result.success
+    assert result.asset_value("leaky") == 1
+    [report] = [e for e in result.events_of_type("ENGINE_EVENT") if e.level == "ERROR"]
+    assert "resource 'leak' failed to tear down: OSError: socket already closed" in report.message
