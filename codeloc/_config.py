@@ -8,14 +8,16 @@ nothing for it at start-up.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from codeloc._errors import ConfigInvalid
 
-__all__ = ["Config", "ConfigurableResource", "validate_config"]
+__all__ = ["Config", "ConfigurableResource", "InitResourceContext", "validate_config"]
 
 
 class Config(BaseModel):
@@ -27,10 +29,39 @@ class Config(BaseModel):
 class ConfigurableResource(BaseModel):
     """Base class for resources: objects handed to assets by the parameter name they are under.
 
-    Subclass it, declare its settings as fields and its behaviour as methods.
+    Subclass it, declare its settings as fields and its behaviour as methods. The engine
+    enters ``yield_for_execution`` around the steps that use it (once per run in process,
+    once per step process otherwise); what ``setup_for_execution`` opens (a client, a
+    connection) goes in a ``PrivateAttr``, since the fields are frozen.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Called before the first step that uses this resource; does nothing by default."""
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        """Called after the last step that uses this resource, even a failed one."""
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[Any]:
+        """Set up, yield the resource to the steps, tear down: override for a ``with`` block.
+
+        What it yields is what the steps receive; the default yields the resource itself.
+        """
+        self.setup_for_execution(context)
+        try:
+            yield self
+        finally:
+            self.teardown_after_execution(context)
+
+
+@dataclass(frozen=True)
+class InitResourceContext:
+    """What a resource's lifecycle hooks are told: the run and the key it is under."""
+
+    run_id: str
+    resource_key: str
 
 
 def validate_config(

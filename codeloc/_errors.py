@@ -84,6 +84,14 @@ class SettingsInvalid(TesseraError):
     """An environment variable the SDK reads holds a value it cannot use."""
 
 
+class ResourceSetupError(TesseraError):
+    """A resource's ``setup_for_execution`` (or ``yield_for_execution``) raised."""
+
+    def __init__(self, message: str, resource_key: str) -> None:
+        super().__init__(message)
+        self.resource_key = resource_key
+
+
 class RunFailedError(TesseraError):
     """A run failed and the caller asked for an exception."""
 

@@ -28,16 +28,18 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from codeloc._errors import RunInterrupted, TesseraError
+from codeloc._errors import ResourceSetupError, RunInterrupted, TesseraError
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
 from codeloc._runs import Event, EventType
 from codeloc._wire import event_from_json, event_to_json
 from codeloc.engine._plan import ExecutionPlan, build_plan
+from codeloc.engine._resources import resources_set_up, setup_failed
 from codeloc.engine._run import RunContext, prepare_run
 from codeloc.engine._scheduler import RunOutcome, StepScheduler
 from codeloc.engine._step import StepOutcome, execute_step
@@ -313,8 +315,13 @@ def register_step_task(app: Celery, defs: Definitions) -> Callable[..., Any]:
         )
         versions = {AssetKey(path): version for path, version in payload["versions"]}
         try:
-            with output:
-                outcome = execute_step(run, step, versions)
+            with output, ExitStack() as stack:
+                try:
+                    live = stack.enter_context(resources_set_up(run, [step]))
+                except ResourceSetupError as exc:
+                    outcome = setup_failed(run, step, exc)
+                else:
+                    outcome = execute_step(live, step, versions)
         finally:
             progress.close()
         output.flush(final=True)

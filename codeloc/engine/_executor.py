@@ -7,15 +7,18 @@ Three executors, one loop over a ``StepScheduler``: this process, one step at a 
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping
+from contextlib import ExitStack
 
-from codeloc._errors import TesseraError
+from codeloc._errors import ResourceSetupError, TesseraError
 from codeloc._key import AssetKey
 from codeloc._runs import Event, EventType, ExecutorName
 from codeloc._step_logs import capture_installed
 from codeloc.engine._celery import execute_with_celery
 from codeloc.engine._multiprocess import execute_in_processes
 from codeloc.engine._plan import ExecutionPlan
+from codeloc.engine._resources import resources_set_up
 from codeloc.engine._run import RunContext
 from codeloc.engine._scheduler import RunOutcome, StepScheduler
 from codeloc.engine._step import execute_step
@@ -40,7 +43,7 @@ def run_plan(
     if outcome.success:
         run.emit(Event(EventType.RUN_SUCCESS, run.run_id, message="run succeeded"))
     else:
-        parts = []
+        parts = [outcome.error] if outcome.error else []
         if outcome.failed:
             parts.append(f"failed: {', '.join(outcome.failed)}")
         if outcome.skipped:
@@ -60,7 +63,9 @@ def execute_plan(
     """Execute every step of ``plan``; a failed step's downstream steps are skipped.
 
     A multiprocess run of a single step runs it in this process: there is nothing to run
-    beside it.
+    beside it. In this process the run's resources are set up once, before the first step,
+    and torn down after the last; a resource that does not set up fails the run before any
+    step starts. Other executors set them up in the process of each step.
     """
     if executor == "celery" or (executor == "multiprocess" and len(plan.steps) > 1):
         for key, manager in run.io_managers.items():
@@ -72,7 +77,22 @@ def execute_plan(
         if executor == "celery":
             return execute_with_celery(plan, run, known_versions)
         return execute_in_processes(plan, run, max_concurrent, known_versions)
-    return execute_in_process(plan, run, known_versions)
+    with ExitStack() as stack:
+        try:
+            live = stack.enter_context(resources_set_up(run, plan.steps))
+        except ResourceSetupError as exc:
+            run.emit(
+                Event(
+                    EventType.ENGINE_EVENT,
+                    run.run_id,
+                    level="ERROR",
+                    message=f"no step started: {exc}",
+                    error="".join(traceback.format_exception(exc)).rstrip(),
+                )
+            )
+            skipped = tuple(step.key for step in plan.steps)
+            return RunOutcome((), (), skipped, {}, error=str(exc))
+        return execute_in_process(plan, live, known_versions)
 
 
 def execute_in_process(

@@ -125,7 +125,7 @@ def materialize(
     result = ExecuteResult(run_id, outcome, events, plan, io_managers, run.stored_by)
     if raise_on_error and not outcome.success:
         failures = [e for e in events if e.type is EventType.STEP_FAILURE]
-        detail = failures[0].error if failures else "steps were skipped"
+        detail = outcome.error or (failures[0].error if failures else "steps were skipped")
         raise RunFailedError(f"run {run_id} failed: {', '.join(outcome.failed)}\n{detail}")
     return result
 

@@ -18,12 +18,14 @@ import os
 import signal
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import ExitStack
 from typing import Any
 
-from codeloc._errors import RunInterrupted
+from codeloc._errors import ResourceSetupError, RunInterrupted
 from codeloc._key import AssetKey
 from codeloc._lifeline import die_with_parent
 from codeloc.engine._plan import ExecutionPlan, Step
+from codeloc.engine._resources import resources_set_up, setup_failed
 from codeloc.engine._run import RunContext
 from codeloc.engine._scheduler import RunOutcome, StepScheduler
 from codeloc.engine._step import StepOutcome, execute_step
@@ -107,4 +109,11 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 def _run_step_in_child(step_key: str, versions: dict[AssetKey, str]) -> StepOutcome:
     assert _child_run is not None, "a step runs only in a child started by _start_child"
     plan, run = _child_run
-    return execute_step(run, plan.step_by_key[step_key], versions)
+    step = plan.step_by_key[step_key]
+    # Each step has its own process, as in Dagster: the resources it uses are set up here.
+    with ExitStack() as stack:
+        try:
+            live = stack.enter_context(resources_set_up(run, [step]))
+        except ResourceSetupError as exc:
+            return setup_failed(run, step, exc)
+        return execute_step(live, step, versions)

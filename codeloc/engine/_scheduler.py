@@ -37,6 +37,8 @@ class RunOutcome:
     failed: tuple[str, ...]
     skipped: tuple[str, ...]
     data_versions: dict[AssetKey, str]
+    error: str | None = None
+    """Why the run failed before any step ran (a resource that did not set up)."""
 
     @property
     def success(self) -> bool:

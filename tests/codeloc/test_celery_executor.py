@@ -147,6 +147,25 @@ def test_a_failing_step_skips_what_is_downstream(worker: str) -> None:
     assert result.outcome.skipped == ("after_broken",)
 
 
+def test_a_step_sets_up_its_resources_on_the_worker(
+    worker: str, celery_env: dict[str, str]
+) -> None:
+    result = materialize(
+        celery_assets.defs.assets,
+        selection="tracked",
+        resources=celery_assets.defs.resources,
+        executor="celery",
+    )
+
+    assert result.success
+    log = Path(celery_env["TESSERA_TEST_MARKS"]) / "lifecycle.log"
+    marks = [line.split() for line in log.read_text().splitlines()]
+    assert [what for what, _ in marks] == ["setup", "asset", "teardown"]
+    [pid] = {pid for _, pid in marks}
+    assert pid != str(os.getpid())
+    assert result.asset_value("tracked") == f"opened in {pid}"
+
+
 def test_independent_steps_run_side_by_side(worker: str, celery_env: dict[str, str]) -> None:
     result = materialize(celery_assets.defs.assets, selection="slow_a or slow_b", executor="celery")
 

@@ -8,7 +8,16 @@ import sys
 import time
 from pathlib import Path
 
-from codeloc import AssetExecutionContext, Definitions, MetadataValue, Output, asset
+from pydantic import PrivateAttr
+
+from codeloc import (
+    AssetExecutionContext,
+    ConfigurableResource,
+    Definitions,
+    MetadataValue,
+    Output,
+    asset,
+)
 
 MARKS = Path(os.environ.get("TESSERA_TEST_MARKS", "marks"))
 
@@ -82,6 +91,31 @@ def sleepy(context: AssetExecutionContext) -> int:
     return 1
 
 
+class Tracked(ConfigurableResource):
+    """Notes its setup and teardown, with the process they happen in, under ``MARKS``."""
+
+    _opened: str | None = PrivateAttr(default=None)
+
+    def _note(self, what: str) -> None:
+        MARKS.mkdir(parents=True, exist_ok=True)
+        with (MARKS / "lifecycle.log").open("a") as f:
+            f.write(f"{what} {os.getpid()}\n")
+
+    def setup_for_execution(self, context: object) -> None:
+        self._note("setup")
+        self._opened = f"opened in {os.getpid()}"
+
+    def teardown_after_execution(self, context: object) -> None:
+        self._note("teardown")
+
+
+@asset
+def tracked(tracker: Tracked) -> str | None:
+    tracker._note("asset")
+    return tracker._opened
+
+
 defs = Definitions(
-    assets=[source, left, right, joined, broken, after_broken, slow_a, slow_b, sleepy]
+    assets=[source, left, right, joined, broken, after_broken, slow_a, slow_b, sleepy, tracked],
+    resources={"tracker": Tracked()},
 )

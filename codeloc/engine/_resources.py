@@ -1,0 +1,111 @@
+"""Resource lifecycles: enter each resource a run uses before its steps, leave it after.
+
+A ``ConfigurableResource`` is entered through its ``yield_for_execution`` (by default:
+``setup_for_execution``, then ``teardown_after_execution`` on the way out, even when a step
+failed), in the order the resources are given, and left in reverse. Where that happens
+follows where the steps run: once per run for the in-process executor, once per step in
+the process that runs it for the multiprocess and Celery executors, as each of those
+processes has its own copy of the resource.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import replace
+from typing import Any
+
+from codeloc._errors import ResourceSetupError
+from codeloc._runs import Event, EventType
+from codeloc.engine._plan import Step
+from codeloc.engine._run import RunContext
+from codeloc.engine._step import StepOutcome
+
+__all__ = ["resources_set_up", "setup_failed"]
+
+
+@contextmanager
+def resources_set_up(run: RunContext, steps: Iterable[Step]) -> Iterator[RunContext]:
+    """``run`` with the resources ``steps`` use set up, torn down when the block ends.
+
+    Raises ``ResourceSetupError`` naming the resource whose setup raised (the resources set
+    up before it are torn down first).
+    """
+    used: set[str] = set()
+    for step in steps:
+        used |= step.definition.required_resource_keys
+    # A configurable resource exists only where its module was imported: no need to import it.
+    config_module = sys.modules.get("codeloc._config")
+    if config_module is None:
+        yield run
+        return
+    resource_base = config_module.ConfigurableResource
+    init_context = config_module.InitResourceContext
+    live = dict(run.resources)
+    with ExitStack() as stack:
+        for key, resource in run.resources.items():
+            if key not in used or not isinstance(resource, resource_base):
+                continue
+            hooks = resource.yield_for_execution(init_context(run_id=run.run_id, resource_key=key))
+            value = stack.enter_context(_lifecycle(run, key, hooks))
+            # A bare ``yield`` (None) hands the steps the resource itself.
+            live[key] = resource if value is None else value
+        yield replace(run, resources=live)
+
+
+@contextmanager
+def _lifecycle(run: RunContext, key: str, hooks: AbstractContextManager[Any]) -> Iterator[Any]:
+    """``hooks`` entered and left; a teardown that raises is reported, not raised: the steps
+    have ended by then, and what they did stands."""
+    try:
+        value = hooks.__enter__()
+    except Exception as exc:
+        raise ResourceSetupError(
+            f"resource '{key}' failed to set up: {type(exc).__name__}: {exc}", key
+        ) from exc
+    try:
+        yield value
+    except BaseException as failure:
+        try:
+            suppressed = hooks.__exit__(type(failure), failure, failure.__traceback__)
+        except Exception as exc:
+            if exc is failure:
+                raise
+            _teardown_failed(run, key, exc)
+            suppressed = False
+        if not suppressed:
+            raise
+    else:
+        try:
+            hooks.__exit__(None, None, None)
+        except Exception as exc:
+            _teardown_failed(run, key, exc)
+
+
+def _teardown_failed(run: RunContext, key: str, exc: Exception) -> None:
+    run.emit(
+        Event(
+            EventType.ENGINE_EVENT,
+            run.run_id,
+            level="ERROR",
+            message=f"resource '{key}' failed to tear down: {type(exc).__name__}: {exc}",
+            error="".join(traceback.format_exception(exc)).rstrip(),
+        )
+    )
+
+
+def setup_failed(run: RunContext, step: Step, exc: ResourceSetupError) -> StepOutcome:
+    """Report ``step`` failed because a resource it uses did not set up; it did not start."""
+    run.emit(
+        Event(
+            EventType.STEP_FAILURE,
+            run.run_id,
+            level="ERROR",
+            step_key=step.key,
+            message=f"'{step.key}' did not start: {exc}",
+            error="".join(traceback.format_exception(exc)).rstrip(),
+        )
+    )
+    return StepOutcome(False, {}, str(exc))
