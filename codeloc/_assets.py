@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from codeloc._context import build_asset_context
+from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._errors import DefinitionError, GroupConflictError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._retry import RetryPolicy
@@ -269,6 +269,12 @@ class AssetsDefinition:
         sig = self.signature
         if sig.context_param and sig.context_param not in kwargs and not args:
             kwargs[sig.context_param] = build_asset_context()
+        # A context handed in is bound to this definition, so that context.assets_def,
+        # asset_key and asset_key_for_input/output answer for it.
+        if sig.context_param and isinstance(kwargs.get(sig.context_param), AssetExecutionContext):
+            kwargs[sig.context_param] = kwargs[sig.context_param]._bound_to(self)
+        elif args and isinstance(args[0], AssetExecutionContext):
+            args = (args[0]._bound_to(self), *args[1:])
         if sig.config_param and sig.config_type and sig.config_param not in kwargs:
             bound = inspect.signature(self.fn).bind_partial(*args, **kwargs)
             if sig.config_param not in bound.arguments:

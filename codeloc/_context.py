@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from codeloc._errors import TesseraError
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue, normalize_metadata
+from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._step_logs import StepLogs
 
-__all__ = ["AssetExecutionContext", "build_asset_context"]
+if TYPE_CHECKING:
+    from codeloc._assets import AssetsDefinition
+
+__all__ = ["AssetExecutionContext", "RunInfo", "build_asset_context"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """``context.run``: the run a step is part of, as the reference's ``DagsterRun`` shows it."""
+
+    run_id: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    run_config: Mapping[str, Any] = field(default_factory=dict)
 
 
 class AssetExecutionContext:
@@ -23,6 +39,7 @@ class AssetExecutionContext:
         log: a ``logging.Logger`` of the step, whose records are ``LOG`` events of the run.
         resources: the resources of the run, by key, as attributes.
         op_config: the raw config of this step (a dict).
+        run: the run (``run_id``, ``tags``, ``run_config``).
     """
 
     def __init__(
@@ -36,6 +53,8 @@ class AssetExecutionContext:
         step_key: str | None = None,
         run_tags: Mapping[str, str] | None = None,
         attempt: int = 1,
+        assets_def: AssetsDefinition | None = None,
+        run_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.run_id = run_id
         self.step_key = step_key
@@ -46,6 +65,38 @@ class AssetExecutionContext:
         self.run_tags: dict[str, str] = dict(run_tags or {})
         self.retry_number = attempt - 1
         self._output_metadata: dict[AssetKey | str | None, dict[str, MetadataValue]] = {}
+        self._assets_def = assets_def
+        self.run = RunInfo(run_id, dict(self.run_tags), dict(run_config or {}))
+
+    @property
+    def _where(self) -> str:
+        if self.step_key:
+            return f"step '{self.step_key}'"
+        if self._assets_def is not None:
+            return f"'{self._assets_def.node_name}'"
+        return "this context"
+
+    @property
+    def assets_def(self) -> AssetsDefinition:
+        """The definition being executed. A context built by ``build_asset_context()`` gets
+        it when it is passed to the asset function it is called with."""
+        if self._assets_def is None:
+            raise TesseraError(
+                "this context is not bound to an asset: pass it to the asset it is built for "
+                "(my_asset(context)) before reading context.assets_def"
+            )
+        return self._assets_def
+
+    def _bound_to(self, definition: AssetsDefinition) -> AssetExecutionContext:
+        """A copy of this context for a direct call of ``definition`` (the reference binds
+        the context it is given in the same way); a context already bound is kept."""
+        if self._assets_def is not None:
+            return self
+        bound = copy.copy(self)
+        bound._assets_def = definition
+        if not bound.selected_asset_keys:
+            bound.selected_asset_keys = tuple(s.key for s in definition.specs)
+        return bound
 
     @property
     def log(self) -> logging.Logger:
@@ -57,10 +108,59 @@ class AssetExecutionContext:
     def asset_key(self) -> AssetKey:
         """The key of the asset being materialized (a multi-asset has ``selected_asset_keys``)."""
         if len(self.selected_asset_keys) != 1:
+            keys = ", ".join(k.to_user_string() for k in self.selected_asset_keys) or "none"
             raise AttributeError(
-                "this step materializes several assets; use context.selected_asset_keys"
+                f"{self._where} materializes {len(self.selected_asset_keys)} assets ({keys}), "
+                "not one; use context.selected_asset_keys"
             )
         return self.selected_asset_keys[0]
+
+    def asset_key_for_input(self, input_name: str) -> AssetKey:
+        """The key of the upstream asset that parameter ``input_name`` receives."""
+        for inp in self.assets_def.inputs:
+            if inp.param == input_name:
+                return inp.key
+        names = [i.param for i in self.assets_def.inputs]
+        raise TesseraError(
+            f"{self._where} has no input named '{input_name}'; its inputs are {names}"
+        )
+
+    def asset_key_for_output(self, output_name: str = "result") -> AssetKey:
+        """The key of the asset that output ``output_name`` materializes."""
+        definition = self.assets_def
+        for name, spec in zip(definition.output_names, definition.specs, strict=True):
+            if name == output_name:
+                return spec.key
+        raise TesseraError(
+            f"{self._where} has no output named '{output_name}'; "
+            f"its outputs are {list(definition.output_names)}"
+        )
+
+    def log_event(self, event: AssetMaterialization) -> None:
+        """Record a materialization of ``event.asset_key`` now, as a run event.
+
+        Only ``AssetMaterialization`` is accepted: the SDK has no observation events.
+        """
+        if not isinstance(event, AssetMaterialization):
+            raise TesseraError(
+                f"{self._where}: context.log_event takes an AssetMaterialization, "
+                f"not {type(event).__name__}"
+            )
+        key = AssetKey.from_coercible(event.asset_key)
+        metadata = normalize_metadata(event.metadata)
+        self._logs.send(
+            Event(
+                EventType.ASSET_MATERIALIZATION,
+                self.run_id,
+                step_key=self.step_key,
+                asset_key=key,
+                message=f"materialized '{key.to_user_string()}'",
+                metadata=metadata,
+                materialization=AssetMaterialization(
+                    key, metadata, dict(event.tags), event.code_version, event.data_version
+                ),
+            )
+        )
 
     def add_output_metadata(
         self,
@@ -68,7 +168,17 @@ class AssetExecutionContext:
         output_name: str | None = None,
         asset_key: AssetKey | str | None = None,
     ) -> None:
-        """Attach metadata to the materialization this step records."""
+        """Attach metadata to the materialization this step records.
+
+        An ``output_name`` the definition does not have is refused now, not dropped.
+        """
+        if output_name is not None and self._assets_def is not None:
+            outputs = self._assets_def.output_names
+            if output_name not in outputs:
+                raise TesseraError(
+                    f"{self._where} has no output named '{output_name}'; "
+                    f"its outputs are {list(outputs)}"
+                )
         target: AssetKey | str | None = (
             AssetKey.from_coercible(asset_key) if asset_key is not None else output_name
         )

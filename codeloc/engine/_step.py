@@ -168,6 +168,8 @@ def _attempt(
         step_key=step.key,
         run_tags=run.tags,
         attempt=attempt,
+        assets_def=definition,
+        run_config=run.run_config,
     )
     if sig.context_param:
         kwargs[sig.context_param] = context
