@@ -170,11 +170,17 @@ class AssetExecutionContext:
     ) -> None:
         """Attach metadata to the materialization this step records.
 
-        An ``output_name`` the definition does not have is refused now, not dropped.
+        An ``output_name`` the definition does not have is refused now, not dropped; with
+        several outputs, ``output_name`` (or ``asset_key``) is required, as in the reference.
         """
-        if output_name is not None and self._assets_def is not None:
+        if self._assets_def is not None:
             outputs = self._assets_def.output_names
-            if output_name not in outputs:
+            if output_name is None and asset_key is None and len(outputs) > 1:
+                raise TesseraError(
+                    f"{self._where} has several outputs {list(outputs)}; "
+                    "name one with add_output_metadata(..., output_name=)"
+                )
+            if output_name is not None and output_name not in outputs:
                 raise TesseraError(
                     f"{self._where} has no output named '{output_name}'; "
                     f"its outputs are {list(outputs)}"

@@ -152,3 +152,16 @@ def test_an_unbound_context_has_no_definition() -> None:
         _ = context.assets_def
     with pytest.raises(TesseraError, match="not bound"):
         context.asset_key_for_input("rows")
+
+
+@multi_asset(outs={"left": AssetOut(), "right": AssetOut()})
+def unnamed(context: AssetExecutionContext):
+    context.add_output_metadata({"side": "?"})
+    return 1, 2
+
+
+def test_metadata_without_an_output_name_is_refused_when_there_are_several() -> None:
+    result = materialize([unnamed], raise_on_error=False)
+    assert not result.success
+    assert "output_name" in failure_of(result)
+    assert "unnamed" in failure_of(result)
