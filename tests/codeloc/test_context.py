@@ -165,3 +165,10 @@ def test_metadata_without_an_output_name_is_refused_when_there_are_several() -> 
     assert not result.success
     assert "output_name" in failure_of(result)
     assert "unnamed" in failure_of(result)
+
+
+def test_the_context_is_the_same_in_a_step_process() -> None:
+    result = materialize([orders, totals], executor="multiprocess", tags={"team": "ops"})
+    keys = [e.materialization.asset_key for e in result.get_asset_materialization_events()]
+    assert AssetKey("side_table") in keys
+    assert result.asset_value("totals") == 6
