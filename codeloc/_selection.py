@@ -273,19 +273,26 @@ class AssetSelection:
         return _Neighbors(self)
 
     def resolve(
-        self, graph: SelectableGraph | Iterable[_HasAssetKeys | _HasAssetKey]
+        self,
+        graph: SelectableGraph | Iterable[_HasAssetKeys | _HasAssetKey],
+        allow_missing: bool = False,
     ) -> frozenset[AssetKey]:
         """The keys this selection stands for in ``graph``, or in a list of definitions.
 
         A list may hold asset definitions and ``AssetSpec``s (external assets: parents
         only, never selected), as ``Definitions(assets=...)`` takes them.
 
+        Args:
+            graph: The graph, or the definitions to build it from.
+            allow_missing: True to leave out the keys named here that are not in the graph,
+                instead of refusing them.
+
         Raises:
             SelectionError: The selection names a key that is not in the graph.
         """
         if not isinstance(graph, SelectableGraph):
             graph = _graph_of(graph)
-        return frozenset(self._resolve(_Resolver(graph, self)))
+        return frozenset(self._resolve(_Resolver(graph, self, allow_missing)))
 
     def __or__(self, other: AssetSelection) -> AssetSelection:
         return _combine(_Or, (self, other))
@@ -316,9 +323,12 @@ class AssetSelection:
 class _Resolver:
     """What one resolution needs: the graph, its key set, and the root for messages."""
 
-    def __init__(self, graph: SelectableGraph, root: AssetSelection) -> None:
+    def __init__(
+        self, graph: SelectableGraph, root: AssetSelection, allow_missing: bool = False
+    ) -> None:
         self.graph = graph
         self.root = root
+        self.allow_missing = allow_missing
         self.universe = frozenset(graph.all_keys)
 
     def where(self, predicate: Callable[[AssetKey], bool]) -> set[AssetKey]:
@@ -367,6 +377,8 @@ class _Key(AssetSelection):
 
     def _resolve(self, r: _Resolver) -> set[AssetKey]:
         if self.key not in r.universe:
+            if r.allow_missing:
+                return set()
             raise r.unknown_key(self.key)
         return {self.key}
 

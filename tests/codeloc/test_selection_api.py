@@ -70,6 +70,8 @@ def test_resolve_against_a_list_returns_asset_keys() -> None:
 def test_resolve_refuses_an_unknown_key() -> None:
     with pytest.raises(SelectionError, match="raw/ordrs"):
         AssetSelection.assets("raw/ordrs").resolve(DEFS)
+    selection = AssetSelection.assets("raw/ordrs", "raw_text")
+    assert selection.resolve(DEFS, allow_missing=True) == {AssetKey("raw_text")}
 
 
 def test_key_prefixes_take_segments() -> None:
