@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from codeloc import AssetKey, AssetOut, AssetSelection, AssetSpec, asset, multi_asset
+from codeloc import (
+    AssetKey,
+    AssetOut,
+    AssetSelection,
+    AssetSpec,
+    Definitions,
+    asset,
+    define_asset_job,
+    multi_asset,
+)
 from codeloc._errors import SelectionError
 from codeloc._selection import parse_selection
 
@@ -169,3 +178,15 @@ def test_string_forms_resolve_like_the_methods() -> None:
 def test_a_key_named_like_a_function_is_still_a_key() -> None:
     assert parse_selection("sinks") == AssetSelection.keys("sinks")
     assert parse_selection("roots+") == AssetSelection.keys("roots").downstream(1)
+
+
+def test_a_job_of_new_selections_resolves_on_definitions() -> None:
+    selection = AssetSelection.assets("left").required_multi_asset_neighbors() | (
+        AssetSelection.key_prefixes("raw").roots() & AssetSelection.tag_string("tier=gold")
+    )
+    defs = Definitions(assets=DEFS, jobs=[define_asset_job("j", selection=selection)])
+    assert defs.job_asset_keys("j") == {
+        AssetKey("left"),
+        AssetKey("right"),
+        AssetKey(["raw", "customers"]),
+    }
