@@ -99,6 +99,13 @@ class AssetGraph:
         spec = self.spec_by_key.get(key)
         return spec.tags if spec else {}
 
+    def required_neighbors(self, key: AssetKey) -> Iterable[AssetKey]:
+        """The keys that must run with ``key``: all of its multi-asset if that can't subset."""
+        definition = self.definition_by_key.get(key)
+        if definition is None or definition.can_subset:
+            return (key,)
+        return definition.keys
+
     def __len__(self) -> int:
         return len(self.spec_by_key)
 

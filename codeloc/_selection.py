@@ -13,14 +13,15 @@ Grammar, loosest binding first (keywords are case-insensitive)::
     and_expr := not_expr ("and" not_expr)*
     not_expr := "not" not_expr | lineage
     lineage  := ["*" | "+"... | N "+"] primary ["*" | "+"... | "+" N]
-    primary  := "(" expr ")" | "*" | key | "key:" key | "group:" NAME | "location:" NAME
-              | "tag:" NAME ["=" NAME]
+    primary  := "(" expr ")" | "*" | key | "key:" key | "key_prefix:" key | "group:" NAME
+              | "location:" NAME | "tag:" NAME ["=" NAME] | FUNCTION "(" expr ")"
     key      := segment ("/" segment)* | '"' quoted key '"'
 
-A bare segment is ``[A-Za-z0-9_.-]+``; a quoted key may hold anything, with ``\\"``, ``\\\\``
-and ``\\/`` (a slash inside a segment) escaped. Right after ``key:``, ``*`` is a wildcard, not
-lineage: ``key:raw/*`` is matched with ``fnmatch`` against the ``/``-joined key, and its
-descendants are written ``(key:raw/*)*``.
+FUNCTION is ``sinks``, ``roots`` or ``required_multi_asset_neighbors`` (the methods of the
+same names). A bare segment is ``[A-Za-z0-9_.-]+``; a quoted key may hold anything, with
+``\\"``, ``\\\\`` and ``\\/`` (a slash inside a segment) escaped. Right after ``key:``, ``*``
+is a wildcard, not lineage: ``key:raw/*`` is matched with ``fnmatch`` against the
+``/``-joined key, and its descendants are written ``(key:raw/*)*``.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ import difflib
 import fnmatch
 import re
 import string
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from codeloc._errors import SelectionError
 from codeloc._key import AssetKey, CoercibleToAssetKey
@@ -45,6 +46,7 @@ KEYWORDS = frozenset({"and", "or", "not"})
 """The operators, in lower case; a name spelled like one (in any case) is written quoted."""
 
 
+@runtime_checkable
 class SelectableGraph(Protocol):
     """The view of an asset graph that selections resolve against.
 
@@ -69,6 +71,23 @@ class SelectableGraph(Protocol):
 class _HasAssetKeys(Protocol):
     @property
     def keys(self) -> Iterable[AssetKey]: ...
+
+
+class _HasAssetKey(Protocol):
+    @property
+    def key(self) -> AssetKey: ...
+
+
+def _graph_of(items: Iterable[object]) -> SelectableGraph:
+    """The graph of a list of definitions and specs, for ``resolve`` outside ``Definitions``."""
+    # Lazy, as the graph module is only needed here; it is as pure as this one.
+    from codeloc._graph import AssetGraph
+
+    definitions: list[Any] = []
+    specs: list[Any] = []
+    for item in items:
+        (definitions if hasattr(item, "specs") else specs).append(item)
+    return AssetGraph(definitions, specs)
 
 
 # Binding strength, used by str() to parenthesize only where the parser needs it.
@@ -98,9 +117,45 @@ class AssetSelection:
         return AssetSelection.any_of(*(_Key(AssetKey.from_coercible(key)) for key in keys))
 
     @staticmethod
-    def assets(*defs: _HasAssetKeys) -> AssetSelection:
-        """The keys of the given definitions (anything with a ``keys`` attribute)."""
-        return AssetSelection.any_of(*(_Key(key) for d in defs for key in d.keys))
+    def assets(*items: _HasAssetKeys | CoercibleToAssetKey) -> AssetSelection:
+        """The given assets: definitions (all their keys), ``AssetKey``s or ``"a/b"`` strings."""
+        return AssetSelection.any_of(
+            *(
+                _Key(key)
+                for item in items
+                for key in (
+                    sorted(item.keys)  # a frozenset: sorted, for a stable str()
+                    if hasattr(item, "keys") and not isinstance(item, (str, AssetKey))
+                    else (AssetKey.from_coercible(item),)
+                )
+            )
+        )
+
+    @staticmethod
+    def key_prefixes(*prefixes: str | Sequence[str]) -> AssetSelection:
+        """The assets whose key starts with any of ``prefixes``, as ``key_prefix:a/b`` does.
+
+        As in the reference, a string is one segment (``"raw"``; a ``/`` in it is part of
+        the segment) and a sequence is several (``["raw", "eu"]``). A key equal to a prefix
+        has that prefix: ``key_prefixes("raw")`` selects ``raw`` and ``raw/orders``.
+        """
+        paths = [(prefix,) if isinstance(prefix, str) else tuple(prefix) for prefix in prefixes]
+        for path in paths:
+            if not path or not all(path):
+                raise ValueError(f"a key prefix needs non-empty segments, got {list(path)!r}")
+        return AssetSelection.any_of(*(_KeyPrefix(path) for path in paths))
+
+    @staticmethod
+    def tag_string(text: str) -> AssetSelection:
+        """The assets tagged as ``"key=value"`` says; ``"key"`` alone means an empty value.
+
+        Split at the first ``=``, as the reference does; a key-only tag (``{"pii": ""}``)
+        is the one ``tag_string("pii")`` selects.
+        """
+        key, _, value = text.partition("=")
+        if not key:
+            raise ValueError(f"a tag string is 'key' or 'key=value', got {text!r}")
+        return _Tag(key, value)
 
     @staticmethod
     def groups(*names: str) -> AssetSelection:
@@ -194,13 +249,50 @@ class AssetSelection:
             return self
         return _Lineage(self, upstream, downstream)
 
-    def resolve(self, graph: SelectableGraph) -> frozenset[AssetKey]:
-        """The keys of ``graph`` this selection stands for.
+    def sinks(self) -> AssetSelection:
+        """The assets of this selection with no child inside it, as ``sinks(sel)`` does.
+
+        A sink may have children outside the selection.
+        """
+        return _Ends(self, at_sinks=True)
+
+    def roots(self) -> AssetSelection:
+        """The assets of this selection with no parent inside it, as ``roots(sel)`` does.
+
+        A root may have parents outside the selection (external ones included).
+        """
+        return _Ends(self, at_sinks=False)
+
+    def required_multi_asset_neighbors(self) -> AssetSelection:
+        """This selection with every key of each multi-asset it touches that can't subset.
+
+        What a run of this selection must execute: a multi-asset with ``can_subset=False``
+        computes all its assets or none. Against a graph that does not say which keys run
+        together (no ``required_neighbors`` method), it is this selection unchanged.
+        """
+        return _Neighbors(self)
+
+    def resolve(
+        self,
+        graph: SelectableGraph | Iterable[_HasAssetKeys | _HasAssetKey],
+        allow_missing: bool = False,
+    ) -> frozenset[AssetKey]:
+        """The keys this selection stands for in ``graph``, or in a list of definitions.
+
+        A list may hold asset definitions and ``AssetSpec``s (external assets: parents
+        only, never selected), as ``Definitions(assets=...)`` takes them.
+
+        Args:
+            graph: The graph, or the definitions to build it from.
+            allow_missing: True to leave out the keys named here that are not in the graph,
+                instead of refusing them.
 
         Raises:
             SelectionError: The selection names a key that is not in the graph.
         """
-        return frozenset(self._resolve(_Resolver(graph, self)))
+        if not isinstance(graph, SelectableGraph):
+            graph = _graph_of(graph)
+        return frozenset(self._resolve(_Resolver(graph, self, allow_missing)))
 
     def __or__(self, other: AssetSelection) -> AssetSelection:
         return _combine(_Or, (self, other))
@@ -231,9 +323,12 @@ class AssetSelection:
 class _Resolver:
     """What one resolution needs: the graph, its key set, and the root for messages."""
 
-    def __init__(self, graph: SelectableGraph, root: AssetSelection) -> None:
+    def __init__(
+        self, graph: SelectableGraph, root: AssetSelection, allow_missing: bool = False
+    ) -> None:
         self.graph = graph
         self.root = root
+        self.allow_missing = allow_missing
         self.universe = frozenset(graph.all_keys)
 
     def where(self, predicate: Callable[[AssetKey], bool]) -> set[AssetKey]:
@@ -282,6 +377,8 @@ class _Key(AssetSelection):
 
     def _resolve(self, r: _Resolver) -> set[AssetKey]:
         if self.key not in r.universe:
+            if r.allow_missing:
+                return set()
             raise r.unknown_key(self.key)
         return {self.key}
 
@@ -300,6 +397,51 @@ class _KeyGlob(AssetSelection):
 
     def _format(self) -> str:
         return f"key:{self.pattern}"
+
+
+@dataclass(frozen=True, repr=False)
+class _KeyPrefix(AssetSelection):
+    path: tuple[str, ...]
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        n = len(self.path)
+        return r.where(lambda key: key.path[:n] == self.path)
+
+    def _format(self) -> str:
+        return f"key_prefix:{_format_key(self.path)}"
+
+
+@dataclass(frozen=True, repr=False)
+class _Ends(AssetSelection):
+    """The sinks (no child in the operand) or roots (no parent in it) of the operand."""
+
+    operand: AssetSelection
+    at_sinks: bool
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        base = self.operand._resolve(r)
+        step = r.graph.children if self.at_sinks else r.graph.parents
+        return {key for key in base if not any(other in base for other in step(key))}
+
+    def _format(self) -> str:
+        return f"{'sinks' if self.at_sinks else 'roots'}({self.operand._format()})"
+
+
+@dataclass(frozen=True, repr=False)
+class _Neighbors(AssetSelection):
+    operand: AssetSelection
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        base = self.operand._resolve(r)
+        neighbors: Callable[[AssetKey], Iterable[AssetKey]] | None = getattr(
+            r.graph, "required_neighbors", None
+        )
+        if neighbors is None:
+            return base
+        return {other for key in base for other in neighbors(key) if other in r.universe}
+
+    def _format(self) -> str:
+        return f"required_multi_asset_neighbors({self.operand._format()})"
 
 
 @dataclass(frozen=True, repr=False)

@@ -20,7 +20,8 @@ __all__ = ["parse_selection"]
 
 _WORD_CHARS = frozenset(SEGMENT_CHARS + "/")
 _GLOB_CHARS = _WORD_CHARS | {"*"}  # right after "key:", where "*" is a wildcard
-_ATTRIBUTES = ("key", "group", "location", "tag")
+_ATTRIBUTES = ("key", "group", "location", "tag", "key_prefix")
+_FUNCTIONS = ("sinks", "roots", "required_multi_asset_neighbors")
 
 
 class _Token(NamedTuple):
@@ -189,6 +190,8 @@ class _Parser:
             return selection
         if token.kind == "*":
             return AssetSelection.all()
+        if token.kind == "word" and token.text.lower() in _FUNCTIONS and self.peek().kind == "(":
+            return self.function(token)
         if token.kind in ("word", "string"):
             return self.key(token)
         if token.kind == "attr":
@@ -201,6 +204,19 @@ class _Parser:
         if previous.kind == "(":
             raise self.error("unclosed '('", previous.pos)
         raise self.error(f"nothing after {previous.text!r}", previous.pos)
+
+    def function(self, token: _Token) -> AssetSelection:
+        """``sinks(sel)``, ``roots(sel)`` ...; a key named so is one without ``(`` after it."""
+        opening = self.take()
+        operand = self.parse_or()
+        if not self.accept(")"):
+            raise self.error("unclosed '('", opening.pos)
+        name = token.text.lower()
+        if name == "sinks":
+            return operand.sinks()
+        if name == "roots":
+            return operand.roots()
+        return operand.required_multi_asset_neighbors()
 
     def key(self, token: _Token) -> AssetSelection:
         raw = token.text
@@ -220,6 +236,13 @@ class _Parser:
             raise self.error(f"unknown attribute {token.text!r}; {hint}use {known}", token.pos)
         if name == "key":
             return self.key(self.value_token(token))
+        if name == "key_prefix":
+            value_token = self.value_token(token)
+            raw = value_token.text
+            segments = _split_escaped(raw) if value_token.kind == "string" else raw.split("/")
+            if not all(segments):
+                raise self.error("empty segment in key prefix", value_token.pos)
+            return AssetSelection.key_prefixes(segments)
         value = self.value(token)
         if name == "group":
             return AssetSelection.groups(value)

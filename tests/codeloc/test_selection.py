@@ -560,8 +560,8 @@ def test_error_message_points_at_the_offending_token() -> None:
     with pytest.raises(SelectionError) as info:
         parse_selection("group:raw and grp:x")
     assert str(info.value) == (
-        "unknown attribute 'grp'; did you mean 'group:'? use key:, group:, location:, tag:"
-        " at position 14:\n  group:raw and grp:x\n                ^"
+        "unknown attribute 'grp'; did you mean 'group:'? use key:, group:, location:, tag:,"
+        " key_prefix: at position 14:\n  group:raw and grp:x\n                ^"
     )
 
 
