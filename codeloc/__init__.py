@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from codeloc._assets import AssetsDefinition, asset, multi_asset
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._definitions import Definitions
+from codeloc._env_var import EnvVar
 from codeloc._errors import (
     ConfigInvalid,
     CycleError,
@@ -53,6 +54,7 @@ __all__ = [
     "DefinitionError",
     "Definitions",
     "DuplicateKeyError",
+    "EnvVar",
     "ExecuteResult",
     "FilesystemIOManager",
     "GraphDefinition",

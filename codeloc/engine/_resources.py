@@ -48,6 +48,7 @@ def resources_set_up(run: RunContext, steps: Iterable[Step]) -> Iterator[RunCont
         for key, resource in run.resources.items():
             if key not in used or not isinstance(resource, resource_base):
                 continue
+            resource = resource._for_execution(key)
             hooks = resource.yield_for_execution(init_context(run_id=run.run_id, resource_key=key))
             value = stack.enter_context(_lifecycle(run, key, hooks))
             # A bare ``yield`` (None) hands the steps the resource itself.

@@ -121,7 +121,7 @@ def resolve_resources(
         config = entry.get("config", entry) if isinstance(entry, Mapping) else entry
         current = out.get(key)
         if isinstance(current, resource_base) and isinstance(config, Mapping):
-            out[key] = type(current).model_validate({**current.model_dump(), **config})
+            out[key] = type(current).model_validate({**current._field_values(), **config})
         elif current is None:
             raise TesseraError(f"run config configures resource '{key}', which does not exist")
     return out

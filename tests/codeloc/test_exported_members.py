@@ -58,6 +58,7 @@ EXPORTED = [
     "DefinitionError",
     "Definitions",
     "DuplicateKeyError",
+    "EnvVar",
     "ExecuteResult",
     "FilesystemIOManager",
     "GraphDefinition",
