@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from codeloc._context import build_asset_context
-from codeloc._errors import DefinitionError, GroupConflictError
+from codeloc._errors import DefinitionError, GroupConflictError, UnknownResourceError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._retry import RetryPolicy
 from codeloc._signature import (
@@ -269,11 +269,41 @@ class AssetsDefinition:
         sig = self.signature
         if sig.context_param and sig.context_param not in kwargs and not args:
             kwargs[sig.context_param] = build_asset_context()
-        if sig.config_param and sig.config_type and sig.config_param not in kwargs:
-            bound = inspect.signature(self.fn).bind_partial(*args, **kwargs)
-            if sig.config_param not in bound.arguments:
-                kwargs[sig.config_param] = sig.config_type()
+        bound = inspect.signature(self.fn).bind_partial(*args, **kwargs).arguments
+        if sig.config_param and sig.config_type and sig.config_param not in bound:
+            kwargs[sig.config_param] = sig.config_type()
+        if sig.resource_params or sig.extra_resource_keys:
+            context = bound.get(sig.context_param) if sig.context_param else None
+            kwargs.update(self._invocation_resources(bound, context))
         return self.fn(*args, **kwargs)
+
+    def _invocation_resources(self, bound: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        """The resource parameters not passed, taken from ``context.resources``.
+
+        Raises ``UnknownResourceError`` naming the first required resource given neither
+        way: the function would otherwise fail later with a ``TypeError`` or an
+        ``AttributeError`` that does not say what is missing.
+        """
+        sig = self.signature
+        resources = getattr(context, "resources", None)
+        given = vars(resources) if resources is not None else {}
+        filled: dict[str, Any] = {}
+        for param, key in sig.resource_params.items():
+            if param in bound:
+                continue
+            if key not in given:
+                raise UnknownResourceError(
+                    f"asset '{self.node_name}' requires resource '{key}', which was not given: "
+                    f"pass {param}=... or build_asset_context(resources={{'{key}': ...}})"
+                )
+            filled[param] = given[key]
+        missing = sorted(sig.extra_resource_keys - set(given))
+        if missing:
+            raise UnknownResourceError(
+                f"asset '{self.node_name}' requires resource '{missing[0]}', which was not "
+                f"given: pass build_asset_context(resources={{'{missing[0]}': ...}})"
+            )
+        return filled
 
     def __repr__(self) -> str:
         keys = ", ".join(sorted(k.to_user_string() for k in self._keys))
