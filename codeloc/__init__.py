@@ -27,6 +27,7 @@ from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
 from codeloc._metadata import MetadataValue
 from codeloc._ops import GraphDefinition, OpDefinition, graph, graph_asset, op
+from codeloc._resource_def import InitResourceContext, ResourceDefinition, resource
 from codeloc._results import DataVersion, MaterializeResult, Output
 from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
 from codeloc._run_config import RunConfig
@@ -61,11 +62,13 @@ __all__ = [
     "GroupConflictError",
     "IOManager",
     "InMemoryIOManager",
+    "InitResourceContext",
     "Jitter",
     "MaterializeResult",
     "MetadataValue",
     "OpDefinition",
     "Output",
+    "ResourceDefinition",
     "RetryPolicy",
     "RetryRequested",
     "RunConfig",
@@ -87,6 +90,7 @@ __all__ = [
     "materialize",
     "multi_asset",
     "op",
+    "resource",
     "sensor",
 ]
 

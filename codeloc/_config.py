@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, Self
 
 from pydantic import (
@@ -24,6 +23,7 @@ from pydantic import (
 
 from codeloc._env_var import EnvVar
 from codeloc._errors import ConfigInvalid, ResourceSetupError
+from codeloc._resource_def import InitResourceContext
 
 __all__ = ["Config", "ConfigurableResource", "InitResourceContext", "validate_config"]
 
@@ -111,14 +111,6 @@ class ConfigurableResource(BaseModel):
             yield self
         finally:
             self.teardown_after_execution(context)
-
-
-@dataclass(frozen=True)
-class InitResourceContext:
-    """What a resource's lifecycle hooks are told: the run and the key it is under."""
-
-    run_id: str
-    resource_key: str
 
 
 def validate_config(

@@ -65,11 +65,13 @@ EXPORTED = [
     "GroupConflictError",
     "IOManager",
     "InMemoryIOManager",
+    "InitResourceContext",
     "Jitter",
     "MaterializeResult",
     "MetadataValue",
     "OpDefinition",
     "Output",
+    "ResourceDefinition",
     "RetryPolicy",
     "RetryRequested",
     "RunConfig",
@@ -91,6 +93,7 @@ EXPORTED = [
     "materialize",
     "multi_asset",
     "op",
+    "resource",
     "sensor",
 ]
 
