@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from codeloc._assets import AssetsDefinition, asset, multi_asset
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._definitions import Definitions
+from codeloc._env_var import EnvVar
 from codeloc._errors import (
     ConfigInvalid,
     CycleError,
@@ -26,6 +27,7 @@ from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
 from codeloc._metadata import MetadataValue
 from codeloc._ops import GraphDefinition, OpDefinition, graph, graph_asset, op
+from codeloc._resource_def import InitResourceContext, ResourceDefinition, resource
 from codeloc._results import DataVersion, MaterializeResult, Output
 from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
 from codeloc._run_config import RunConfig
@@ -53,17 +55,20 @@ __all__ = [
     "DefinitionError",
     "Definitions",
     "DuplicateKeyError",
+    "EnvVar",
     "ExecuteResult",
     "FilesystemIOManager",
     "GraphDefinition",
     "GroupConflictError",
     "IOManager",
     "InMemoryIOManager",
+    "InitResourceContext",
     "Jitter",
     "MaterializeResult",
     "MetadataValue",
     "OpDefinition",
     "Output",
+    "ResourceDefinition",
     "RetryPolicy",
     "RetryRequested",
     "RunConfig",
@@ -85,6 +90,7 @@ __all__ = [
     "materialize",
     "multi_asset",
     "op",
+    "resource",
     "sensor",
 ]
 

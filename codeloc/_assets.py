@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from codeloc._context import AssetExecutionContext, build_asset_context
-from codeloc._errors import DefinitionError, GroupConflictError
+from codeloc._errors import DefinitionError, GroupConflictError, UnknownResourceError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._retry import RetryPolicy
 from codeloc._signature import (
@@ -29,7 +29,7 @@ from codeloc._spec import AssetIn, AssetOut, AssetSpec, coerce_dep_key
 if TYPE_CHECKING:
     from codeloc._config import Config
 
-__all__ = ["AssetsDefinition", "Composition", "asset", "multi_asset"]
+__all__ = ["AssetsDefinition", "Composition", "asset", "merge_resource_defs", "multi_asset"]
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
 _NO_RESOURCES: frozenset[str] = frozenset()
@@ -72,6 +72,7 @@ class AssetsDefinition:
         "io_manager_keys",
         "node_name",
         "output_names",
+        "resource_defs",
         "retry_policy",
         "signature",
         "specs",
@@ -89,8 +90,11 @@ class AssetsDefinition:
         io_manager_keys: Mapping[AssetKey, str] | None = None,
         retry_policy: RetryPolicy | None = None,
         can_subset: bool = False,
+        resource_defs: Mapping[str, Any] | None = None,
     ) -> None:
         self.node_name = node_name
+        # Resources bound to this definition, merged with the other resources of a run.
+        self.resource_defs: dict[str, Any] = dict(resource_defs or {})
         self.specs: tuple[AssetSpec, ...] = tuple(specs)
         self.fn = fn
         self.signature = signature or NO_PARAMETERS
@@ -254,6 +258,7 @@ class AssetsDefinition:
             io_manager_keys={renamed[k]: v for k, v in self.io_manager_keys.items()},
             retry_policy=self.retry_policy,
             can_subset=self.can_subset,
+            resource_defs=self.resource_defs,
         )
 
     # -- direct invocation -------------------------------------------------------------------
@@ -275,11 +280,42 @@ class AssetsDefinition:
             kwargs[sig.context_param] = kwargs[sig.context_param]._bound_to(self)
         elif args and isinstance(args[0], AssetExecutionContext):
             args = (args[0]._bound_to(self), *args[1:])
-        if sig.config_param and sig.config_type and sig.config_param not in kwargs:
-            bound = inspect.signature(self.fn).bind_partial(*args, **kwargs)
-            if sig.config_param not in bound.arguments:
-                kwargs[sig.config_param] = sig.config_type()
+        bound = inspect.signature(self.fn).bind_partial(*args, **kwargs).arguments
+        if sig.config_param and sig.config_type and sig.config_param not in bound:
+            kwargs[sig.config_param] = sig.config_type()
+        if sig.resource_params or sig.extra_resource_keys:
+            context = bound.get(sig.context_param) if sig.context_param else None
+            kwargs.update(self._invocation_resources(bound, context))
         return self.fn(*args, **kwargs)
+
+    def _invocation_resources(self, bound: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        """The resource parameters not passed, from ``context.resources`` or ``resource_defs``.
+
+        Raises ``UnknownResourceError`` naming the first required resource given neither
+        way: the function would otherwise fail later with a ``TypeError`` or an
+        ``AttributeError`` that does not say what is missing.
+        """
+        sig = self.signature
+        resources = getattr(context, "resources", None)
+        # The resources bound to the asset serve a call as they serve a run.
+        given = {**self.resource_defs, **(vars(resources) if resources is not None else {})}
+        filled: dict[str, Any] = {}
+        for param, key in sig.resource_params.items():
+            if param in bound:
+                continue
+            if key not in given:
+                raise UnknownResourceError(
+                    f"asset '{self.node_name}' requires resource '{key}', which was not given: "
+                    f"pass {param}=... or build_asset_context(resources={{'{key}': ...}})"
+                )
+            filled[param] = given[key]
+        missing = sorted(sig.extra_resource_keys - set(given))
+        if missing:
+            raise UnknownResourceError(
+                f"asset '{self.node_name}' requires resource '{missing[0]}', which was not "
+                f"given: pass build_asset_context(resources={{'{missing[0]}': ...}})"
+            )
+        return filled
 
     def __repr__(self) -> str:
         keys = ", ".join(sorted(k.to_user_string() for k in self._keys))
@@ -310,6 +346,7 @@ def asset(
     retry_policy: RetryPolicy | None = None,
     io_manager_key: str | None = None,
     required_resource_keys: Iterable[str] | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
     kinds: Iterable[str] | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
@@ -333,6 +370,7 @@ def asset(
     retry_policy: RetryPolicy | None = None,
     io_manager_key: str | None = None,
     required_resource_keys: Iterable[str] | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
     kinds: Iterable[str] | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
@@ -342,7 +380,9 @@ def asset(
     named after upstream assets (or mapped with ``ins``) receive their values; ``deps`` adds
     upstream assets whose values are not passed. A ``context`` parameter receives an
     ``AssetExecutionContext``, a ``Config``-typed one the run config, and a
-    ``ConfigurableResource``-typed one the resource of that name.
+    ``ConfigurableResource``-typed one the resource of that name. ``resource_defs`` binds
+    resources to the asset; a run merges them with its other resources (see
+    ``merge_resource_defs``).
     """
 
     def build(func: Callable[..., Any]) -> AssetsDefinition:
@@ -381,6 +421,7 @@ def asset(
             inputs=inputs,
             io_manager_keys={asset_key: io_manager_key} if io_manager_key else None,
             retry_policy=retry_policy,
+            resource_defs=resource_defs,
         )
 
     if fn is not None:
@@ -400,6 +441,7 @@ def multi_asset(
     retry_policy: RetryPolicy | None = None,
     can_subset: bool = False,
     required_resource_keys: Iterable[str] | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define several assets computed by one function.
@@ -463,12 +505,39 @@ def multi_asset(
             io_manager_keys=io_keys,
             retry_policy=retry_policy,
             can_subset=can_subset,
+            resource_defs=resource_defs,
         )
 
     return build
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def merge_resource_defs(
+    definitions: Iterable[AssetsDefinition], resources: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``resources`` with the ``resource_defs=`` of ``definitions`` added.
+
+    As in the reference, one key is one resource object for the whole location: an asset
+    binding a key that ``resources`` or another asset binds to a different object is
+    refused, since which one a run would hand to each asset could not be told from the code.
+    """
+    merged = dict(resources)
+    bound_by: dict[str, str] = {}
+    for definition in definitions:
+        for key, value in definition.resource_defs.items():
+            current = merged.get(key, value)
+            if current is not value:
+                other = f"asset '{bound_by[key]}'" if key in bound_by else "the resources given"
+                raise DefinitionError(
+                    f"asset '{definition.node_name}' has resource_defs '{key}' conflicting "
+                    f"with the resource '{key}' of {other}: one key must be the same resource "
+                    f"object everywhere; remove one or use another key"
+                )
+            merged[key] = value
+            bound_by.setdefault(key, definition.node_name)
+    return merged
 
 
 def _doc(func: Callable[..., Any]) -> str | None:

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
-from codeloc._errors import ConfigInvalid
+from codeloc._env_var import EnvVar
+from codeloc._errors import ConfigInvalid, ResourceSetupError
+from codeloc._resource_def import InitResourceContext
 
 __all__ = ["Config", "ConfigurableResource", "InitResourceContext", "validate_config"]
 
@@ -37,6 +45,55 @@ class ConfigurableResource(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
+    # Field name -> variable name, for each field given as (or defaulting to) an ``EnvVar``;
+    # until the run sets the resource up, such a field holds the variable's name.
+    _env_vars: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_env_vars(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        env_vars = {
+            name: field.default.env_var_name
+            for name, field in cls.model_fields.items()
+            if isinstance(field.default, EnvVar)
+        }
+        if isinstance(data, Mapping):
+            for name, value in data.items():
+                if isinstance(value, EnvVar):
+                    env_vars[name] = value.env_var_name
+                else:
+                    env_vars.pop(name, None)
+        model = handler(data)
+        if env_vars:
+            model._env_vars = env_vars
+        return model
+
+    def _field_values(self) -> dict[str, Any]:
+        """The fields as given: an ``EnvVar`` field as the ``EnvVar``, to validate again."""
+        values = self.model_dump()
+        values.update({name: EnvVar(var) for name, var in self._env_vars.items()})
+        return values
+
+    def _for_execution(self, key: str) -> Self:
+        """This resource with its ``EnvVar`` fields read from the environment now.
+
+        Raises ``ResourceSetupError`` naming the variable and the resource when one is unset.
+        """
+        if not self._env_vars:
+            return self
+        values: dict[str, Any] = {}
+        for name, var in self._env_vars.items():
+            value = EnvVar(var).get_value()
+            if value is None:
+                raise ResourceSetupError(
+                    f"resource '{key}' field '{name}': environment variable '{var}' is not set",
+                    key,
+                )
+            values[name] = value
+        resolved = self.model_copy(update=values)
+        resolved._env_vars = {}
+        return resolved
+
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Called before the first step that uses this resource; does nothing by default."""
 
@@ -54,14 +111,6 @@ class ConfigurableResource(BaseModel):
             yield self
         finally:
             self.teardown_after_execution(context)
-
-
-@dataclass(frozen=True)
-class InitResourceContext:
-    """What a resource's lifecycle hooks are told: the run and the key it is under."""
-
-    run_id: str
-    resource_key: str
 
 
 def validate_config(

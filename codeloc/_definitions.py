@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition, merge_resource_defs
 from codeloc._errors import DefinitionError, SelectionError, UnknownResourceError
 from codeloc._graph import AssetGraph
 from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition
@@ -35,7 +35,8 @@ class Definitions:
         definitions, specs = flatten_assets(assets or ())
         self.assets: tuple[AssetsDefinition, ...] = tuple(definitions)
         self.external_specs: tuple[AssetSpec, ...] = tuple(specs)
-        self.resources: dict[str, Any] = dict(resources or {})
+        # The resources bound to assets (``resource_defs=``) are the location's too.
+        self.resources: dict[str, Any] = merge_resource_defs(self.assets, resources or {})
         self.schedules: tuple[ScheduleDefinition, ...] = tuple(schedules or ())
         self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
         job_list = list(jobs or ())

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition, merge_resource_defs
 from codeloc._definitions import flatten_assets
 from codeloc._errors import RunFailedError
 from codeloc._graph import AssetGraph
@@ -119,7 +119,14 @@ def materialize(
             on_event(numbered)
 
     run, io_managers = prepare_run(
-        plan, graph, run_config, resources or {}, run_id, collect, tags or {}, ephemeral=True
+        plan,
+        graph,
+        run_config,
+        merge_resource_defs(definitions, resources or {}),
+        run_id,
+        collect,
+        tags or {},
+        ephemeral=True,
     )
     outcome = run_plan(plan, run, executor=executor, max_concurrent=max_concurrent)
     result = ExecuteResult(run_id, outcome, events, plan, io_managers, run.stored_by)

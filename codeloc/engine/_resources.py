@@ -2,10 +2,11 @@
 
 A ``ConfigurableResource`` is entered through its ``yield_for_execution`` (by default:
 ``setup_for_execution``, then ``teardown_after_execution`` on the way out, even when a step
-failed), in the order the resources are given, and left in reverse. Where that happens
-follows where the steps run: once per run for the in-process executor, once per step in
-the process that runs it for the multiprocess and Celery executors, as each of those
-processes has its own copy of the resource.
+failed), in the order the resources are given, and left in reverse; a ``ResourceDefinition``
+(``@resource``) through its function, a generator's code after ``yield`` being the
+teardown. Where that happens follows where the steps run: once per run for the in-process
+executor, once per step in the process that runs it for the multiprocess and Celery
+executors, as each of those processes has its own copy of the resource.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from codeloc._errors import ResourceSetupError
+from codeloc._resource_def import InitResourceContext, ResourceDefinition
 from codeloc._runs import Event, EventType
 from codeloc.engine._plan import Step
 from codeloc.engine._run import RunContext
@@ -38,20 +40,23 @@ def resources_set_up(run: RunContext, steps: Iterable[Step]) -> Iterator[RunCont
         used |= step.definition.required_resource_keys
     # A configurable resource exists only where its module was imported: no need to import it.
     config_module = sys.modules.get("codeloc._config")
-    if config_module is None:
-        yield run
-        return
-    resource_base = config_module.ConfigurableResource
-    init_context = config_module.InitResourceContext
+    resource_base = getattr(config_module, "ConfigurableResource", ())
     live = dict(run.resources)
     with ExitStack() as stack:
         for key, resource in run.resources.items():
-            if key not in used or not isinstance(resource, resource_base):
+            if key not in used:
                 continue
-            hooks = resource.yield_for_execution(init_context(run_id=run.run_id, resource_key=key))
-            value = stack.enter_context(_lifecycle(run, key, hooks))
-            # A bare ``yield`` (None) hands the steps the resource itself.
-            live[key] = resource if value is None else value
+            if isinstance(resource, ResourceDefinition):
+                # A config that does not fit the schema raises ResourceSetupError here.
+                hooks = resource.for_execution(run.run_id, key)
+                live[key] = stack.enter_context(_lifecycle(run, key, hooks))
+            elif isinstance(resource, resource_base):
+                resource = resource._for_execution(key)
+                context = InitResourceContext(run_id=run.run_id, resource_key=key)
+                hooks = resource.yield_for_execution(context)
+                value = stack.enter_context(_lifecycle(run, key, hooks))
+                # A bare ``yield`` (None) hands the steps the resource itself.
+                live[key] = resource if value is None else value
         yield replace(run, resources=live)
 
 

@@ -19,6 +19,7 @@ from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from codeloc._errors import TesseraError, UnknownResourceError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey
+from codeloc._resource_def import ResourceDefinition
 from codeloc._run_config import RunConfig, run_config_dict
 from codeloc._runs import Event
 from codeloc.engine._io import IOManager, default_io_manager
@@ -120,8 +121,10 @@ def resolve_resources(
     for key, entry in overrides.items():
         config = entry.get("config", entry) if isinstance(entry, Mapping) else entry
         current = out.get(key)
-        if isinstance(current, resource_base) and isinstance(config, Mapping):
-            out[key] = type(current).model_validate({**current.model_dump(), **config})
+        if isinstance(current, ResourceDefinition):
+            out[key] = current.configured(config)
+        elif isinstance(current, resource_base) and isinstance(config, Mapping):
+            out[key] = type(current).model_validate({**current._field_values(), **config})
         elif current is None:
             raise TesseraError(f"run config configures resource '{key}', which does not exist")
     return out

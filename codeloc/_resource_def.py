@@ -1,0 +1,162 @@
+"""Function-style resources: ``@resource`` and ``ResourceDefinition``.
+
+The older of the reference's two resource styles, kept so that code written in it moves
+over unchanged: a function of an ``InitResourceContext`` that returns the resource, or
+yields it and cleans up after the ``yield`` (entered around the steps as a context manager,
+like ``ConfigurableResource.yield_for_execution``). Its config comes from run config
+(``{"resources": {key: {"config": {...}}}}``), checked against ``config_schema``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any, overload
+
+from codeloc._errors import DefinitionError, ResourceSetupError
+
+__all__ = ["InitResourceContext", "ResourceDefinition", "resource"]
+
+
+@dataclass(frozen=True)
+class InitResourceContext:
+    """What a resource's lifecycle hooks are told: the run, the key it is under, its config."""
+
+    run_id: str
+    resource_key: str
+    resource_config: Any = None
+
+
+ResourceFunction = Callable[..., Any]
+
+
+class ResourceDefinition:
+    """A resource built by ``resource_fn`` when a run sets it up.
+
+    ``config_schema`` is a mapping of field name to Python type (every field required), or
+    a single type for a scalar config, or ``None`` for no config.
+    """
+
+    def __init__(
+        self,
+        resource_fn: ResourceFunction,
+        config_schema: Mapping[str, type] | type | None = None,
+        description: str | None = None,
+        *,
+        config: Any = None,
+    ) -> None:
+        self.resource_fn = resource_fn
+        self.config_schema = config_schema
+        self.description = description if description is not None else _doc(resource_fn)
+        self.config = config
+
+    @staticmethod
+    def hardcoded_resource(value: Any, description: str | None = None) -> ResourceDefinition:
+        """A resource that is ``value`` in every run."""
+        return ResourceDefinition(lambda _context: value, description=description)
+
+    @staticmethod
+    def none_resource(description: str | None = None) -> ResourceDefinition:
+        """A resource that is ``None``: a placeholder for a key nothing uses in this run."""
+        return ResourceDefinition.hardcoded_resource(None, description)
+
+    def configured(self, config: Any) -> ResourceDefinition:
+        """This resource with ``config`` as its config (run config still overrides it)."""
+        return ResourceDefinition(
+            self.resource_fn, self.config_schema, self.description, config=config
+        )
+
+    def _validated_config(self, key: str) -> Any:
+        """The config checked against the schema; ``ResourceSetupError`` names the field."""
+        schema, config = self.config_schema, self.config
+        if schema is None:
+            return config if config is not None else {}
+        if isinstance(schema, type):
+            if not _is_instance(config, schema):
+                raise ResourceSetupError(
+                    f"resource '{key}' config: expected {schema.__name__}, got {config!r}", key
+                )
+            return config
+        if not isinstance(config, Mapping):
+            raise ResourceSetupError(
+                f"resource '{key}' config is missing: it needs fields {sorted(schema)}", key
+            )
+        for field in config:
+            if field not in schema:
+                raise ResourceSetupError(f"resource '{key}' config: unknown field '{field}'", key)
+        for field, kind in schema.items():
+            if field not in config:
+                raise ResourceSetupError(
+                    f"resource '{key}' config: field '{field}' is required", key
+                )
+            if not _is_instance(config[field], kind):
+                raise ResourceSetupError(
+                    f"resource '{key}' config: field '{field}' must be {kind.__name__}, "
+                    f"got {config[field]!r}",
+                    key,
+                )
+        return dict(config)
+
+    def for_execution(self, run_id: str, key: str) -> AbstractContextManager[Any]:
+        """The resource's lifecycle for one run: enter to build it, leave to clean it up."""
+        context = InitResourceContext(run_id, key, self._validated_config(key))
+        fn = self.resource_fn
+        if inspect.isgeneratorfunction(fn):
+            return contextmanager(fn)(context)
+        takes_context = bool(inspect.signature(fn).parameters)
+        return _built(fn, context if takes_context else None)
+
+    def __repr__(self) -> str:
+        return f"<ResourceDefinition {getattr(self.resource_fn, '__name__', '?')}>"
+
+
+@contextmanager
+def _built(fn: ResourceFunction, context: InitResourceContext | None) -> Iterator[Any]:
+    yield fn(context) if context is not None else fn()
+
+
+@overload
+def resource(fn: ResourceFunction, /) -> ResourceDefinition: ...
+
+
+@overload
+def resource(
+    *, config_schema: Mapping[str, type] | type | None = None, description: str | None = None
+) -> Callable[[ResourceFunction], ResourceDefinition]: ...
+
+
+def resource(
+    fn: ResourceFunction | None = None,
+    /,
+    *,
+    config_schema: Mapping[str, type] | type | None = None,
+    description: str | None = None,
+) -> ResourceDefinition | Callable[[ResourceFunction], ResourceDefinition]:
+    """Define a resource by the function that builds it from an ``InitResourceContext``."""
+
+    def build(func: ResourceFunction) -> ResourceDefinition:
+        if not callable(func):
+            raise DefinitionError(f"@resource decorates a function, not {func!r}")
+        return ResourceDefinition(func, config_schema, description)
+
+    if fn is not None:
+        return build(fn)
+    return build
+
+
+def _is_instance(value: Any, kind: type) -> bool:
+    # Strict, as the reference: a bool is not an int, an int passes for a float.
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _doc(fn: Callable[..., Any]) -> str | None:
+    doc = fn.__doc__
+    return inspect.cleandoc(doc) if doc else None
