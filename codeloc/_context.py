@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from codeloc._errors import TesseraError
 from codeloc._key import AssetKey
@@ -16,8 +16,36 @@ from codeloc._metadata import MetadataValue, normalize_metadata
 from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._step_logs import StepLogs
 
-if TYPE_CHECKING:
-    from codeloc._assets import AssetsDefinition
+
+# What the context reads of the definition it runs: an ``AssetsDefinition``, described here
+# rather than imported, for ``_assets`` imports this module (and the SDK's modules form no
+# cycle).
+class _Keyed(Protocol):
+    @property
+    def key(self) -> AssetKey: ...
+
+
+class _Input(Protocol):
+    @property
+    def param(self) -> str: ...
+
+    @property
+    def key(self) -> AssetKey: ...
+
+
+class AssetsDefinition(Protocol):
+    @property
+    def node_name(self) -> str: ...
+
+    @property
+    def output_names(self) -> Sequence[str]: ...
+
+    @property
+    def specs(self) -> Sequence[_Keyed]: ...
+
+    @property
+    def inputs(self) -> Sequence[_Input]: ...
+
 
 __all__ = ["AssetExecutionContext", "RunInfo", "build_asset_context"]
 
