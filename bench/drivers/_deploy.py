@@ -9,6 +9,7 @@ file in the driver's scratch directory, never to the driver's stdout (the sessio
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import json
@@ -313,6 +314,18 @@ def stopping(children: list[Child]) -> Iterator[list[Child]]:
     finally:
         for child in reversed(children):
             child.stop()
+
+
+def one_location_arguments() -> argparse.ArgumentParser:
+    """The arguments of a driver deployed by :func:`one_location`, and the asset it launches."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--side", choices=["tessera"], required=True)
+    parser.add_argument("--postgres", required=True, help="URL of the maintenance database")
+    parser.add_argument("--database", required=True, help="name of the database to create")
+    parser.add_argument("--dir", required=True, help="directory holding the generated module")
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--asset", default="a0")
+    return parser
 
 
 @contextlib.contextmanager

@@ -19,7 +19,6 @@ the processes are stopped and the database dropped.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
@@ -71,13 +70,7 @@ def phases(client: deploy.Http, path: str, wall0: float, seconds: float) -> depl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--side", choices=["tessera"], required=True)
-    parser.add_argument("--postgres", required=True, help="URL of the maintenance database")
-    parser.add_argument("--database", required=True, help="name of the database to create")
-    parser.add_argument("--dir", required=True, help="directory holding the generated module")
-    parser.add_argument("--module", required=True)
-    parser.add_argument("--asset", default="a0")
+    parser = deploy.one_location_arguments()
     parser.add_argument("--settle", type=float, default=0.25)
     args = parser.parse_args()
     deploy.exit_on_sigterm()

@@ -22,7 +22,6 @@ made), ``runs`` and ``round_s`` (from the launches until the last run ended).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import multiprocessing
@@ -32,6 +31,7 @@ from typing import Any
 import httpx
 
 from bench.drivers import _deploy as deploy
+from bench.model import percentile
 
 TIMEOUT_S = 30.0
 HEALTH_EVERY_S = 0.05
@@ -199,23 +199,11 @@ def mixed_round(port: int, asset: str, readers: int, launches: int, limit: float
 
 
 def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * q / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return percentile(values, q) if values else float("nan")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--side", choices=["tessera"], required=True)
-    parser.add_argument("--postgres", required=True, help="URL of the maintenance database")
-    parser.add_argument("--database", required=True, help="name of the database to create")
-    parser.add_argument("--dir", required=True, help="directory holding the generated module")
-    parser.add_argument("--module", required=True)
-    parser.add_argument("--asset", default="a0")
+    parser = deploy.one_location_arguments()
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--launches", type=int, default=200)
     parser.add_argument("--round-limit", type=float, default=300.0)
