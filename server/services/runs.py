@@ -115,8 +115,7 @@ def _submit(
 
 
 def _request_hash(request: RunCreate) -> str:
-    canonical = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+    return hashlib.sha256(_canonical_json(request.model_dump(mode="json"))).hexdigest()
 
 
 def _replay(session: Session, key: str, digest: str) -> RunsCreatedPublic | None:
@@ -271,10 +270,16 @@ def _runs(
 
 
 def _json_size(value: Any) -> int:
+    return len(_canonical_json(value))
+
+
+def _canonical_json(value: Any) -> bytes:
+    """``value`` as JSON with its keys sorted: by orjson, or by Python's json module for what
+    orjson refuses and JSON allows (an integer past 64 bits, a lone surrogate)."""
     try:
-        return len(orjson.dumps(value))
-    except TypeError:  # an integer past 64 bits, which JSON and Python's json module allow
-        return len(json.dumps(value))
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(value, sort_keys=True).encode()
 
 
 def _event(row: RunEventRow) -> EventPublic:

@@ -7,6 +7,7 @@ concurrent requests are in flight at once (``httpx.AsyncClient``).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -107,3 +108,20 @@ def test_requests_sent_at_once_with_one_key_create_the_runs_once(
         [ids] = {tuple(run_ids(a)) for a in answers}
         assert sum("idempotent-replayed" not in a.headers for a in answers) == 1
         assert all_runs(server.url) == list(ids)
+
+
+def test_a_launch_holding_what_json_allows_past_64_bits_is_keyed_too(
+    runs_settings: Any, live_server: Any
+) -> None:
+    # JSON allows an integer past 64 bits: the request's hash is taken all the same (the
+    # fuzzing of the API found a 500 here).
+    config = {**LAUNCH["run_config"], "resources": {"none": {"config": {"n": -(2**70)}}}}
+    body = {**LAUNCH, "run_config": config}
+    with live_server(runs_settings()) as server:
+        wait_loaded(server.url)
+        headers = {"Idempotency-Key": "wide", "content-type": "application/json"}
+        content = json.dumps(body)
+        first = httpx.post(f"{server.url}/api/v1/runs", content=content, headers=headers)
+        again = httpx.post(f"{server.url}/api/v1/runs", content=content, headers=headers)
+        assert first.status_code < 500, first.text
+        assert again.status_code == first.status_code, again.text
