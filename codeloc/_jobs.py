@@ -42,7 +42,7 @@ def define_asset_job(
     elif isinstance(selection, str):
         resolved = parse_selection(selection)
     else:
-        resolved = AssetSelection.assets(*selection)
+        resolved = AssetSelection.from_coercible(selection)
     return AssetJob(name, resolved, description, dict(tags or {}), config)
 
 

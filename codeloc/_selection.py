@@ -17,6 +17,11 @@ Grammar, loosest binding first (keywords are case-insensitive)::
               | "location:" NAME | "tag:" NAME ["=" NAME] | FUNCTION "(" expr ")"
     key      := segment ("/" segment)* | '"' quoted key '"'
 
+Lineage reads as the reference reads it. Around a bare key, each ``+`` is one level and
+``*`` every level (``+a``, ``a++``, ``*a``: the reference's clauses); around any other term,
+``+`` is every level (``key:a+``, ``+group:g``, ``(a or b)+``: the reference's current
+syntax), ``+`` with a number that many (``key:a+1``, ``2+key:a``), and ``++`` is refused.
+
 FUNCTION is ``sinks``, ``roots`` or ``required_multi_asset_neighbors`` (the methods of the
 same names). A bare segment is ``[A-Za-z0-9_.-]+``; a quoted key may hold anything, with
 ``\\"``, ``\\\\`` and ``\\/`` (a slash inside a segment) escaped. Right after ``key:``, ``*``
@@ -208,6 +213,37 @@ class AssetSelection:
     def from_string(text: str) -> AssetSelection:
         """Parse a selection expression; the same as ``parse_selection(text)``."""
         return parse_selection(text)
+
+    @staticmethod
+    def from_coercible(selection: object) -> AssetSelection:
+        """A selection from what ``selection=`` arguments take, as the reference coerces them.
+
+        An ``AssetSelection`` is itself; a string is an expression; in a list, each string is
+        an expression too (``["*c", "key:x"]`` is ``*c`` or ``key:x``: lineage, not a key
+        named ``*c``), each definition stands for its keys and each ``AssetKey`` for itself.
+
+        Raises:
+            SelectionError: A string does not parse.
+            TypeError: ``selection`` is none of these.
+        """
+        if isinstance(selection, AssetSelection):
+            return selection
+        if isinstance(selection, str):
+            return parse_selection(selection)
+        if isinstance(selection, Iterable) and not isinstance(selection, Mapping):
+            parts: list[AssetSelection] = []
+            for item in selection:
+                if isinstance(item, str):
+                    parts.append(parse_selection(item))
+                elif isinstance(item, AssetSelection):
+                    parts.append(item)
+                else:
+                    parts.append(AssetSelection.assets(item))
+            return AssetSelection.any_of(*parts)
+        raise TypeError(
+            "a selection is an AssetSelection, an expression, or a list of expressions, "
+            f"asset keys and definitions; got {type(selection).__name__}"
+        )
 
     def upstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
         """This selection with its ancestors.
@@ -493,8 +529,12 @@ class _Lineage(AssetSelection):
         return result
 
     def _format(self) -> str:
-        prefix = {None: "*", 0: "", 1: "+", 2: "++"}.get(self.up, f"{self.up}+")
-        suffix = {None: "*", 0: "", 1: "+", 2: "++"}.get(self.down, f"+{self.down}")
+        if isinstance(self.operand, _Key):  # the counting form: "*a", "++a", "a+3"
+            prefix = {None: "*", 0: "", 1: "+", 2: "++"}.get(self.up, f"{self.up}+")
+            suffix = {None: "*", 0: "", 1: "+", 2: "++"}.get(self.down, f"+{self.down}")
+        else:  # around any other term, "+" is every level: "+group:g", "(a or b)+2"
+            prefix = {None: "+", 0: ""}.get(self.up, f"{self.up}+")
+            suffix = {None: "+", 0: ""}.get(self.down, f"+{self.down}")
         return f"{prefix}{_wrap(self.operand, _ATOM)}{suffix}"
 
 

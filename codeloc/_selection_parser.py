@@ -143,16 +143,21 @@ class _Parser:
         return selection
 
     def parse_lineage(self) -> AssetSelection:
+        """``+`` counts levels around a bare key (``a++``, as the reference's legacy clauses
+        do) and means every level around any other term (``key:a+``, ``+group:g``, as the
+        reference's current syntax does), where ``N+`` / ``+N`` give the depth."""
         first, second = self.peek(), self.peek(1)
         up: int | None = 0
         if first.kind == "*" and second.kind in _TERM_START:
             self.take()
             up = None
         elif first.kind == "+":
-            up = self.count_plus()
+            count = self.count_plus()
+            up = count if self.bare_ahead() else self.every_level(count, first, "N+")
         elif _is_number(first) and second.kind == "+" and self.peek(2).kind in _TERM_START:
             up = self.depth(self.take())
             self.take()
+        bare = self.bare_ahead()
         operand = self.parse_primary()
         down: int | None = 0
         if self.accept("*"):
@@ -161,10 +166,30 @@ class _Parser:
             self.take()
             down = self.depth(self.take())
         elif self.peek().kind == "+":
-            down = self.count_plus()
+            plus = self.peek()
+            count = self.count_plus()
+            down = count if bare else self.every_level(count, plus, "+N")
         if up == down == 0:
             return operand
         return operand.with_lineage(upstream=up, downstream=down)
+
+    def bare_ahead(self) -> bool:
+        """Whether the next term is a bare key (a word or a quoted key, not ``f(...)``)."""
+        token = self.peek()
+        if token.kind == "string":
+            return True
+        return token.kind == "word" and not (
+            token.text.lower() in _FUNCTIONS and self.peek(1).kind == "("
+        )
+
+    def every_level(self, count: int, plus: _Token, form: str) -> None:
+        if count > 1:
+            raise self.error(
+                f"{'+' * count!r} around a term that is not a bare key: there '+' already "
+                f"means every level; write '{form}' for N levels",
+                plus.pos,
+            )
+        return None
 
     def count_plus(self) -> int:
         count = 0

@@ -6,14 +6,14 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition, merge_resource_defs
+from codeloc._assets import DEFAULT_IO_MANAGER_KEY, merge_resource_defs
 from codeloc._definitions import flatten_assets
 from codeloc._errors import RunFailedError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey, CoercibleToAssetKey
 from codeloc._run_config import RunConfig
 from codeloc._runs import Event, EventType, ExecutorName
-from codeloc._selection import AssetSelection, parse_selection
+from codeloc._selection import AssetSelection
 from codeloc.engine._executor import run_plan
 from codeloc.engine._io import InputContext, IOManager
 from codeloc.engine._plan import ExecutionPlan, build_plan
@@ -142,14 +142,4 @@ def _resolve_selection(
 ) -> frozenset[AssetKey]:
     if selection is None:
         return frozenset(graph.spec_by_key)
-    if isinstance(selection, str):
-        return parse_selection(selection).resolve(graph)
-    if isinstance(selection, AssetSelection):
-        return selection.resolve(graph)
-    keys: set[AssetKey] = set()
-    for item in selection:
-        if isinstance(item, AssetsDefinition):
-            keys.update(item.keys)
-        else:
-            keys.add(AssetKey.from_coercible(item))
-    return AssetSelection.keys(*keys).resolve(graph)
+    return AssetSelection.from_coercible(selection).resolve(graph)

@@ -211,12 +211,22 @@ def test_digit_keys() -> None:
         ("*c+", {"a", "b", "x", "c", "d"}),
         ("2+d+1", {"b", "x", "c", "d", "e"}),
         ("*c*", {"a", "b", "x", "c", "d", "e"}),
-        ("+(a or e)", {"a", "d", "e"}),
+        # Around a term that is not a bare key, "+" is every level and "N+" / "+N" N levels,
+        # as in the reference's current syntax.
+        ("+(a or e)", {"a", "b", "x", "c", "d", "e"}),
+        ("1+(a or e)", {"a", "d", "e"}),
         ("(b and c)+", set()),
-        ("+(+d)", {"b", "x", "c", "d"}),
-        ("(+c)+", {"b", "x", "c", "d"}),
+        ("+(+d)", {"a", "b", "x", "c", "d"}),
+        ("1+(+d)", {"b", "x", "c", "d"}),
+        ("(+c)+", {"b", "x", "c", "d", "e"}),
+        ("(+c)+1", {"b", "x", "c", "d"}),
+        ("key:c+", {"c", "d", "e"}),
+        ("key:c+1", {"c", "d"}),
+        ("+key:c", {"a", "b", "x", "c"}),
+        ("2+key:d", {"b", "x", "c", "d"}),
+        ("+key:c+", {"a", "b", "x", "c", "d", "e"}),
         ("*group:marts", PIPELINE),
-        ("(key:raw/*)+", {"raw/orders", "raw/customers", "staging/orders"}),
+        ("(key:raw/*)+1", {"raw/orders", "raw/customers", "staging/orders"}),
         ("*key:marts/*", PIPELINE),
         ('*"odd name/x"', {"odd name/x"}),
     ],
@@ -367,11 +377,11 @@ def test_repr_shows_the_expression() -> None:
         '"2"',
         '"2"+3',
         "*",
-        "(*)*",
+        "(*)+",
         "+(*)",
         "not *",
         "key:raw/*",
-        "(key:raw/*)*",
+        "(key:raw/*)+",
         "+(key:*o*)",
         "group:raw",
         'group:"my group"',
@@ -399,7 +409,7 @@ def test_repr_shows_the_expression() -> None:
         "not (a and b)",
         "not not a",
         "a and not (b or c)",
-        "*group:marts and not (tag:tier=gold or c+)",
+        "+group:marts and not (tag:tier=gold or c+)",
     ],
 )
 def test_round_trip_of_expressions(text: str) -> None:
@@ -449,7 +459,7 @@ def test_key_glob() -> None:
     assert str(glob) == "key:raw/*"
     assert select(glob) == {"raw/orders", "raw/customers"}
     assert select(AssetSelection.key_glob("*/ord*")) == {"raw/orders", "staging/orders"}
-    assert str(glob.downstream(1)) == "(key:raw/*)+"
+    assert str(glob.downstream(1)) == "(key:raw/*)+1"
 
 
 @pytest.mark.parametrize("pattern", ["raw/orders", "", "raw//*", "*/", "a b*", 'a"*', "(*)"])

@@ -155,7 +155,7 @@ def test_required_multi_asset_neighbors() -> None:
         (AssetSelection.key_prefixes("a/b"), r'key_prefix:"a\/b"'),
         (AssetSelection.all().sinks(), "sinks(*)"),
         (AssetSelection.groups("ingest").roots(), "roots(group:ingest)"),
-        (AssetSelection.keys("a", "b").roots().downstream(), "roots(a or b)*"),
+        (AssetSelection.keys("a", "b").roots().downstream(), "roots(a or b)+"),
         (AssetSelection.tag_string("tier=gold"), "tag:tier=gold"),
         (AssetSelection.tag_string("pii"), 'tag:pii=""'),
         (
