@@ -185,7 +185,11 @@ def test_every_key_of_two_cycles_sharing_a_key_is_reported(graph_of: GraphOf) ->
         ("group:reports and location:B", {"code_location_2_asset", "code_location_2_report"}),
         ("tag:tier=gold", {"code_location_1_asset"}),
         ("tag:tier", {"code_location_1_asset", "code_location_2_report"}),
-        ("tag:tier=gold+", {"code_location_1_asset", "code_location_2_asset"}),
+        ("tag:tier=gold+1", {"code_location_1_asset", "code_location_2_asset"}),
+        (
+            "tag:tier=gold+",
+            {"code_location_1_asset", "code_location_2_asset", "code_location_2_report"},
+        ),
         ("location:nowhere", set()),
     ],
 )
