@@ -22,7 +22,14 @@ from codeloc._errors import (
     TesseraError,
     UnknownResourceError,
 )
-from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition, define_asset_job, sensor
+from codeloc._jobs import (
+    AssetJob,
+    JobDefinition,
+    ScheduleDefinition,
+    SensorDefinition,
+    define_asset_job,
+    sensor,
+)
 from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
 from codeloc._metadata import MetadataValue
@@ -64,6 +71,7 @@ __all__ = [
     "InMemoryIOManager",
     "InitResourceContext",
     "Jitter",
+    "JobDefinition",
     "MaterializeResult",
     "MetadataValue",
     "OpDefinition",
@@ -88,6 +96,7 @@ __all__ = [
     "load_assets_from_modules",
     "load_assets_from_package_module",
     "materialize",
+    "materialize_to_memory",
     "multi_asset",
     "op",
     "resource",
@@ -102,6 +111,7 @@ if TYPE_CHECKING:
         InMemoryIOManager,
         IOManager,
         materialize,
+        materialize_to_memory,
     )
 
 # Names whose modules load on first use. pydantic takes a fifth of a second to import: only
@@ -116,6 +126,7 @@ _LAZY = {
     "InMemoryIOManager": "codeloc.engine",
     "IOManager": "codeloc.engine",
     "materialize": "codeloc.engine",
+    "materialize_to_memory": "codeloc.engine",
 }
 
 

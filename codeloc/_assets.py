@@ -29,7 +29,14 @@ from codeloc._spec import AssetIn, AssetOut, AssetSpec, coerce_dep_key
 if TYPE_CHECKING:
     from codeloc._config import Config
 
-__all__ = ["AssetsDefinition", "Composition", "asset", "merge_resource_defs", "multi_asset"]
+__all__ = [
+    "AssetsDefinition",
+    "Composition",
+    "asset",
+    "flatten_assets",
+    "merge_resource_defs",
+    "multi_asset",
+]
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
 _NO_RESOURCES: frozenset[str] = frozenset()
@@ -538,6 +545,32 @@ def merge_resource_defs(
             merged[key] = value
             bound_by.setdefault(key, definition.node_name)
     return merged
+
+
+def flatten_assets(items: Iterable[Any]) -> tuple[list[AssetsDefinition], list[AssetSpec]]:
+    """Split a possibly nested list of definitions and specs into the two kinds.
+
+    Here rather than with ``Definitions`` so that the engine (``materialize()``) takes asset
+    lists without importing the module that imports it back (jobs execute through it).
+    """
+    definitions: list[AssetsDefinition] = []
+    specs: list[AssetSpec] = []
+    stack: list[Any] = [items]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, AssetsDefinition):
+            definitions.append(item)
+        elif isinstance(item, AssetSpec):
+            specs.append(item)
+        elif (
+            isinstance(item, Sequence | set | frozenset | tuple) and not isinstance(item, str)
+        ) or (isinstance(item, Iterable) and not isinstance(item, str | bytes | Mapping)):
+            stack.extend(reversed(list(item)))
+        else:
+            raise DefinitionError(
+                f"Definitions(assets=...) takes asset definitions and AssetSpecs, got {item!r}"
+            )
+    return definitions, specs
 
 
 def _doc(func: Callable[..., Any]) -> str | None:

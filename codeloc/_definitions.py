@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition, merge_resource_defs
-from codeloc._errors import DefinitionError, SelectionError, UnknownResourceError
+from codeloc._assets import (
+    DEFAULT_IO_MANAGER_KEY,
+    AssetsDefinition,
+    flatten_assets,
+    merge_resource_defs,
+)
+from codeloc._errors import ConfigInvalid, DefinitionError, SelectionError, UnknownResourceError
 from codeloc._graph import AssetGraph
-from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition
-from codeloc._key import AssetKey
+from codeloc._jobs import AssetJob, JobDefinition, ScheduleDefinition, SensorDefinition
+from codeloc._key import AssetKey, CoercibleToAssetKey
+from codeloc._selection import AssetSelection
 from codeloc._spec import AssetSpec
 
-__all__ = ["Definitions", "flatten_assets"]
+__all__ = ["IMPLICIT_ASSET_JOB_NAME", "Definitions", "flatten_assets"]
+
+IMPLICIT_ASSET_JOB_NAME = "__ASSET_JOB"
+"""The name of the job of every asset, as in the reference."""
 
 
 class Definitions:
@@ -47,6 +56,10 @@ class Definitions:
             if sensor_def.job is not None and sensor_def.job not in job_list:
                 job_list.append(sensor_def.job)
         self.jobs: tuple[AssetJob, ...] = tuple(job_list)
+
+        # As given, for ``Definitions.merge``.
+        self._given_jobs: tuple[AssetJob, ...] = tuple(jobs or ())
+        self._given_resources: dict[str, Any] = dict(resources or {})
 
         self.graph = AssetGraph(self.assets, self.external_specs)
         self._check_resources()
@@ -95,31 +108,141 @@ class Definitions:
         self.get_job(name)
         return self._job_keys[name]
 
+    def get_job_def(self, name: str) -> JobDefinition:
+        """The job ``name`` resolved against these assets and resources, ready to execute.
+
+        ``__ASSET_JOB`` is the job of every asset (``get_implicit_global_asset_job_def``).
+
+        Raises:
+            DefinitionError: No job has that name.
+        """
+        if name == IMPLICIT_ASSET_JOB_NAME:
+            return self.get_implicit_global_asset_job_def()
+        job = self.get_job(name)
+        return JobDefinition(job, self._job_keys[name], self.graph, self.resources)
+
+    def get_implicit_global_asset_job_def(self) -> JobDefinition:
+        """The job of every asset this location can materialize, named ``__ASSET_JOB``."""
+        keys = frozenset(k for k, d in self.graph.definition_by_key.items() if d.is_executable)
+        job = AssetJob(IMPLICIT_ASSET_JOB_NAME, AssetSelection.all())
+        return JobDefinition(job, keys, self.graph, self.resources)
+
+    def resolve_all_asset_keys(self) -> list[AssetKey]:
+        """The key of every asset here, external ones (``AssetSpec``) included."""
+        return [spec.key for spec in self.resolve_all_asset_specs()]
+
+    def resolve_all_asset_specs(self) -> list[AssetSpec]:
+        """The ``AssetSpec`` of every asset here, external ones included, in definition order."""
+        return [
+            *(spec for definition in self.assets for spec in definition.specs),
+            *self.external_specs,
+        ]
+
+    def load_asset_value(
+        self,
+        asset_key: CoercibleToAssetKey,
+        *,
+        python_type: type | None = None,
+        instance: Any = None,
+        partition_key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """The stored value of ``asset_key``, loaded by the IO manager that stores it.
+
+        That is the resource under the asset's ``io_manager_key`` (``io_manager`` by
+        default), or, where these definitions give none, the default one, which reads
+        ``TESSERA_STORAGE`` (or the storage under ``TESSERA_HOME``). ``python_type``,
+        ``instance`` and ``metadata`` are accepted for the reference's signature.
+
+        Raises:
+            DefinitionError: No asset has that key, or it is stored by a resource that is
+                not an IO manager.
+            TesseraError: The partitions of an asset are not supported yet (``partition_key``).
+        """
+        key = AssetKey.from_coercible(asset_key)
+        definition = self.get_assets_def(key)
+        if partition_key is not None:
+            raise DefinitionError(
+                f"asset '{key.to_user_string()}': load_asset_value(partition_key=...) needs "
+                "partitions, which this SDK does not have yet"
+            )
+        # Imported here: reading a value is the engine's work, and ``import codeloc`` must
+        # not load the engine.
+        from codeloc.engine import load_stored_value
+
+        return load_stored_value(key, definition.io_manager_key_for(key), self.resources)
+
+    @staticmethod
+    def validate_loadable(defs: Definitions) -> None:
+        """Check ``defs`` as loading its location would, raising what that would raise.
+
+        Building ``Definitions`` already refuses duplicate keys, cycles, missing resources
+        and jobs of unknown assets; this also validates the ``config`` of each job against
+        the config schemas of the assets it runs.
+
+        Raises:
+            DefinitionError: The definitions could not be loaded, naming the job or asset.
+        """
+        # Imported here: validating config is the engine's work, done as a run would do it.
+        from codeloc.engine import validate_step_config
+
+        for job in defs.jobs:
+            if not job.config:
+                continue
+            for key in sorted(defs._job_keys[job.name]):
+                definition = defs.graph.definition_by_key[key]
+                try:
+                    validate_step_config(definition, job.config)
+                except ConfigInvalid as exc:
+                    raise DefinitionError(f"job '{job.name}': {exc}") from None
+
+    @staticmethod
+    def merge(*def_sets: Definitions) -> Definitions:
+        """One ``Definitions`` holding the contents of all of ``def_sets``.
+
+        As in the reference, the same object given twice counts once, but two different
+        resources under one key, or two different jobs (schedules, sensors) of one name, are
+        refused, naming the key and which of ``def_sets`` clash.
+
+        Raises:
+            DefinitionError: A resource key or a job name clashes; or the merged contents
+                do not load (a key defined twice, a cycle...).
+        """
+        assets: dict[int, Any] = {}
+        jobs: dict[str, tuple[int, AssetJob]] = {}
+        schedules: dict[int, ScheduleDefinition] = {}
+        sensors: dict[int, SensorDefinition] = {}
+        resources: dict[str, tuple[int, Any]] = {}
+        for index, defs in enumerate(def_sets):
+            for item in (*defs.assets, *defs.external_specs):
+                assets.setdefault(id(item), item)
+            for job in defs._given_jobs:
+                seen = jobs.setdefault(job.name, (index, job))
+                if seen[1] is not job:
+                    raise DefinitionError(
+                        f"Definitions objects {seen[0]} and {index} both have a job named "
+                        f"'{job.name}', and they are not the same job"
+                    )
+            schedules.update((id(s), s) for s in defs.schedules)
+            sensors.update((id(s), s) for s in defs.sensors)
+            for key, value in defs._given_resources.items():
+                held = resources.setdefault(key, (index, value))
+                if held[1] is not value:
+                    raise DefinitionError(
+                        f"Definitions objects {held[0]} and {index} have different resources "
+                        f"with the same key '{key}'"
+                    )
+        return Definitions(
+            list(assets.values()),
+            jobs=[job for _, job in jobs.values()],
+            schedules=list(schedules.values()),
+            sensors=list(sensors.values()),
+            resources={key: value for key, (_, value) in resources.items()},
+        )
+
     @property
     def asset_count(self) -> int:
         return len(self.graph)
 
     def __repr__(self) -> str:
         return f"<Definitions {len(self.graph)} assets, {len(self.jobs)} jobs>"
-
-
-def flatten_assets(items: Iterable[Any]) -> tuple[list[AssetsDefinition], list[AssetSpec]]:
-    """Split a possibly nested list of definitions and specs into the two kinds."""
-    definitions: list[AssetsDefinition] = []
-    specs: list[AssetSpec] = []
-    stack: list[Any] = [items]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, AssetsDefinition):
-            definitions.append(item)
-        elif isinstance(item, AssetSpec):
-            specs.append(item)
-        elif (
-            isinstance(item, Sequence | set | frozenset | tuple) and not isinstance(item, str)
-        ) or (isinstance(item, Iterable) and not isinstance(item, str | bytes | Mapping)):
-            stack.extend(reversed(list(item)))
-        else:
-            raise DefinitionError(
-                f"Definitions(assets=...) takes asset definitions and AssetSpecs, got {item!r}"
-            )
-    return definitions, specs

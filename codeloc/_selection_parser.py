@@ -182,7 +182,8 @@ class _Parser:
             token.text.lower() in _FUNCTIONS and self.peek(1).kind == "("
         )
 
-    def every_level(self, count: int, plus: _Token, form: str) -> None:
+    def every_level(self, count: int, plus: _Token, form: str) -> int | None:
+        """The depth of one "+" around a term that is not a bare key: every level."""
         if count > 1:
             raise self.error(
                 f"{'+' * count!r} around a term that is not a bare key: there '+' already "

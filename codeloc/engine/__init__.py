@@ -4,9 +4,15 @@ from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._runs import AssetMaterialization, Event, EventType, RunStatus
 from codeloc.engine._executor import execute_plan, run_plan
 from codeloc.engine._io import FilesystemIOManager, InMemoryIOManager, IOManager
-from codeloc.engine._materialize import ExecuteResult, materialize
+from codeloc.engine._materialize import (
+    ExecuteResult,
+    execute_selection,
+    load_stored_value,
+    materialize,
+    materialize_to_memory,
+)
 from codeloc.engine._plan import ExecutionPlan, Step, build_plan
-from codeloc.engine._run import prepare_run
+from codeloc.engine._run import prepare_run, validate_step_config
 from codeloc.engine._scheduler import RunOutcome
 
 __all__ = [
@@ -25,7 +31,11 @@ __all__ = [
     "build_asset_context",
     "build_plan",
     "execute_plan",
+    "execute_selection",
+    "load_stored_value",
     "materialize",
+    "materialize_to_memory",
     "prepare_run",
     "run_plan",
+    "validate_step_config",
 ]

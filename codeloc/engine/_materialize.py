@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from contextlib import ExitStack
 from typing import Any
 
-from codeloc._assets import DEFAULT_IO_MANAGER_KEY, merge_resource_defs
-from codeloc._definitions import flatten_assets
-from codeloc._errors import RunFailedError
+from codeloc._assets import DEFAULT_IO_MANAGER_KEY, flatten_assets, merge_resource_defs
+from codeloc._errors import DefinitionError, RunFailedError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey, CoercibleToAssetKey
+from codeloc._resource_def import ResourceDefinition
+from codeloc._retry import RetryPolicy
 from codeloc._run_config import RunConfig
 from codeloc._runs import Event, EventType, ExecutorName
 from codeloc._selection import AssetSelection
 from codeloc.engine._executor import run_plan
-from codeloc.engine._io import InputContext, IOManager
+from codeloc.engine._io import InMemoryIOManager, InputContext, IOManager, default_io_manager
 from codeloc.engine._plan import ExecutionPlan, build_plan
 from codeloc.engine._run import prepare_run
 from codeloc.engine._scheduler import RunOutcome
 
-__all__ = ["ExecuteResult", "materialize"]
+__all__ = [
+    "ExecuteResult",
+    "execute_selection",
+    "load_stored_value",
+    "materialize",
+    "materialize_to_memory",
+]
 
 
 class ExecuteResult:
@@ -84,6 +92,28 @@ class ExecuteResult:
         return f"<ExecuteResult {self.run_id} {state}, {len(self.all_events)} events>"
 
 
+#: The run id an IO manager sees when a value is read outside any run.
+LOAD_RUN_ID = "load_asset_value"
+
+
+def load_stored_value(key: AssetKey, io_manager_key: str, resources: Mapping[str, Any]) -> Any:
+    """The value of ``key`` as the IO manager under ``io_manager_key`` of ``resources`` loads
+    it: ``Definitions.load_asset_value``. Without that resource, the default IO manager of a
+    deployed location (``TESSERA_STORAGE``) reads it."""
+    resource = resources.get(io_manager_key)
+    with ExitStack() as stack:
+        if resource is None and io_manager_key == DEFAULT_IO_MANAGER_KEY:
+            resource = default_io_manager(ephemeral=False)
+        elif isinstance(resource, ResourceDefinition):
+            resource = stack.enter_context(resource.for_execution(LOAD_RUN_ID, io_manager_key))
+        if not isinstance(resource, IOManager):
+            raise DefinitionError(
+                f"asset '{key.to_user_string()}' is stored by the resource '{io_manager_key}', "
+                f"which is {'not given' if resource is None else 'not an IO manager'}"
+            )
+        return resource.load_input(InputContext(key, LOAD_RUN_ID, LOAD_RUN_ID))
+
+
 def materialize(
     assets: Iterable[Any],
     run_config: RunConfig | Mapping[str, Any] | None = None,
@@ -107,7 +137,77 @@ def materialize(
     """
     definitions, specs = flatten_assets(assets)
     graph = AssetGraph(definitions, specs)
-    selected = _resolve_selection(graph, selection)
+    return execute_selection(
+        graph,
+        _resolve_selection(graph, selection),
+        run_config,
+        merge_resource_defs(definitions, resources or {}),
+        raise_on_error=raise_on_error,
+        tags=tags,
+        run_id=run_id,
+        executor=executor,
+        max_concurrent=max_concurrent,
+        on_event=on_event,
+    )
+
+
+def materialize_to_memory(
+    assets: Iterable[Any],
+    run_config: RunConfig | Mapping[str, Any] | None = None,
+    *,
+    resources: Mapping[str, Any] | None = None,
+    selection: AssetSelection | str | Iterable[Any] | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    instance: Any = None,
+) -> ExecuteResult:
+    """``materialize()`` with every value kept in memory, whatever IO managers are defined.
+
+    Each IO manager key the assets use gets its own ``InMemoryIOManager``; a resource given
+    for one of those keys (in ``resources`` or an asset's ``resource_defs``) is refused, as
+    in the reference, since it would be silently replaced.
+    """
+    definitions, specs = flatten_assets(assets)
+    io_keys = {d.io_manager_key_for(key) for d in definitions for key in d.keys}
+    given = set(resources or {}).union(*(d.resource_defs for d in definitions))
+    clash = sorted(io_keys & given)
+    if clash:
+        raise DefinitionError(
+            f"materialize_to_memory was given a resource for the IO manager key '{clash[0]}': "
+            "it keeps every value in memory and would replace it; leave the IO manager "
+            "resources out, or call materialize()"
+        )
+    graph = AssetGraph(definitions, specs)
+    in_memory: dict[str, Any] = {key: InMemoryIOManager() for key in io_keys}
+    return execute_selection(
+        graph,
+        _resolve_selection(graph, selection),
+        run_config,
+        {**merge_resource_defs(definitions, resources or {}), **in_memory},
+        raise_on_error=raise_on_error,
+        tags=tags,
+    )
+
+
+def execute_selection(
+    graph: AssetGraph,
+    selected: Collection[AssetKey],
+    run_config: RunConfig | Mapping[str, Any] | None,
+    resources: Mapping[str, Any],
+    *,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    run_id: str | None = None,
+    executor: ExecutorName = "in_process",
+    max_concurrent: int | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> ExecuteResult:
+    """Materialize ``selected`` keys of ``graph`` in this process: what ``materialize()`` and
+    a job's ``execute_in_process()`` both do once they know their graph and selection.
+
+    ``retry_policy`` is the policy of the steps whose definition has none.
+    """
     plan = build_plan(graph, selected, allow_external_inputs=False)
     run_id = run_id or str(uuid.uuid4())
     events: list[Event] = []
@@ -122,11 +222,12 @@ def materialize(
         plan,
         graph,
         run_config,
-        merge_resource_defs(definitions, resources or {}),
+        resources,
         run_id,
         collect,
         tags or {},
         ephemeral=True,
+        retry_policy=retry_policy,
     )
     outcome = run_plan(plan, run, executor=executor, max_concurrent=max_concurrent)
     result = ExecuteResult(run_id, outcome, events, plan, io_managers, run.stored_by)

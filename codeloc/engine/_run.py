@@ -20,12 +20,19 @@ from codeloc._errors import TesseraError, UnknownResourceError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey
 from codeloc._resource_def import ResourceDefinition
+from codeloc._retry import RetryPolicy
 from codeloc._run_config import RunConfig, run_config_dict
 from codeloc._runs import Event
 from codeloc.engine._io import IOManager, default_io_manager
 from codeloc.engine._plan import ExecutionPlan
 
-__all__ = ["RunContext", "prepare_run", "resolve_resources", "step_config"]
+__all__ = [
+    "RunContext",
+    "prepare_run",
+    "resolve_resources",
+    "step_config",
+    "validate_step_config",
+]
 
 
 @dataclass
@@ -40,6 +47,8 @@ class RunContext:
     tags: Mapping[str, str] = field(default_factory=dict)
     stored_by: Mapping[AssetKey, str] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
+    #: the policy of the steps whose definition has none (a job's ``op_retry_policy``)
+    retry_policy: RetryPolicy | None = None
 
     def emitting_to(self, emit: Callable[[Event], None]) -> RunContext:
         """The same run, reporting its events to ``emit`` (a step in another process)."""
@@ -56,6 +65,7 @@ def prepare_run(
     tags: Mapping[str, str],
     *,
     ephemeral: bool,
+    retry_policy: RetryPolicy | None = None,
 ) -> tuple[RunContext, dict[str, IOManager]]:
     """Validate config and resources for ``plan`` and build the context its steps share.
 
@@ -63,13 +73,7 @@ def prepare_run(
     """
     config = run_config_dict(run_config)
     for step in plan.steps:
-        definition = step.definition
-        config_type = definition.config_type
-        if config_type is not None:
-            # Imported here: at the top it would bring pydantic into every run.
-            from codeloc._config import validate_config
-
-            validate_config(config_type, step_config(config, definition), step.key)
+        validate_step_config(step.definition, config, step.key)
     resolved = resolve_resources(resources, config)
     io_managers = {k: v for k, v in resolved.items() if isinstance(v, IOManager)}
     if DEFAULT_IO_MANAGER_KEY not in io_managers:
@@ -91,8 +95,24 @@ def prepare_run(
         emit=emit,
         tags=dict(tags),
         stored_by=stored_by,
+        retry_policy=retry_policy,
     )
     return run, io_managers
+
+
+def validate_step_config(
+    definition: AssetsDefinition, run_config: Mapping[str, Any], name: str | None = None
+) -> None:
+    """Raise ``ConfigInvalid`` (naming ``name``, by default the node) when the config of
+    ``definition`` in ``run_config`` does not fit its schema."""
+    config_type = definition.config_type
+    if config_type is not None:
+        # Imported here: at the top it would bring pydantic into every run.
+        from codeloc._config import validate_config
+
+        validate_config(
+            config_type, step_config(run_config, definition), name or definition.node_name
+        )
 
 
 def step_config(run_config: Mapping[str, Any], definition: AssetsDefinition) -> dict[str, Any]:

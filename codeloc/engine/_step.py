@@ -59,7 +59,7 @@ def execute_step(
     ``RunInterrupted`` propagates: a cancel is not a failure to retry.
     """
     definition = step.definition
-    policy = definition.retry_policy
+    policy = definition.retry_policy or run.retry_policy
     attempt = 1
     while True:
         run.emit(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codeloc import asset, materialize
-from codeloc._definitions import flatten_assets
+from codeloc._assets import flatten_assets
 from codeloc._graph import AssetGraph
 from codeloc._runs import Event, EventType
 from codeloc.engine._plan import ExecutionPlan, build_plan
