@@ -18,6 +18,7 @@ from codeloc._metadata import MetadataValue
 if TYPE_CHECKING:
     # An annotation only: the server reads snapshots without loading the SDK's definitions.
     from codeloc._definitions import Definitions
+    from codeloc._retry import RetryPolicy
 
 __all__ = [
     "AssetNodeSnap",
@@ -27,6 +28,7 @@ __all__ = [
     "RetryPolicySnap",
     "ScheduleSnap",
     "SensorSnap",
+    "retry_policy_snap",
     "snapshot_of",
 ]
 
@@ -78,6 +80,8 @@ class JobSnap:
     asset_keys: tuple[AssetKey, ...]
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    op_retry_policy: RetryPolicySnap | None = None
+    config: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,23 +119,22 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
         keys = sorted(defs.job_asset_keys(job.name))
         for key in keys:
             jobs_of.setdefault(key, []).append(job.name)
-        jobs.append(JobSnap(job.name, tuple(keys), job.description, dict(job.tags)))
+        jobs.append(
+            JobSnap(
+                job.name,
+                tuple(keys),
+                job.description,
+                dict(job.tags),
+                retry_policy_snap(job.op_retry_policy),
+                job.config,
+            )
+        )
 
     nodes: list[AssetNodeSnap] = []
     for definition in defs.assets:
         config_type = definition.config_type
         schema = config_type.model_json_schema() if config_type is not None else None
-        policy = definition.retry_policy
-        retry = (
-            RetryPolicySnap(
-                policy.max_retries,
-                policy.delay,
-                policy.backoff.value if policy.backoff else None,
-                policy.jitter.value if policy.jitter else None,
-            )
-            if policy
-            else None
-        )
+        retry = retry_policy_snap(definition.retry_policy)
         resources = tuple(sorted(definition.required_resource_keys))
         for spec in definition.specs:
             nodes.append(
@@ -189,6 +192,22 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
     )
 
 
+def retry_policy_snap(policy: RetryPolicy | None) -> RetryPolicySnap | None:
+    """``policy`` as a value of the snapshot."""
+    if policy is None:
+        return None
+    return RetryPolicySnap(
+        policy.max_retries,
+        policy.delay,
+        policy.backoff.value if policy.backoff else None,
+        policy.jitter.value if policy.jitter else None,
+    )
+
+
+def _retry_row(retry: RetryPolicySnap | None) -> tuple[Any, ...] | None:
+    return None if retry is None else (retry.max_retries, retry.delay, retry.backoff, retry.jitter)
+
+
 def snapshot_hash(snapshot: LocationSnapshot) -> str:
     """A content hash over every field of every node, independent of ``snapshot.hash``.
 
@@ -212,15 +231,23 @@ def snapshot_hash(snapshot: LocationSnapshot) -> str:
                 n.owners,
                 n.config_schema,
                 n.required_resources,
-                None
-                if retry is None
-                else (retry.max_retries, retry.delay, retry.backoff, retry.jitter),
+                _retry_row(retry),
                 n.is_executable,
                 n.jobs,
             )
         )
     rest = (
-        [(j.name, tuple(k.path for k in j.asset_keys), j.description) for j in snapshot.jobs],
+        [
+            (
+                j.name,
+                tuple(k.path for k in j.asset_keys),
+                j.description,
+                tuple(j.tags.items()),
+                _retry_row(j.op_retry_policy),
+                j.config,
+            )
+            for j in snapshot.jobs
+        ],
         [(s.name, s.job_name, s.cron_schedule, s.execution_timezone) for s in snapshot.schedules],
         [(s.name, s.job_name, s.minimum_interval_seconds) for s in snapshot.sensors],
     )

@@ -12,6 +12,7 @@ back as an ``int``, which compares equal to the float it may have been.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from google.protobuf import struct_pb2
@@ -215,15 +216,27 @@ def _node_fields(node: AssetNodeSnap) -> dict[str, Any]:
         fields["required_resources"] = node.required_resources
     if node.jobs:
         fields["jobs"] = node.jobs
-    policy = node.retry_policy
-    if policy is not None:
-        fields["retry_policy"] = {
-            "max_retries": policy.max_retries,
-            "delay": policy.delay,
-            "backoff": _BACKOFF[policy.backoff],
-            "jitter": _JITTER[policy.jitter],
-        }
+    if node.retry_policy is not None:
+        fields["retry_policy"] = _retry_fields(node.retry_policy)
     return fields
+
+
+def _retry_fields(policy: RetryPolicySnap) -> dict[str, Any]:
+    return {
+        "max_retries": policy.max_retries,
+        "delay": policy.delay,
+        "backoff": _BACKOFF[policy.backoff],
+        "jitter": _JITTER[policy.jitter],
+    }
+
+
+def _retry_from_proto(p: snap_pb.RetryPolicy) -> RetryPolicySnap:
+    return RetryPolicySnap(
+        p.max_retries,
+        p.delay if p.HasField("delay") else None,
+        _BACKOFF_BACK[p.backoff],
+        _JITTER_BACK[p.jitter],
+    )
 
 
 class _Keys:
@@ -264,15 +277,7 @@ class _Keys:
 def from_node(msg: snap_pb.AssetNode, keys: _Keys | None = None) -> AssetNodeSnap:
     key_of = keys or _Keys()
     has = msg.HasField
-    policy = None
-    if has("retry_policy"):
-        p = msg.retry_policy
-        policy = RetryPolicySnap(
-            p.max_retries,
-            p.delay if p.HasField("delay") else None,
-            _BACKOFF_BACK[p.backoff],
-            _JITTER_BACK[p.jitter],
-        )
+    policy = _retry_from_proto(msg.retry_policy) if has("retry_policy") else None
     deps = msg.deps
     metadata = msg.metadata
     tags = msg.tags
@@ -359,6 +364,15 @@ def _job_pieces(job: JobSnap) -> Iterator[snap_pb.Job]:
             if job.description is not None:
                 piece.description = job.description
             piece.tags.update(job.tags)
+            if job.op_retry_policy is not None:
+                piece.op_retry_policy.CopyFrom(
+                    snap_pb.RetryPolicy(**_retry_fields(job.op_retry_policy))
+                )
+            if job.config is not None:
+                try:
+                    piece.config.CopyFrom(to_struct(job.config))
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"job '{job.name}': its config is not JSON: {exc}") from None
         yield piece
 
 
@@ -450,12 +464,19 @@ class SnapshotAssembler:
                 if not self._jobs or self._jobs[-1].name != job.name:
                     raise ValueError(f"job '{job.name}' continues, but it did not start")
                 last = self._jobs[-1]
-                self._jobs[-1] = JobSnap(
-                    last.name, last.asset_keys + job_keys, last.description, last.tags
-                )
+                self._jobs[-1] = replace(last, asset_keys=last.asset_keys + job_keys)
             else:
-                description = job.description if job.HasField("description") else None
-                self._jobs.append(JobSnap(job.name, job_keys, description, dict(job.tags)))
+                has = job.HasField
+                self._jobs.append(
+                    JobSnap(
+                        job.name,
+                        job_keys,
+                        job.description if has("description") else None,
+                        dict(job.tags),
+                        _retry_from_proto(job.op_retry_policy) if has("op_retry_policy") else None,
+                        from_struct(job.config) if has("config") else None,
+                    )
+                )
         self._schedules.extend(
             ScheduleSnap(
                 s.name,

@@ -360,6 +360,8 @@ class Job(google.protobuf.message.Message):
     DESCRIPTION_FIELD_NUMBER: builtins.int
     TAGS_FIELD_NUMBER: builtins.int
     CONTINUED_FIELD_NUMBER: builtins.int
+    OP_RETRY_POLICY_FIELD_NUMBER: builtins.int
+    CONFIG_FIELD_NUMBER: builtins.int
     name: builtins.str
     description: builtins.str
     continued: builtins.bool
@@ -367,6 +369,14 @@ class Job(google.protobuf.message.Message):
     def asset_keys(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___AssetKey]: ...
     @property
     def tags(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.str]: ...
+    @property
+    def op_retry_policy(self) -> Global___RetryPolicy:
+        """The retry policy of each of its assets that has none itself; unset when there is none."""
+
+    @property
+    def config(self) -> google.protobuf.struct_pb2.Struct:
+        """The run config its runs start from ({"ops": ..., "resources": ...}); unset when none."""
+
     def __init__(
         self,
         *,
@@ -375,10 +385,12 @@ class Job(google.protobuf.message.Message):
         description: builtins.str | None = ...,
         tags: collections.abc.Mapping[builtins.str, builtins.str] | None = ...,
         continued: builtins.bool = ...,
+        op_retry_policy: Global___RetryPolicy | None = ...,
+        config: google.protobuf.struct_pb2.Struct | None = ...,
     ) -> None: ...
-    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["_description", b"_description", "description", b"description"]
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["_description", b"_description", "config", b"config", "description", b"description", "op_retry_policy", b"op_retry_policy"]
     def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
-    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["_description", b"_description", "asset_keys", b"asset_keys", "continued", b"continued", "description", b"description", "name", b"name", "tags", b"tags"]
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["_description", b"_description", "asset_keys", b"asset_keys", "config", b"config", "continued", b"continued", "description", b"description", "name", b"name", "op_retry_policy", b"op_retry_policy", "tags", b"tags"]
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__description: typing_extensions.TypeAlias = typing.Literal["description"]
     _WhichOneofArgType__description: typing_extensions.TypeAlias = typing.Literal["_description", b"_description"]
