@@ -25,7 +25,13 @@ from codeloc._env_var import EnvVar
 from codeloc._errors import ConfigInvalid, ResourceSetupError
 from codeloc._resource_def import InitResourceContext
 
-__all__ = ["Config", "ConfigurableResource", "InitResourceContext", "validate_config"]
+__all__ = [
+    "Config",
+    "ConfigurableResource",
+    "InitResourceContext",
+    "PartialResource",
+    "validate_config",
+]
 
 
 class Config(BaseModel):
@@ -94,6 +100,16 @@ class ConfigurableResource(BaseModel):
         resolved._env_vars = {}
         return resolved
 
+    @classmethod
+    def configure_at_launch(cls, **values: Any) -> PartialResource:
+        """This resource with its config given by each run: ``resources: {key: {config: …}}``.
+
+        ``values`` are fields set now; the run config gives the others (and may override
+        these). A run whose config leaves a required field out fails before any asset runs,
+        naming the resource and the field.
+        """
+        return PartialResource(cls, values)
+
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Called before the first step that uses this resource; does nothing by default."""
 
@@ -111,6 +127,36 @@ class ConfigurableResource(BaseModel):
             yield self
         finally:
             self.teardown_after_execution(context)
+
+
+class PartialResource:
+    """A ``ConfigurableResource`` configured at launch: see ``configure_at_launch``."""
+
+    def __init__(self, resource_type: type[ConfigurableResource], values: Mapping[str, Any]):
+        self.resource_type = resource_type
+        self.values = dict(values)
+
+    def resolve(self, key: str, config: Mapping[str, Any] | None) -> ConfigurableResource:
+        """The resource with ``config`` (from the run config) laid over the fields set.
+
+        Raises:
+            ConfigInvalid: The fields do not validate; names the resource, the field, and
+                where the run config gives it.
+        """
+        try:
+            return self.resource_type.model_validate({**self.values, **(config or {})})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "<root>"
+            raise ConfigInvalid(
+                f"resource '{key}' is configured at launch and its config is invalid: "
+                f"field '{field}': {first['msg']} (give it in the run config as "
+                f"{{'resources': {{'{key}': {{'config': {{'{field}': ...}}}}}}}})",
+                field=f"resources.{key}.config.{field}",
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"{self.resource_type.__name__}.configure_at_launch(**{self.values!r})"
 
 
 def validate_config(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -74,7 +74,10 @@ def prepare_run(
     config = run_config_dict(run_config)
     for step in plan.steps:
         validate_step_config(step.definition, config, step.key)
-    resolved = resolve_resources(resources, config)
+    used = {DEFAULT_IO_MANAGER_KEY}.union(
+        *(s.definition.required_resource_keys for s in plan.steps)
+    )
+    resolved = resolve_resources(resources, config, used)
     io_managers = {k: v for k, v in resolved.items() if isinstance(v, IOManager)}
     if DEFAULT_IO_MANAGER_KEY not in io_managers:
         io_managers[DEFAULT_IO_MANAGER_KEY] = default_io_manager(ephemeral)
@@ -128,23 +131,39 @@ def step_config(run_config: Mapping[str, Any], definition: AssetsDefinition) -> 
 
 
 def resolve_resources(
-    resources: Mapping[str, Any], run_config: Mapping[str, Any]
+    resources: Mapping[str, Any],
+    run_config: Mapping[str, Any],
+    used: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Resources with their run-config overrides applied (``{"resources": {k: {"config": …}}}``)."""
+    """Resources with their run-config overrides applied (``{"resources": {k: {"config": …}}}``).
+
+    A resource configured at launch (``configure_at_launch()``) is built from its run config
+    here, so that a missing or invalid field raises ``ConfigInvalid`` before any step; one
+    that the run does not use (not in ``used``, when given) is left out instead.
+    """
     overrides = run_config.get("resources") or {}
-    if not overrides:
-        return dict(resources)
     # A configurable resource exists only where its module was imported: no need to import it.
     config_module = sys.modules.get("codeloc._config")
+    if not overrides and config_module is None:
+        return dict(resources)
     resource_base = getattr(config_module, "ConfigurableResource", ())
+    partial_base = getattr(config_module, "PartialResource", ())
     out = dict(resources)
     for key, entry in overrides.items():
         config = entry.get("config", entry) if isinstance(entry, Mapping) else entry
         current = out.get(key)
         if isinstance(current, ResourceDefinition):
             out[key] = current.configured(config)
+        elif isinstance(current, partial_base):
+            out[key] = current.resolve(key, config if isinstance(config, Mapping) else None)
         elif isinstance(current, resource_base) and isinstance(config, Mapping):
             out[key] = type(current).model_validate({**current._field_values(), **config})
         elif current is None:
             raise TesseraError(f"run config configures resource '{key}', which does not exist")
+    for key, value in resources.items():
+        if isinstance(value, partial_base) and out[key] is value:
+            if used is None or key in used:
+                out[key] = value.resolve(key, None)  # raises if a required field is missing
+            else:
+                del out[key]
     return out
