@@ -7,6 +7,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from codeloc._assets import AssetsDefinition, asset, multi_asset
+from codeloc._config_schema import Field
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._definitions import Definitions
 from codeloc._env_var import EnvVar
@@ -64,6 +65,7 @@ __all__ = [
     "DuplicateKeyError",
     "EnvVar",
     "ExecuteResult",
+    "Field",
     "FilesystemIOManager",
     "GraphDefinition",
     "GroupConflictError",

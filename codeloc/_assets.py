@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from codeloc._context import AssetExecutionContext, build_asset_context
@@ -356,6 +357,7 @@ def asset(
     resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
     kinds: Iterable[str] | None = None,
+    config_schema: Any = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -380,6 +382,7 @@ def asset(
     resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
     kinds: Iterable[str] | None = None,
+    config_schema: Any = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define an asset computed by the decorated function.
 
@@ -389,7 +392,8 @@ def asset(
     ``AssetExecutionContext``, a ``Config``-typed one the run config, and a
     ``ConfigurableResource``-typed one the resource of that name. ``resource_defs`` binds
     resources to the asset; a run merges them with its other resources (see
-    ``merge_resource_defs``).
+    ``merge_resource_defs``). ``config_schema`` declares classic config instead of a
+    ``Config`` parameter (see ``codeloc._config_schema``), read with ``context.op_config``.
     """
 
     def build(func: Callable[..., Any]) -> AssetsDefinition:
@@ -410,6 +414,8 @@ def asset(
         for kind in kinds or ():
             all_tags[f"kind/{kind}"] = ""
         sig = with_required_resources(sig, required_resource_keys)
+        if config_schema is not None:
+            sig = _with_config_schema(sig, config_schema, asset_key.to_user_string())
         spec = AssetSpec(
             asset_key,
             deps=[*(i.key for i in inputs), *(coerce_dep_key(d) for d in deps or ())],
@@ -571,6 +577,19 @@ def flatten_assets(items: Iterable[Any]) -> tuple[list[AssetsDefinition], list[A
                 f"Definitions(assets=...) takes asset definitions and AssetSpecs, got {item!r}"
             )
     return definitions, specs
+
+
+def _with_config_schema(sig: Signature, schema: Any, owner: str) -> Signature:
+    """``sig`` with the classic config ``schema``; a ``Config`` parameter as well is refused."""
+    if sig.config_param is not None:
+        raise DefinitionError(
+            f"asset '{owner}': give either config_schema= or a Config parameter "
+            f"('{sig.config_param}'), not both"
+        )
+    # Imported here: only assets with classic config need it.
+    from codeloc._config_schema import ConfigSchema
+
+    return replace(sig, config_schema=ConfigSchema(schema, owner))
 
 
 def _doc(func: Callable[..., Any]) -> str | None:

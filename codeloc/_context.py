@@ -76,7 +76,7 @@ class AssetExecutionContext:
         run_id: str,
         asset_keys: tuple[AssetKey, ...],
         resources: Mapping[str, Any],
-        op_config: Mapping[str, Any] | None = None,
+        op_config: Any = None,
         logs: StepLogs | None = None,
         step_key: str | None = None,
         run_tags: Mapping[str, str] | None = None,
@@ -88,7 +88,12 @@ class AssetExecutionContext:
         self.step_key = step_key
         self.selected_asset_keys = asset_keys
         self.resources = SimpleNamespace(**resources)
-        self.op_config: dict[str, Any] = dict(op_config or {})
+        # A dict, or the value itself under a scalar classic schema (``config_schema=int``).
+        self.op_config: Any = (
+            dict(op_config or {})
+            if op_config is None or isinstance(op_config, Mapping)
+            else op_config
+        )
         self._logs = logs or StepLogs(None, run_id, step_key)
         self.run_tags: dict[str, str] = dict(run_tags or {})
         self.retry_number = attempt - 1

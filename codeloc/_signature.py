@@ -20,6 +20,7 @@ from codeloc._spec import AssetIn
 
 if TYPE_CHECKING:
     from codeloc._config import Config
+    from codeloc._config_schema import ConfigSchema
 
 __all__ = ["NO_PARAMETERS", "InputSpec", "Signature", "inspect_function", "with_required_resources"]
 
@@ -42,6 +43,8 @@ class Signature:
     data_params: tuple[str, ...]
     # resources the function reaches through ``context.resources`` only
     extra_resource_keys: frozenset[str] = frozenset()
+    # the classic schema (``config_schema=``) of the config read with ``context.op_config``
+    config_schema: ConfigSchema | None = None
 
 
 NO_PARAMETERS = Signature(None, None, None, {}, ())

@@ -133,7 +133,12 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
     nodes: list[AssetNodeSnap] = []
     for definition in defs.assets:
         config_type = definition.config_type
-        schema = config_type.model_json_schema() if config_type is not None else None
+        classic = definition.signature.config_schema
+        schema = (
+            config_type.model_json_schema()
+            if config_type is not None
+            else (classic.json_schema() if classic is not None else None)
+        )
         retry = retry_policy_snap(definition.retry_policy)
         resources = tuple(sorted(definition.required_resource_keys))
         for spec in definition.specs:

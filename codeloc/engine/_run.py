@@ -116,10 +116,14 @@ def validate_step_config(
         validate_config(
             config_type, step_config(run_config, definition), name or definition.node_name
         )
+    schema = definition.signature.config_schema
+    if schema is not None:
+        schema.validate(step_config(run_config, definition), name or definition.node_name)
 
 
-def step_config(run_config: Mapping[str, Any], definition: AssetsDefinition) -> dict[str, Any]:
-    """The ``config`` block of ``definition`` in run config (by node name or asset name)."""
+def step_config(run_config: Mapping[str, Any], definition: AssetsDefinition) -> Any:
+    """The ``config`` block of ``definition`` in run config (by node name or asset name): a
+    dict, or the value itself under a scalar classic schema (``config_schema=int``)."""
     ops = run_config.get("ops") or {}
     entry = ops.get(definition.node_name)
     if entry is None and len(definition.specs) == 1:
@@ -127,7 +131,9 @@ def step_config(run_config: Mapping[str, Any], definition: AssetsDefinition) -> 
     if not entry:
         return {}
     config = entry.get("config", {}) if isinstance(entry, Mapping) else {}
-    return dict(config or {})
+    if config is None:
+        return {}
+    return dict(config) if isinstance(config, Mapping) else config
 
 
 def resolve_resources(

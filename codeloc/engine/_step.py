@@ -159,6 +159,8 @@ def _attempt(
         manager = run.io_managers[run.stored_by.get(inp.key, DEFAULT_IO_MANAGER_KEY)]
         kwargs[inp.param] = manager.load_input(InputContext(inp.key, run.run_id, step.key))
     op_config = step_config(run.run_config, definition)
+    if sig.config_schema is not None:  # classic config: defaults filled in
+        op_config = sig.config_schema.validate(op_config, step.key)
     context = AssetExecutionContext(
         run_id=run.run_id,
         asset_keys=step.keys,

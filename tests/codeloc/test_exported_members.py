@@ -60,6 +60,7 @@ EXPORTED = [
     "DuplicateKeyError",
     "EnvVar",
     "ExecuteResult",
+    "Field",
     "FilesystemIOManager",
     "GraphDefinition",
     "GroupConflictError",
