@@ -129,6 +129,7 @@ class JobDefinition:
         self,
         run_config: RunConfig | Mapping[str, Any] | None = None,
         instance: Any = None,
+        *,
         raise_on_error: bool = True,
         run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
