@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from codeloc._errors import DefinitionError
+from codeloc._errors import ConfigInvalid, DefinitionError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey
 from codeloc._retry import RetryPolicy
@@ -84,15 +84,24 @@ def define_asset_job(
             f"job '{name}': op_retry_policy must be a RetryPolicy, "
             f"got {type(op_retry_policy).__name__}"
         )
+    if config is not None and not isinstance(config, RunConfig | Mapping):
+        raise DefinitionError(
+            f"job '{name}': config must be run config (a dict or a RunConfig), got "
+            f"{type(config).__name__}; config mappings and partitioned config are not supported"
+        )
     resolved = (
         AssetSelection.all() if selection is None else AssetSelection.from_coercible(selection)
     )
+    try:
+        run_config = None if config is None else run_config_dict(config)
+    except ConfigInvalid as exc:
+        raise DefinitionError(f"job '{name}': {exc}") from None
     return AssetJob(
         name,
         resolved,
         description,
         dict(tags or {}),
-        None if config is None else run_config_dict(config),
+        run_config,
         op_retry_policy,
         None if run_tags is None else dict(run_tags),
         dict(metadata or {}),

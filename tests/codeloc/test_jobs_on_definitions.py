@@ -161,6 +161,13 @@ def test_op_retry_policy_must_be_a_retry_policy() -> None:
         define_asset_job("j", op_retry_policy=3)  # type: ignore[arg-type]
 
 
+def test_a_job_config_must_be_run_config() -> None:
+    with pytest.raises(DefinitionError, match="config must be run config"):
+        define_asset_job("j", config=lambda cfg: cfg)  # type: ignore[arg-type]
+    with pytest.raises(DefinitionError, match="unknown top-level keys"):
+        define_asset_job("j", config={"opz": {}})
+
+
 def test_an_unknown_job_is_refused_naming_the_jobs() -> None:
     with pytest.raises(DefinitionError, match=r"no job named 'nope'.*doubling"):
         defs_with(JOB).get_job_def("nope")
