@@ -155,9 +155,8 @@ class Definitions:
         ``instance`` and ``metadata`` are accepted for the reference's signature.
 
         Raises:
-            DefinitionError: No asset has that key, or it is stored by a resource that is
-                not an IO manager.
-            TesseraError: The partitions of an asset are not supported yet (``partition_key``).
+            DefinitionError: No asset has that key, it is stored by a resource that is not
+                an IO manager, or a ``partition_key`` is given (no partitions yet).
         """
         key = AssetKey.from_coercible(asset_key)
         definition = self.get_assets_def(key)
@@ -201,8 +200,8 @@ class Definitions:
         """One ``Definitions`` holding the contents of all of ``def_sets``.
 
         As in the reference, the same object given twice counts once, but two different
-        resources under one key, or two different jobs (schedules, sensors) of one name, are
-        refused, naming the key and which of ``def_sets`` clash.
+        resources under one key, or two different jobs of one name, are refused, naming the
+        key and which of ``def_sets`` clash.
 
         Raises:
             DefinitionError: A resource key or a job name clashes; or the merged contents

@@ -19,7 +19,7 @@ from codeloc._selection import AssetSelection
 from codeloc.engine._executor import run_plan
 from codeloc.engine._io import InMemoryIOManager, InputContext, IOManager, default_io_manager
 from codeloc.engine._plan import ExecutionPlan, build_plan
-from codeloc.engine._run import prepare_run
+from codeloc.engine._run import prepare_run, resolve_resources
 from codeloc.engine._scheduler import RunOutcome
 
 __all__ = [
@@ -100,7 +100,8 @@ def load_stored_value(key: AssetKey, io_manager_key: str, resources: Mapping[str
     """The value of ``key`` as the IO manager under ``io_manager_key`` of ``resources`` loads
     it: ``Definitions.load_asset_value``. Without that resource, the default IO manager of a
     deployed location (``TESSERA_STORAGE``) reads it."""
-    resource = resources.get(io_manager_key)
+    # A resource configured at launch is built here from its fields given in the code.
+    resource = resolve_resources(resources, {}, {io_manager_key}).get(io_manager_key)
     with ExitStack() as stack:
         if resource is None and io_manager_key == DEFAULT_IO_MANAGER_KEY:
             resource = default_io_manager(ephemeral=False)
