@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from codeloc._errors import ConfigInvalid, DefinitionError
 from codeloc._graph import AssetGraph
-from codeloc._key import AssetKey
+from codeloc._key import AssetKey, CoercibleToAssetKey
 from codeloc._retry import RetryPolicy
 from codeloc._run_config import RunConfig, run_config_dict
 from codeloc._selection import AssetSelection
@@ -140,23 +140,45 @@ class JobDefinition:
         instance: Any = None,
         *,
         raise_on_error: bool = True,
+        asset_selection: Iterable[CoercibleToAssetKey] | None = None,
         run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         resources: Mapping[str, Any] | None = None,
+        partition_key: str | None = None,
     ) -> ExecuteResult:
         """Run the job in this process and return what happened, as ``materialize()`` does.
 
         ``run_config`` is laid over the job's ``config`` (per asset and per resource, the
         run's keys win); ``tags`` over the job's run tags; ``resources`` over the location's.
-        ``instance`` is accepted for the reference's signature and not used: Tessera keeps
-        a run's values through its IO managers, without an instance.
+        ``asset_selection`` runs only those of the job's assets. ``instance`` is accepted
+        for the reference's signature and not used: Tessera keeps a run's values through
+        its IO managers, without an instance.
+
+        Raises:
+            DefinitionError: ``asset_selection`` names a key the job does not have, or a
+                ``partition_key`` is given (no partitions yet).
+            RunFailedError: A step failed, with ``raise_on_error``.
         """
+        if partition_key is not None:
+            raise DefinitionError(
+                f"job '{self.name}': execute_in_process(partition_key=...) needs partitions, "
+                "which this SDK does not have yet"
+            )
+        keys = self.asset_keys
+        if asset_selection is not None:
+            keys = frozenset(AssetKey.from_coercible(k) for k in asset_selection)
+            outside = sorted(k.to_user_string() for k in keys - self.asset_keys)
+            if outside:
+                raise DefinitionError(
+                    f"job '{self.name}' has no asset {', '.join(map(repr, outside))}; "
+                    "asset_selection picks among the job's assets"
+                )
         # The engine is imported when a job runs, not with the definitions.
         from codeloc.engine import execute_selection
 
         return execute_selection(
             self._graph,
-            self.asset_keys,
+            keys,
             merge_run_configs(self.config, run_config),
             {**self._resources, **(resources or {})},
             raise_on_error=raise_on_error,

@@ -117,6 +117,16 @@ def test_run_tags_replace_the_job_tags_on_its_runs() -> None:
     assert SEEN_TAGS == [{"r": "1"}]
 
 
+def test_asset_selection_runs_part_of_the_job() -> None:
+    job = defs_with(JOB).get_job_def("doubling")
+
+    result = job.execute_in_process(asset_selection=[base.key])
+
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [base.key]
+    with pytest.raises(DefinitionError, match="job 'doubling' has no asset 'unrelated'"):
+        job.execute_in_process(asset_selection=["unrelated"])
+
+
 def test_raise_on_error() -> None:
     @asset
     def broken() -> int:
