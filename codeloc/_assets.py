@@ -9,6 +9,7 @@ imports this module, never the other way round.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -285,9 +286,9 @@ class AssetsDefinition:
         # A context handed in is bound to this definition, so that context.assets_def,
         # asset_key and asset_key_for_input/output answer for it.
         if sig.context_param and isinstance(kwargs.get(sig.context_param), AssetExecutionContext):
-            kwargs[sig.context_param] = kwargs[sig.context_param]._bound_to(self)
+            kwargs[sig.context_param] = self._invocation_context(kwargs[sig.context_param])
         elif args and isinstance(args[0], AssetExecutionContext):
-            args = (args[0]._bound_to(self), *args[1:])
+            args = (self._invocation_context(args[0]), *args[1:])
         bound = inspect.signature(self.fn).bind_partial(*args, **kwargs).arguments
         if sig.config_param and sig.config_type and sig.config_param not in bound:
             kwargs[sig.config_param] = sig.config_type()
@@ -295,6 +296,17 @@ class AssetsDefinition:
             context = bound.get(sig.context_param) if sig.context_param else None
             kwargs.update(self._invocation_resources(bound, context))
         return self.fn(*args, **kwargs)
+
+    def _invocation_context(self, context: AssetExecutionContext) -> AssetExecutionContext:
+        """``context`` bound to this definition, its ``op_config`` checked against the classic
+        schema (defaults filled in) as a run would check it; raises ``ConfigInvalid``."""
+        bound = context._bound_to(self)
+        schema = self.signature.config_schema
+        if schema is None:
+            return bound
+        checked = copy.copy(bound)
+        checked.op_config = schema.validate(bound.op_config, self.node_name)
+        return checked
 
     def _invocation_resources(self, bound: Mapping[str, Any], context: Any) -> dict[str, Any]:
         """The resource parameters not passed, from ``context.resources`` or ``resource_defs``.

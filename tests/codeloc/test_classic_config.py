@@ -18,6 +18,7 @@ from codeloc import (
     Definitions,
     Field,
     asset,
+    build_asset_context,
     define_asset_job,
     materialize,
 )
@@ -158,3 +159,14 @@ def test_a_job_config_is_validated_by_validate_loadable() -> None:
 
     with pytest.raises(DefinitionError, match=r"job 'j'.*field 'n'"):
         Definitions.validate_loadable(Definitions(assets=[configured], jobs=[job]))
+
+
+def test_direct_invocation_checks_the_config_and_fills_defaults() -> None:
+    context = build_asset_context(asset_config=GOOD)
+
+    assert configured(context) == {**GOOD, "name": "x"}
+    assert context.op_config == GOOD  # the context handed in is left as it was
+    with pytest.raises(ConfigInvalid, match="field 'n': field required"):
+        configured(build_asset_context())
+    with pytest.raises(ConfigInvalid, match="field 'n': expected an int"):
+        configured(context=build_asset_context(asset_config={**GOOD, "n": "x"}))
