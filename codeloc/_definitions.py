@@ -200,42 +200,45 @@ class Definitions:
         """One ``Definitions`` holding the contents of all of ``def_sets``.
 
         As in the reference, the same object given twice counts once, but two different
-        resources under one key, or two different jobs of one name, are refused, naming the
-        key and which of ``def_sets`` clash.
+        resources under one key, or two different jobs (schedules, sensors) of one name, are
+        refused, naming the key and which of ``def_sets`` clash.
 
         Raises:
             DefinitionError: A resource key or a job name clashes; or the merged contents
                 do not load (a key defined twice, a cycle...).
         """
         assets: dict[int, Any] = {}
-        jobs: dict[str, tuple[int, AssetJob]] = {}
-        schedules: dict[int, ScheduleDefinition] = {}
-        sensors: dict[int, SensorDefinition] = {}
+        jobs: dict[str, tuple[int, Any]] = {}
+        schedules: dict[str, tuple[int, Any]] = {}
+        sensors: dict[str, tuple[int, Any]] = {}
         resources: dict[str, tuple[int, Any]] = {}
+
+        def add(
+            into: dict[str, tuple[int, Any]], name: str, value: Any, index: int, what: str
+        ) -> None:
+            held = into.setdefault(name, (index, value))
+            if held[1] is not value:
+                raise DefinitionError(
+                    f"Definitions objects {held[0]} and {index} have different {what} "
+                    f"with the same {'key' if what == 'resources' else 'name'} '{name}'"
+                )
+
         for index, defs in enumerate(def_sets):
             for item in (*defs.assets, *defs.external_specs):
                 assets.setdefault(id(item), item)
             for job in defs._given_jobs:
-                seen = jobs.setdefault(job.name, (index, job))
-                if seen[1] is not job:
-                    raise DefinitionError(
-                        f"Definitions objects {seen[0]} and {index} both have a job named "
-                        f"'{job.name}', and they are not the same job"
-                    )
-            schedules.update((id(s), s) for s in defs.schedules)
-            sensors.update((id(s), s) for s in defs.sensors)
+                add(jobs, job.name, job, index, "jobs")
+            for schedule in defs.schedules:
+                add(schedules, schedule.schedule_name, schedule, index, "schedules")
+            for sensor_def in defs.sensors:
+                add(sensors, sensor_def.name, sensor_def, index, "sensors")
             for key, value in defs._given_resources.items():
-                held = resources.setdefault(key, (index, value))
-                if held[1] is not value:
-                    raise DefinitionError(
-                        f"Definitions objects {held[0]} and {index} have different resources "
-                        f"with the same key '{key}'"
-                    )
+                add(resources, key, value, index, "resources")
         return Definitions(
             list(assets.values()),
             jobs=[job for _, job in jobs.values()],
-            schedules=list(schedules.values()),
-            sensors=list(sensors.values()),
+            schedules=[schedule for _, schedule in schedules.values()],
+            sensors=[sensor_def for _, sensor_def in sensors.values()],
             resources={key: value for key, (_, value) in resources.items()},
         )
 

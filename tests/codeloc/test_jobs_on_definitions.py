@@ -22,6 +22,7 @@ from codeloc import (
     JobDefinition,
     RetryPolicy,
     RunFailedError,
+    ScheduleDefinition,
     asset,
     define_asset_job,
     materialize,
@@ -251,7 +252,9 @@ def test_merge_combines_and_counts_the_same_objects_once() -> None:
 
 
 def test_merge_refuses_two_resources_under_one_key() -> None:
-    with pytest.raises(DefinitionError, match=r"objects 0 and 1 have different resources.*'x'"):
+    with pytest.raises(
+        DefinitionError, match="objects 0 and 1 have different resources with the same key 'x'"
+    ):
         Definitions.merge(Definitions(resources={"x": 1}), Definitions(resources={"x": 2}))
 
 
@@ -259,7 +262,9 @@ def test_merge_refuses_two_jobs_of_one_name() -> None:
     first = Definitions(assets=[unrelated], jobs=[define_asset_job("k")])
     second = Definitions(assets=[base], jobs=[define_asset_job("k")])
 
-    with pytest.raises(DefinitionError, match="objects 0 and 1 both have a job named 'k'"):
+    with pytest.raises(
+        DefinitionError, match="objects 0 and 1 have different jobs with the same name 'k'"
+    ):
         Definitions.merge(first, second)
 
 
@@ -341,3 +346,12 @@ def test_materialize_to_memory_refuses_an_io_manager_bound_to_an_asset() -> None
 
     with pytest.raises(DefinitionError, match="IO manager key 'lake'"):
         materialize_to_memory([bound])
+
+
+def test_merge_refuses_two_schedules_of_one_name() -> None:
+    job = define_asset_job("k")
+    first = Definitions(assets=[unrelated], schedules=[ScheduleDefinition(job, "0 * * * *", "s")])
+    second = Definitions(schedules=[ScheduleDefinition(job, "5 * * * *", "s")])
+
+    with pytest.raises(DefinitionError, match="different schedules with the same name 's'"):
+        Definitions.merge(first, second)
