@@ -22,6 +22,15 @@ from codeloc._errors import (
     TesseraError,
     UnknownResourceError,
 )
+from codeloc._io_manager import (
+    InputContext,
+    IOManager,
+    IOManagerDefinition,
+    OutputContext,
+    build_input_context,
+    build_output_context,
+    io_manager,
+)
 from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition, define_asset_job, sensor
 from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
@@ -49,6 +58,8 @@ __all__ = [
     "Backoff",
     "Config",
     "ConfigInvalid",
+    "ConfigurableIOManager",
+    "ConfigurableIOManagerFactory",
     "ConfigurableResource",
     "CycleError",
     "DataVersion",
@@ -61,13 +72,16 @@ __all__ = [
     "GraphDefinition",
     "GroupConflictError",
     "IOManager",
+    "IOManagerDefinition",
     "InMemoryIOManager",
     "InitResourceContext",
+    "InputContext",
     "Jitter",
     "MaterializeResult",
     "MetadataValue",
     "OpDefinition",
     "Output",
+    "OutputContext",
     "ResourceDefinition",
     "RetryPolicy",
     "RetryRequested",
@@ -82,9 +96,12 @@ __all__ = [
     "__version__",
     "asset",
     "build_asset_context",
+    "build_input_context",
+    "build_output_context",
     "define_asset_job",
     "graph",
     "graph_asset",
+    "io_manager",
     "load_assets_from_modules",
     "load_assets_from_package_module",
     "materialize",
@@ -95,14 +112,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from codeloc._config import Config, ConfigurableResource
-    from codeloc.engine import (
-        ExecuteResult,
-        FilesystemIOManager,
-        InMemoryIOManager,
-        IOManager,
-        materialize,
+    from codeloc._config import (
+        Config,
+        ConfigurableIOManager,
+        ConfigurableIOManagerFactory,
+        ConfigurableResource,
     )
+    from codeloc.engine import ExecuteResult, FilesystemIOManager, InMemoryIOManager, materialize
 
 # Names whose modules load on first use. pydantic takes a fifth of a second to import: only
 # code that uses config pays for it. The engine is left out of ``import codeloc`` so that
@@ -110,11 +126,12 @@ if TYPE_CHECKING:
 # never loads the machinery that executes assets.
 _LAZY = {
     "Config": "codeloc._config",
+    "ConfigurableIOManager": "codeloc._config",
+    "ConfigurableIOManagerFactory": "codeloc._config",
     "ConfigurableResource": "codeloc._config",
     "ExecuteResult": "codeloc.engine",
     "FilesystemIOManager": "codeloc.engine",
     "InMemoryIOManager": "codeloc.engine",
-    "IOManager": "codeloc.engine",
     "materialize": "codeloc.engine",
 }
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._errors import DefinitionError, GroupConflictError, UnknownResourceError
+# Re-exported: the definition modules and the engine read the default key from here.
+from codeloc._io_manager import DEFAULT_IO_MANAGER_KEY as DEFAULT_IO_MANAGER_KEY
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._retry import RetryPolicy
 from codeloc._signature import (
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AssetsDefinition", "Composition", "asset", "merge_resource_defs", "multi_asset"]
 
-DEFAULT_IO_MANAGER_KEY = "io_manager"
 _NO_RESOURCES: frozenset[str] = frozenset()
 
 
@@ -106,9 +107,11 @@ class AssetsDefinition:
         self.can_subset = can_subset
         self._keys = frozenset(s.key for s in self.specs)
         sig = self.signature
-        if sig.resource_params or sig.extra_resource_keys or self.io_manager_keys:
+        input_managers = [i.input_manager_key for i in self.inputs if i.input_manager_key]
+        if sig.resource_params or sig.extra_resource_keys or self.io_manager_keys or input_managers:
             required = set(sig.resource_params.values()) | sig.extra_resource_keys
             required.update(k for k in self.io_manager_keys.values() if k != DEFAULT_IO_MANAGER_KEY)
+            required.update(k for k in input_managers if k != DEFAULT_IO_MANAGER_KEY)
             self._required_resources = frozenset(required)
         else:
             self._required_resources = _NO_RESOURCES
@@ -253,7 +256,7 @@ class AssetsDefinition:
             specs=specs,
             fn=self.fn,
             signature=self.signature,
-            inputs=[InputSpec(i.param, moved.get(i.key, i.key)) for i in self.inputs],
+            inputs=[i._replace(key=moved.get(i.key, i.key)) for i in self.inputs],
             output_names=self.output_names,
             io_manager_keys={renamed[k]: v for k, v in self.io_manager_keys.items()},
             retry_policy=self.retry_policy,
@@ -345,6 +348,7 @@ def asset(
     tags: Mapping[str, str] | None = None,
     retry_policy: RetryPolicy | None = None,
     io_manager_key: str | None = None,
+    io_manager_def: Any = None,
     required_resource_keys: Iterable[str] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
@@ -369,6 +373,7 @@ def asset(
     tags: Mapping[str, str] | None = None,
     retry_policy: RetryPolicy | None = None,
     io_manager_key: str | None = None,
+    io_manager_def: Any = None,
     required_resource_keys: Iterable[str] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
@@ -382,7 +387,8 @@ def asset(
     ``AssetExecutionContext``, a ``Config``-typed one the run config, and a
     ``ConfigurableResource``-typed one the resource of that name. ``resource_defs`` binds
     resources to the asset; a run merges them with its other resources (see
-    ``merge_resource_defs``).
+    ``merge_resource_defs``). ``io_manager_key`` names the IO manager that stores the value;
+    ``io_manager_def`` binds one to the asset, under the key ``<key segments>__io_manager``.
     """
 
     def build(func: Callable[..., Any]) -> AssetsDefinition:
@@ -403,6 +409,15 @@ def asset(
         for kind in kinds or ():
             all_tags[f"kind/{kind}"] = ""
         sig = with_required_resources(sig, required_resource_keys)
+        manager_key, bound = io_manager_key, resource_defs
+        if io_manager_def is not None:
+            if io_manager_key is not None:
+                raise DefinitionError(
+                    f"asset '{asset_key.to_user_string()}': give either io_manager_key= or "
+                    "io_manager_def=, not both"
+                )
+            manager_key = "__".join((*asset_key.path, DEFAULT_IO_MANAGER_KEY))
+            bound = {**(resource_defs or {}), manager_key: io_manager_def}
         spec = AssetSpec(
             asset_key,
             deps=[*(i.key for i in inputs), *(coerce_dep_key(d) for d in deps or ())],
@@ -419,9 +434,9 @@ def asset(
             fn=func,
             signature=sig,
             inputs=inputs,
-            io_manager_keys={asset_key: io_manager_key} if io_manager_key else None,
+            io_manager_keys={asset_key: manager_key} if manager_key else None,
             retry_policy=retry_policy,
-            resource_defs=resource_defs,
+            resource_defs=bound,
         )
 
     if fn is not None:

@@ -8,6 +8,7 @@ from typing import Any
 from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition, merge_resource_defs
 from codeloc._errors import DefinitionError, SelectionError, UnknownResourceError
 from codeloc._graph import AssetGraph
+from codeloc._io_manager import check_default_io_manager, check_io_manager_keys
 from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition
 from codeloc._key import AssetKey
 from codeloc._spec import AssetSpec
@@ -54,7 +55,10 @@ class Definitions:
 
     def _check_resources(self) -> None:
         provided = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
+        check_default_io_manager(self.resources)
         for definition in self.assets:
+            if definition.required_resource_keys:
+                check_io_manager_keys(definition, self.resources)
             missing = definition.required_resource_keys - provided
             if missing:
                 names = ", ".join(sorted(f"'{m}'" for m in missing))

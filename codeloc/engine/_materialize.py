@@ -15,9 +15,11 @@ from codeloc._run_config import RunConfig
 from codeloc._runs import Event, EventType, ExecutorName
 from codeloc._selection import AssetSelection, parse_selection
 from codeloc.engine._executor import run_plan
-from codeloc.engine._io import InputContext, IOManager
+from codeloc.engine._io import InputContext
+from codeloc.engine._io_contexts import upstream_output_context
 from codeloc.engine._plan import ExecutionPlan, build_plan
-from codeloc.engine._run import prepare_run
+from codeloc.engine._resources import resources_set_up
+from codeloc.engine._run import RunContext, prepare_run
 from codeloc.engine._scheduler import RunOutcome
 
 __all__ = ["ExecuteResult", "materialize"]
@@ -32,22 +34,38 @@ class ExecuteResult:
         outcome: RunOutcome,
         events: list[Event],
         plan: ExecutionPlan,
-        io_managers: Mapping[str, IOManager],
-        stored_by: Mapping[AssetKey, str],
+        run: RunContext,
     ) -> None:
         self.run_id = run_id
         self.success = outcome.success
         self.outcome = outcome
         self.all_events = events
         self._plan = plan
-        self._io_managers = io_managers
-        self._stored_by = stored_by
+        self._run = run
 
     def asset_value(self, key: CoercibleToAssetKey) -> Any:
-        """The stored value of an asset materialized by this run."""
+        """The value of an asset materialized by this run.
+
+        As in the reference, the value the asset returned, kept when it was stored in this
+        process; one stored in another (the multiprocess executor) is read back by the IO
+        manager that stored it, set up again for the read.
+        """
         asset_key = AssetKey.from_coercible(key)
-        manager = self._io_managers[self._stored_by.get(asset_key, DEFAULT_IO_MANAGER_KEY)]
-        return manager.load_input(InputContext(asset_key, self.run_id, "result"))
+        captured = self._run.captured
+        if captured is not None and asset_key in captured:
+            return captured[asset_key]
+        io_key = self._run.stored_by.get(asset_key, DEFAULT_IO_MANAGER_KEY)
+        with resources_set_up(self._run, (), io_manager_keys=[io_key]) as run:
+            upstream = upstream_output_context(run, asset_key, io_key)
+            context = InputContext(
+                asset_key,
+                run.run_id,
+                name=upstream.name,
+                upstream_output=upstream,
+                resources=run.resources,
+                resource_config=run.resource_configs.get(io_key),
+            )
+            return run.io_managers[io_key].load_input(context)
 
     def output_for_node(self, node_name: str, output_name: str = "result") -> Any:
         """The value of output ``output_name`` of the step ``node_name``."""
@@ -118,7 +136,7 @@ def materialize(
         if on_event is not None:
             on_event(numbered)
 
-    run, io_managers = prepare_run(
+    run, _ = prepare_run(
         plan,
         graph,
         run_config,
@@ -128,8 +146,9 @@ def materialize(
         tags or {},
         ephemeral=True,
     )
+    run.captured = {}
     outcome = run_plan(plan, run, executor=executor, max_concurrent=max_concurrent)
-    result = ExecuteResult(run_id, outcome, events, plan, io_managers, run.stored_by)
+    result = ExecuteResult(run_id, outcome, events, plan, run)
     if raise_on_error and not outcome.success:
         failures = [e for e in events if e.type is EventType.STEP_FAILURE]
         detail = outcome.error or (failures[0].error if failures else "steps were skipped")
