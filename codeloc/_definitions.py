@@ -11,6 +11,7 @@ from codeloc._graph import AssetGraph
 from codeloc._io_manager import check_default_io_manager, check_io_manager_keys
 from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition
 from codeloc._key import AssetKey
+from codeloc._resource_def import check_resource_dependencies
 from codeloc._spec import AssetSpec
 
 __all__ = ["Definitions", "flatten_assets"]
@@ -56,6 +57,7 @@ class Definitions:
     def _check_resources(self) -> None:
         provided = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
         check_default_io_manager(self.resources)
+        check_resource_dependencies(self.resources)
         for definition in self.assets:
             if definition.required_resource_keys:
                 check_io_manager_keys(definition, self.resources)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, overload
 
-from codeloc._errors import DefinitionError, ResourceSetupError
+from codeloc._errors import DefinitionError, ResourceSetupError, UnknownResourceError
 
-__all__ = ["InitResourceContext", "ResourceDefinition", "resource"]
+__all__ = ["InitResourceContext", "ResourceDefinition", "check_resource_dependencies", "resource"]
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,19 @@ def resource(
     if fn is not None:
         return build(fn)
     return build
+
+
+def check_resource_dependencies(resources: Mapping[str, Any]) -> None:
+    """Refuse a resource whose ``required_resource_keys`` name one ``resources`` lacks."""
+    for key, value in resources.items():
+        if not isinstance(value, ResourceDefinition):
+            continue
+        missing = sorted(value.required_resource_keys - set(resources))
+        if missing:
+            raise UnknownResourceError(
+                f"resource '{key}' requires resource '{missing[0]}', which is not provided; "
+                f"the resources given are {sorted(resources)}"
+            )
 
 
 def _is_instance(value: Any, kind: type) -> bool:

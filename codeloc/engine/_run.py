@@ -20,7 +20,7 @@ from codeloc._errors import TesseraError, UnknownResourceError
 from codeloc._graph import AssetGraph
 from codeloc._io_manager import check_default_io_manager, check_io_manager_keys
 from codeloc._key import AssetKey
-from codeloc._resource_def import ResourceDefinition
+from codeloc._resource_def import ResourceDefinition, check_resource_dependencies
 from codeloc._run_config import RunConfig, run_config_dict
 from codeloc._runs import Event
 from codeloc.engine._io import IOManager, default_io_manager
@@ -83,6 +83,7 @@ def prepare_run(
     if DEFAULT_IO_MANAGER_KEY not in resolved:
         resolved[DEFAULT_IO_MANAGER_KEY] = default_io_manager(ephemeral)
     check_default_io_manager(resolved)
+    check_resource_dependencies(resolved)
     # The IO managers that exist before the run sets up its resources; one that a function
     # or a factory builds joins them as the run sets it up (see ``resources_set_up``).
     io_managers = {k: v for k, v in resolved.items() if isinstance(v, IOManager)}
