@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._errors import DefinitionError, GroupConflictError, UnknownResourceError
-# Re-exported: the definition modules and the engine read the default key from here.
-from codeloc._io_manager import DEFAULT_IO_MANAGER_KEY as DEFAULT_IO_MANAGER_KEY
+from codeloc._io_manager import DEFAULT_IO_MANAGER_KEY as DEFAULT_IO_MANAGER_KEY  # re-exported
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._retry import RetryPolicy
 from codeloc._signature import (

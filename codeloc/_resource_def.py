@@ -10,10 +10,11 @@ like ``ConfigurableResource.yield_for_execution``). Its config comes from run co
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, overload
 
@@ -30,7 +31,7 @@ class InitResourceContext:
     run_id: str
     resource_key: str
     resource_config: Any = None
-    resources: Any = field(default_factory=SimpleNamespace)
+    resources: Any = dataclasses.field(default_factory=SimpleNamespace)
 
 
 ResourceFunction = Callable[..., Any]

@@ -68,9 +68,11 @@ def upstream_output_context(run: RunContext, key: AssetKey, io_key: str) -> Outp
     if definition is None:  # an asset of another location, or one declared with AssetSpec
         spec = graph.spec_by_key.get(key) if graph is not None else None
         return _output_context(run, key, io_key, step_key=None, name="result", spec=spec, logs=None)
-    for name, spec in zip(definition.output_names, definition.specs, strict=True):
-        if spec.key == key:
-            break
+    name, spec = next(
+        (n, s)
+        for n, s in zip(definition.output_names, definition.specs, strict=True)
+        if s.key == key
+    )
     return _output_context(
         run, key, io_key, step_key=definition.node_name, name=name, spec=spec, logs=None
     )

@@ -5,7 +5,9 @@ A ``ConfigurableResource`` is entered through its ``yield_for_execution`` (by de
 failed), in the order the resources are given (a resource after those it requires), and
 left in reverse; a ``ResourceDefinition`` (``@resource``, ``@io_manager``) through its
 function, a generator's code after ``yield`` being the teardown. IO managers are resources:
-those the steps store and load with are set up with the rest. Where that happens follows where the steps run: once per run for the in-process
+those the steps store and load with are set up with the rest.
+
+Where that happens follows where the steps run: once per run for the in-process
 executor, once per step in the process that runs it for the multiprocess and Celery
 executors, as each of those processes has its own copy of the resource.
 """

@@ -33,9 +33,7 @@ class JsonFiles(ConfigurableIOManager):
             "step_key": context.step_key,
             "run_id": context.run_id,
             # Definition metadata as given (a typed value's own value, where it is wrapped).
-            "metadata": {
-                k: getattr(v, "value", v) for k, v in context.definition_metadata.items()
-            },
+            "metadata": {k: getattr(v, "value", v) for k, v in context.definition_metadata.items()},
             "resource_config": context.resource_config,
         }
         path.write_text(json.dumps(record))

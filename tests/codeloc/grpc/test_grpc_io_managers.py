@@ -44,7 +44,8 @@ def test_values_go_through_the_user_io_manager_in_the_step_processes(
     orders = json.loads((tmp_path / "orders.json").read_text())
     total = json.loads((tmp_path / "total.json").read_text())
     assert (orders["value"], total["value"]) == ([3, 4], 7)
-    assert orders["name"] == "result" and orders["step_key"] == "orders"
+    assert orders["name"] == "result"
+    assert orders["step_key"] == "orders"
     assert orders["run_id"] == run_id
     assert orders["metadata"] == {"owner": "sales"}
     assert orders["resource_config"] == {"base": str(tmp_path)}
