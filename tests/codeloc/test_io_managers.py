@@ -15,6 +15,7 @@ import pytest
 from codeloc import (
     AssetIn,
     AssetKey,
+    AssetOut,
     ConfigurableIOManager,
     ConfigurableIOManagerFactory,
     ConfigurableResource,
@@ -34,6 +35,7 @@ from codeloc import (
     build_output_context,
     io_manager,
     materialize,
+    multi_asset,
 )
 from codeloc.engine import EventType
 
@@ -425,3 +427,35 @@ def test_partition_keys_answer_for_what_is_not_partitioned() -> None:
     assert dated.has_partition_key
     assert dated.partition_key == "2024-01-01"
     assert dated.get_asset_identifier() == ["sales", "orders", "2024-01-01"]
+
+
+def test_each_output_of_a_multi_asset_goes_to_its_own_io_manager() -> None:
+    names: dict[str, list[tuple[str, str]]] = {"lake": [], "io_manager": []}
+
+    class Noting(InMemoryIOManager):
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+        def handle_output(self, context: OutputContext, obj: Any) -> None:
+            names[self.key].append((context.name, context.asset_key.to_user_string()))
+            super().handle_output(context, obj)
+
+    @multi_asset(outs={"left": AssetOut(io_manager_key="lake"), "right": AssetOut()})
+    def split() -> tuple[int, int]:
+        return 1, 2
+
+    @asset
+    def joined(left: int, right: int) -> int:
+        return left * 10 + right
+
+    lake = Noting("lake")
+    result = materialize(
+        [split, joined], resources={"lake": lake, "io_manager": Noting("io_manager")}
+    )
+    assert names == {
+        "lake": [("left", "left")],
+        "io_manager": [("right", "right"), ("result", "joined")],
+    }
+    assert lake.values == {AssetKey("left"): 1}
+    assert result.asset_value("joined") == 12
