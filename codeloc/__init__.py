@@ -22,15 +22,13 @@ from codeloc._errors import (
     TesseraError,
     UnknownResourceError,
 )
-from codeloc._io_manager import (
+from codeloc._io_context import (
     InputContext,
-    IOManager,
-    IOManagerDefinition,
     OutputContext,
     build_input_context,
     build_output_context,
-    io_manager,
 )
+from codeloc._io_manager import IOManager, IOManagerDefinition, io_manager
 from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition, define_asset_job, sensor
 from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module

@@ -23,7 +23,8 @@ from pydantic import (
 
 from codeloc._env_var import EnvVar
 from codeloc._errors import ConfigInvalid, ResourceSetupError
-from codeloc._io_manager import InputContext, IOManager, IOManagerFactory, OutputContext
+from codeloc._io_context import InputContext, OutputContext
+from codeloc._io_manager import IOManager, IOManagerFactory
 from codeloc._resource_def import InitResourceContext
 
 __all__ = [

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from codeloc._errors import TesseraError
-from codeloc._io_manager import InputContext, IOManager, OutputContext
+from codeloc._io_context import InputContext, OutputContext
+from codeloc._io_manager import IOManager
 from codeloc._key import AssetKey
 from codeloc._settings import Settings
 

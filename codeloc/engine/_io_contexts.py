@@ -14,7 +14,7 @@ from typing import Any
 
 from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from codeloc._errors import RunInterrupted, TesseraError
-from codeloc._io_manager import InputContext, OutputContext
+from codeloc._io_context import InputContext, OutputContext
 from codeloc._key import AssetKey
 from codeloc._retry import RetryRequested
 from codeloc._signature import InputSpec
