@@ -415,7 +415,8 @@ def asset(
                     f"asset '{asset_key.to_user_string()}': give either io_manager_key= or "
                     "io_manager_def=, not both"
                 )
-            manager_key = "__".join((*asset_key.path, DEFAULT_IO_MANAGER_KEY))
+            # The reference's key: the path as a Python identifier, then "io_manager".
+            manager_key = "__".join((*asset_key.path, DEFAULT_IO_MANAGER_KEY)).replace("-", "_")
             bound = {**(resource_defs or {}), manager_key: io_manager_def}
         spec = AssetSpec(
             asset_key,

@@ -254,6 +254,12 @@ def test_io_manager_def_binds_a_manager_to_the_asset_under_a_generated_key(tmp_p
     materialize([own])
     assert json.loads((tmp_path / "sales" / "own.json").read_text()) == {"own": True}
 
+    @asset(key=["raw-data", "x"], io_manager_def=InMemoryIOManager())
+    def dashed() -> int:
+        return 1
+
+    assert dashed.io_manager_key_for(dashed.key) == "raw_data__x__io_manager"
+
     with pytest.raises(DefinitionError, match=r"asset 'both'.*io_manager_key= or io_manager_def="):
 
         @asset(io_manager_key="lake", io_manager_def=InMemoryIOManager())
