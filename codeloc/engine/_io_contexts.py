@@ -66,7 +66,7 @@ def upstream_output_context(run: RunContext, key: AssetKey, io_key: str) -> Outp
     graph = run.graph
     definition = graph.definition_by_key.get(key) if graph is not None else None
     if definition is None:  # an asset of another location, or one declared with AssetSpec
-        spec = graph.spec_by_key.get(key) if graph is not None else None
+        spec = graph.declared_external.get(key) if graph is not None else None
         return _output_context(run, key, io_key, step_key=None, name="result", spec=spec, logs=None)
     name, spec = next(
         (n, s)

@@ -16,6 +16,7 @@ from codeloc import (
     AssetIn,
     AssetKey,
     AssetOut,
+    AssetSpec,
     ConfigurableIOManager,
     ConfigurableIOManagerFactory,
     ConfigurableResource,
@@ -465,3 +466,29 @@ def test_each_output_of_a_multi_asset_goes_to_its_own_io_manager() -> None:
     }
     assert lake.values == {AssetKey("left"): 1}
     assert result.asset_value("joined") == 12
+
+
+def test_the_upstream_output_of_an_asset_declared_elsewhere_has_its_metadata() -> None:
+    told: list[Any] = []
+
+    class Warehouse(IOManager):
+        def handle_output(self, context: OutputContext, obj: Any) -> None: ...
+
+        def load_input(self, context: InputContext) -> Any:
+            upstream = context.upstream_output
+            assert upstream is not None
+            told.append((upstream.asset_key, upstream.name, dict(upstream.definition_metadata)))
+            return 41
+
+    @asset
+    def reads(raw_events: int) -> int:
+        return raw_events + 1
+
+    declared = AssetSpec("raw_events", metadata={"table": "events"})
+    result = materialize(
+        [declared, reads], resources={"io_manager": Warehouse()}, selection=[reads]
+    )
+    assert result.asset_value("reads") == 42
+    [(key, name, metadata)] = told
+    assert (key, name) == (AssetKey("raw_events"), "result")
+    assert {k: getattr(v, "value", v) for k, v in metadata.items()} == {"table": "events"}
