@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from codeloc._errors import TesseraError
 from codeloc._key import AssetKey, CoercibleToAssetKey
+from codeloc._metadata import MetadataValue, normalize_metadata
 from codeloc._step_logs import StepLogs
 
 __all__ = [
@@ -43,6 +44,7 @@ class OutputContext:
         "_asset_key",
         "_config",
         "_definition_metadata",
+        "_logged_metadata",
         "_logs",
         "_name",
         "_partition_key",
@@ -50,7 +52,6 @@ class OutputContext:
         "_resources",
         "_run_id",
         "_step_key",
-        "added_metadata",
     )
 
     def __init__(
@@ -77,8 +78,7 @@ class OutputContext:
         self._config = config
         self._partition_key = partition_key
         self._logs = logs
-        #: what ``add_output_metadata`` added: it goes on the asset's materialization
-        self.added_metadata: dict[str, Any] = {}
+        self._logged_metadata: dict[str, MetadataValue] = {}
 
     @property
     def has_asset_key(self) -> bool:
@@ -151,7 +151,11 @@ class OutputContext:
 
     def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
         """Add metadata to the materialization of the asset being stored."""
-        self.added_metadata.update(metadata)
+        self._logged_metadata.update(normalize_metadata(metadata))
+
+    def get_logged_metadata(self) -> dict[str, MetadataValue]:
+        """What ``add_output_metadata`` added, as typed values."""
+        return dict(self._logged_metadata)
 
     def __repr__(self) -> str:
         key = self._asset_key.to_user_string() if self._asset_key is not None else None

@@ -16,6 +16,7 @@ from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from codeloc._errors import RunInterrupted, TesseraError
 from codeloc._io_context import InputContext, OutputContext
 from codeloc._key import AssetKey
+from codeloc._metadata import MetadataValue
 from codeloc._retry import RetryRequested
 from codeloc._signature import InputSpec
 from codeloc._spec import AssetSpec
@@ -118,7 +119,7 @@ def store_output(
     output_name: str,
     value: Any,
     logs: StepLogs,
-) -> dict[str, Any]:
+) -> dict[str, MetadataValue]:
     """Store ``value`` as the asset of ``spec``; the metadata the IO manager added.
 
     Raises ``TesseraError`` naming the step and the asset when ``handle_output`` raises.
@@ -138,4 +139,4 @@ def store_output(
         ) from exc
     if run.captured is not None:
         run.captured[spec.key] = value
-    return context.added_metadata
+    return context.get_logged_metadata()

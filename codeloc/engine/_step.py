@@ -14,7 +14,7 @@ from codeloc._assets import AssetsDefinition
 from codeloc._context import AssetExecutionContext
 from codeloc._errors import RunInterrupted, TesseraError
 from codeloc._key import AssetKey
-from codeloc._metadata import MetadataValue, normalize_metadata
+from codeloc._metadata import MetadataValue
 from codeloc._results import MaterializeResult, Output
 from codeloc._retry import RetryPolicy, RetryRequested
 from codeloc._runs import AssetMaterialization, Event, EventType
@@ -189,7 +189,7 @@ def _attempt(
                 run, step, definition, item.spec, item.output_name, item.value, logs
             )
             if added:
-                item.metadata = {**item.metadata, **normalize_metadata(added)}
+                item.metadata = {**item.metadata, **added}
         code_version = item.spec.code_version
         data_version = item.data_version or data_version_of(
             code_version or run.run_id, ((d, input_versions.get(d)) for d in item.spec.deps)

@@ -27,6 +27,7 @@ from codeloc import (
     InputContext,
     IOManager,
     IOManagerDefinition,
+    MetadataValue,
     OutputContext,
     ResourceDefinition,
     TesseraError,
@@ -405,7 +406,7 @@ def test_contexts_built_for_a_direct_call(tmp_path: Path) -> None:
         asset_key="orders", name="result", step_key="orders", definition_metadata={"a": 1}
     )
     manager.handle_output(out, [1, 2])
-    assert out.added_metadata == {"path": str(tmp_path / "orders.json")}
+    assert out.get_logged_metadata() == {"path": MetadataValue.text(str(tmp_path / "orders.json"))}
     assert out.metadata == {"a": 1}
     assert out.get_asset_identifier() == ["orders"]
     loaded = manager.load_input(
