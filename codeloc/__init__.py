@@ -23,6 +23,13 @@ from codeloc._errors import (
     TesseraError,
     UnknownResourceError,
 )
+from codeloc._io_context import (
+    InputContext,
+    OutputContext,
+    build_input_context,
+    build_output_context,
+)
+from codeloc._io_manager import IOManager, IOManagerDefinition, io_manager
 from codeloc._jobs import (
     AssetJob,
     JobDefinition,
@@ -57,6 +64,8 @@ __all__ = [
     "Backoff",
     "Config",
     "ConfigInvalid",
+    "ConfigurableIOManager",
+    "ConfigurableIOManagerFactory",
     "ConfigurableResource",
     "CycleError",
     "DataVersion",
@@ -70,14 +79,17 @@ __all__ = [
     "GraphDefinition",
     "GroupConflictError",
     "IOManager",
+    "IOManagerDefinition",
     "InMemoryIOManager",
     "InitResourceContext",
+    "InputContext",
     "Jitter",
     "JobDefinition",
     "MaterializeResult",
     "MetadataValue",
     "OpDefinition",
     "Output",
+    "OutputContext",
     "ResourceDefinition",
     "RetryPolicy",
     "RetryRequested",
@@ -92,9 +104,12 @@ __all__ = [
     "__version__",
     "asset",
     "build_asset_context",
+    "build_input_context",
+    "build_output_context",
     "define_asset_job",
     "graph",
     "graph_asset",
+    "io_manager",
     "load_assets_from_modules",
     "load_assets_from_package_module",
     "materialize",
@@ -106,12 +121,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from codeloc._config import Config, ConfigurableResource
+    from codeloc._config import (
+        Config,
+        ConfigurableIOManager,
+        ConfigurableIOManagerFactory,
+        ConfigurableResource,
+    )
     from codeloc.engine import (
         ExecuteResult,
         FilesystemIOManager,
         InMemoryIOManager,
-        IOManager,
         materialize,
         materialize_to_memory,
     )
@@ -122,11 +141,12 @@ if TYPE_CHECKING:
 # never loads the machinery that executes assets.
 _LAZY = {
     "Config": "codeloc._config",
+    "ConfigurableIOManager": "codeloc._config",
+    "ConfigurableIOManagerFactory": "codeloc._config",
     "ConfigurableResource": "codeloc._config",
     "ExecuteResult": "codeloc.engine",
     "FilesystemIOManager": "codeloc.engine",
     "InMemoryIOManager": "codeloc.engine",
-    "IOManager": "codeloc.engine",
     "materialize": "codeloc.engine",
     "materialize_to_memory": "codeloc.engine",
 }

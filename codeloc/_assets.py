@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._errors import DefinitionError, GroupConflictError, UnknownResourceError
+from codeloc._io_manager import DEFAULT_IO_MANAGER_KEY as DEFAULT_IO_MANAGER_KEY  # re-exported
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._retry import RetryPolicy
 from codeloc._signature import (
@@ -40,7 +41,6 @@ __all__ = [
     "multi_asset",
 ]
 
-DEFAULT_IO_MANAGER_KEY = "io_manager"
 _NO_RESOURCES: frozenset[str] = frozenset()
 
 
@@ -115,9 +115,11 @@ class AssetsDefinition:
         self.can_subset = can_subset
         self._keys = frozenset(s.key for s in self.specs)
         sig = self.signature
-        if sig.resource_params or sig.extra_resource_keys or self.io_manager_keys:
+        input_managers = [i.input_manager_key for i in self.inputs if i.input_manager_key]
+        if sig.resource_params or sig.extra_resource_keys or self.io_manager_keys or input_managers:
             required = set(sig.resource_params.values()) | sig.extra_resource_keys
             required.update(k for k in self.io_manager_keys.values() if k != DEFAULT_IO_MANAGER_KEY)
+            required.update(k for k in input_managers if k != DEFAULT_IO_MANAGER_KEY)
             self._required_resources = frozenset(required)
         else:
             self._required_resources = _NO_RESOURCES
@@ -262,7 +264,7 @@ class AssetsDefinition:
             specs=specs,
             fn=self.fn,
             signature=self.signature,
-            inputs=[InputSpec(i.param, moved.get(i.key, i.key)) for i in self.inputs],
+            inputs=[i._replace(key=moved.get(i.key, i.key)) for i in self.inputs],
             output_names=self.output_names,
             io_manager_keys={renamed[k]: v for k, v in self.io_manager_keys.items()},
             retry_policy=self.retry_policy,
@@ -365,6 +367,7 @@ def asset(
     tags: Mapping[str, str] | None = None,
     retry_policy: RetryPolicy | None = None,
     io_manager_key: str | None = None,
+    io_manager_def: Any = None,
     required_resource_keys: Iterable[str] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
@@ -390,6 +393,7 @@ def asset(
     tags: Mapping[str, str] | None = None,
     retry_policy: RetryPolicy | None = None,
     io_manager_key: str | None = None,
+    io_manager_def: Any = None,
     required_resource_keys: Iterable[str] | None = None,
     resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
@@ -406,6 +410,8 @@ def asset(
     resources to the asset; a run merges them with its other resources (see
     ``merge_resource_defs``). ``config_schema`` declares classic config instead of a
     ``Config`` parameter (see ``codeloc._config_schema``), read with ``context.op_config``.
+    ``io_manager_key`` names the IO manager that stores the value;
+    ``io_manager_def`` binds one to the asset, under the key ``<key segments>__io_manager``.
     """
 
     def build(func: Callable[..., Any]) -> AssetsDefinition:
@@ -428,6 +434,16 @@ def asset(
         sig = with_required_resources(sig, required_resource_keys)
         if config_schema is not None:
             sig = _with_config_schema(sig, config_schema, asset_key.to_user_string())
+        manager_key, bound = io_manager_key, resource_defs
+        if io_manager_def is not None:
+            if io_manager_key is not None:
+                raise DefinitionError(
+                    f"asset '{asset_key.to_user_string()}': give either io_manager_key= or "
+                    "io_manager_def=, not both"
+                )
+            # The reference's key: the path as a Python identifier, then "io_manager".
+            manager_key = "__".join((*asset_key.path, DEFAULT_IO_MANAGER_KEY)).replace("-", "_")
+            bound = {**(resource_defs or {}), manager_key: io_manager_def}
         spec = AssetSpec(
             asset_key,
             deps=[*(i.key for i in inputs), *(coerce_dep_key(d) for d in deps or ())],
@@ -444,9 +460,9 @@ def asset(
             fn=func,
             signature=sig,
             inputs=inputs,
-            io_manager_keys={asset_key: io_manager_key} if io_manager_key else None,
+            io_manager_keys={asset_key: manager_key} if manager_key else None,
             retry_policy=retry_policy,
-            resource_defs=resource_defs,
+            resource_defs=bound,
         )
 
     if fn is not None:

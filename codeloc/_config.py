@@ -23,10 +23,14 @@ from pydantic import (
 
 from codeloc._env_var import EnvVar
 from codeloc._errors import ConfigInvalid, ResourceSetupError
+from codeloc._io_context import InputContext, OutputContext
+from codeloc._io_manager import IOManager, IOManagerFactory
 from codeloc._resource_def import InitResourceContext
 
 __all__ = [
     "Config",
+    "ConfigurableIOManager",
+    "ConfigurableIOManagerFactory",
     "ConfigurableResource",
     "InitResourceContext",
     "PartialResource",
@@ -157,6 +161,37 @@ class PartialResource:
 
     def __repr__(self) -> str:
         return f"{self.resource_type.__name__}.configure_at_launch(**{self.values!r})"
+
+
+class ConfigurableIOManager(ConfigurableResource, IOManager):
+    """An IO manager that is a configurable resource: settings as fields, behaviour in
+    ``handle_output`` and ``load_input``.
+
+    Set up and torn down like any ``ConfigurableResource``; its fields are the
+    ``resource_config`` of the contexts it is handed. Set ``persistent = False`` on one
+    that keeps values in memory, so that executors that need stored values refuse it.
+    """
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement handle_output")
+
+    def load_input(self, context: InputContext) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not implement load_input")
+
+
+class ConfigurableIOManagerFactory(ConfigurableResource, IOManagerFactory):
+    """A configurable resource that builds the IO manager when a run sets it up: implement
+    ``create_io_manager(context)``, for an ``IOManager`` class that is not itself a
+    resource (one from a library, say)."""
+
+    @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator[Any]:
+        """Set up, yield ``create_io_manager(context)`` to the steps, tear down."""
+        self.setup_for_execution(context)
+        try:
+            yield self.create_io_manager(context)
+        finally:
+            self.teardown_after_execution(context)
 
 
 def validate_config(

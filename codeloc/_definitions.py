@@ -13,8 +13,10 @@ from codeloc._assets import (
 )
 from codeloc._errors import ConfigInvalid, DefinitionError, SelectionError, UnknownResourceError
 from codeloc._graph import AssetGraph
+from codeloc._io_manager import check_default_io_manager, check_io_manager_keys
 from codeloc._jobs import AssetJob, JobDefinition, ScheduleDefinition, SensorDefinition
 from codeloc._key import AssetKey, CoercibleToAssetKey
+from codeloc._resource_def import check_resource_dependencies
 from codeloc._selection import AssetSelection
 from codeloc._spec import AssetSpec
 
@@ -67,7 +69,11 @@ class Definitions:
 
     def _check_resources(self) -> None:
         provided = set(self.resources) | {DEFAULT_IO_MANAGER_KEY}
+        check_default_io_manager(self.resources)
+        check_resource_dependencies(self.resources)
         for definition in self.assets:
+            if definition.required_resource_keys:
+                check_io_manager_keys(definition, self.resources)
             missing = definition.required_resource_keys - provided
             if missing:
                 names = ", ".join(sorted(f"'{m}'" for m in missing))
@@ -169,7 +175,9 @@ class Definitions:
         # not load the engine.
         from codeloc.engine import load_stored_value
 
-        return load_stored_value(key, definition.io_manager_key_for(key), self.resources)
+        return load_stored_value(
+            key, definition.io_manager_key_for(key), self.resources, self.graph
+        )
 
     @staticmethod
     def validate_loadable(defs: Definitions) -> None:

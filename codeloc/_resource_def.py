@@ -9,24 +9,29 @@ like ``ConfigurableResource.yield_for_execution``). Its config comes from run co
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, overload
 
-from codeloc._errors import DefinitionError, ResourceSetupError
+from codeloc._errors import DefinitionError, ResourceSetupError, UnknownResourceError
 
-__all__ = ["InitResourceContext", "ResourceDefinition", "resource"]
+__all__ = ["InitResourceContext", "ResourceDefinition", "check_resource_dependencies", "resource"]
 
 
 @dataclass(frozen=True)
 class InitResourceContext:
-    """What a resource's lifecycle hooks are told: the run, the key it is under, its config."""
+    """What a resource's lifecycle hooks are told: the run, the key it is under, its config,
+    and (as attributes of ``resources``) the resources it requires, already set up."""
 
     run_id: str
     resource_key: str
     resource_config: Any = None
+    resources: Any = dataclasses.field(default_factory=SimpleNamespace)
 
 
 ResourceFunction = Callable[..., Any]
@@ -36,7 +41,9 @@ class ResourceDefinition:
     """A resource built by ``resource_fn`` when a run sets it up.
 
     ``config_schema`` is a mapping of field name to Python type (every field required), or
-    a single type for a scalar config, or ``None`` for no config.
+    a single type for a scalar config, or ``None`` for no config. The resources named by
+    ``required_resource_keys`` are set up first and handed to ``resource_fn`` as
+    ``context.resources``.
     """
 
     def __init__(
@@ -46,11 +53,13 @@ class ResourceDefinition:
         description: str | None = None,
         *,
         config: Any = None,
+        required_resource_keys: Iterable[str] | None = None,
     ) -> None:
         self.resource_fn = resource_fn
         self.config_schema = config_schema
         self.description = description if description is not None else _doc(resource_fn)
         self.config = config
+        self.required_resource_keys: frozenset[str] = frozenset(required_resource_keys or ())
 
     @staticmethod
     def hardcoded_resource(value: Any, description: str | None = None) -> ResourceDefinition:
@@ -64,9 +73,9 @@ class ResourceDefinition:
 
     def configured(self, config: Any) -> ResourceDefinition:
         """This resource with ``config`` as its config (run config still overrides it)."""
-        return ResourceDefinition(
-            self.resource_fn, self.config_schema, self.description, config=config
-        )
+        configured = copy.copy(self)  # of its own class: an IO manager stays one
+        configured.config = config
+        return configured
 
     def _validated_config(self, key: str) -> Any:
         """The config checked against the schema; ``ResourceSetupError`` names the field."""
@@ -99,9 +108,23 @@ class ResourceDefinition:
                 )
         return dict(config)
 
-    def for_execution(self, run_id: str, key: str) -> AbstractContextManager[Any]:
-        """The resource's lifecycle for one run: enter to build it, leave to clean it up."""
-        context = InitResourceContext(run_id, key, self._validated_config(key))
+    def resource_config(self, key: str) -> Any:
+        """The config a run under ``key`` builds the resource with, checked against the schema.
+
+        Raises ``ResourceSetupError`` naming the field that does not fit.
+        """
+        return self._validated_config(key)
+
+    def for_execution(
+        self, run_id: str, key: str, resources: Mapping[str, Any] | None = None
+    ) -> AbstractContextManager[Any]:
+        """The resource's lifecycle for one run: enter to build it, leave to clean it up.
+
+        ``resources`` are the resources it requires, already set up.
+        """
+        context = InitResourceContext(
+            run_id, key, self._validated_config(key), SimpleNamespace(**(resources or {}))
+        )
         fn = self.resource_fn
         if inspect.isgeneratorfunction(fn):
             return contextmanager(fn)(context)
@@ -109,7 +132,7 @@ class ResourceDefinition:
         return _built(fn, context if takes_context else None)
 
     def __repr__(self) -> str:
-        return f"<ResourceDefinition {getattr(self.resource_fn, '__name__', '?')}>"
+        return f"<{type(self).__name__} {getattr(self.resource_fn, '__name__', '?')}>"
 
 
 @contextmanager
@@ -123,7 +146,10 @@ def resource(fn: ResourceFunction, /) -> ResourceDefinition: ...
 
 @overload
 def resource(
-    *, config_schema: Mapping[str, type] | type | None = None, description: str | None = None
+    *,
+    config_schema: Mapping[str, type] | type | None = None,
+    description: str | None = None,
+    required_resource_keys: Iterable[str] | None = None,
 ) -> Callable[[ResourceFunction], ResourceDefinition]: ...
 
 
@@ -133,17 +159,36 @@ def resource(
     *,
     config_schema: Mapping[str, type] | type | None = None,
     description: str | None = None,
+    required_resource_keys: Iterable[str] | None = None,
 ) -> ResourceDefinition | Callable[[ResourceFunction], ResourceDefinition]:
-    """Define a resource by the function that builds it from an ``InitResourceContext``."""
+    """Define a resource by the function that builds it from an ``InitResourceContext``.
+
+    ``required_resource_keys`` names the resources it is built from (``context.resources``).
+    """
 
     def build(func: ResourceFunction) -> ResourceDefinition:
         if not callable(func):
             raise DefinitionError(f"@resource decorates a function, not {func!r}")
-        return ResourceDefinition(func, config_schema, description)
+        return ResourceDefinition(
+            func, config_schema, description, required_resource_keys=required_resource_keys
+        )
 
     if fn is not None:
         return build(fn)
     return build
+
+
+def check_resource_dependencies(resources: Mapping[str, Any]) -> None:
+    """Refuse a resource whose ``required_resource_keys`` name one ``resources`` lacks."""
+    for key, value in resources.items():
+        if not isinstance(value, ResourceDefinition):
+            continue
+        missing = sorted(value.required_resource_keys - set(resources))
+        if missing:
+            raise UnknownResourceError(
+                f"resource '{key}' requires resource '{missing[0]}', which is not provided; "
+                f"the resources given are {sorted(resources)}"
+            )
 
 
 def _is_instance(value: Any, kind: type) -> bool:

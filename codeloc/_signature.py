@@ -26,10 +26,15 @@ __all__ = ["NO_PARAMETERS", "InputSpec", "Signature", "inspect_function", "with_
 
 
 class InputSpec(NamedTuple):
-    """A parameter of the compute function that receives the value of an upstream asset."""
+    """A parameter of the compute function that receives the value of an upstream asset.
+
+    ``input_manager_key`` and ``metadata`` come from its ``AssetIn``, if it has one.
+    """
 
     param: str
     key: AssetKey
+    input_manager_key: str | None = None
+    metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +108,9 @@ def inspect_function(
             f"the function (its upstream parameters are {data})"
         )
     inputs = tuple(
-        InputSpec(p, ins[p].resolve_key(p) if p in ins else AssetKey(p))
+        InputSpec(p, ins[p].resolve_key(p), ins[p].input_manager_key, ins[p].metadata)
+        if p in ins
+        else InputSpec(p, AssetKey(p))
         for p in data
         if p in required or p in ins
     )

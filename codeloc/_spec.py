@@ -84,11 +84,16 @@ class AssetSpec:
 
 @dataclass(frozen=True, slots=True)
 class AssetIn:
-    """How a function parameter maps to an upstream asset: by ``key``, or by name + prefix."""
+    """How a function parameter maps to an upstream asset: by ``key``, or by name + prefix.
+
+    ``metadata`` is what the IO manager's ``InputContext`` reads; ``input_manager_key`` names
+    the IO manager that loads the value, instead of the one the upstream asset is stored by.
+    """
 
     key: CoercibleToAssetKey | None = None
     key_prefix: CoercibleToAssetKeyPrefix = None
     metadata: Mapping[str, Any] | None = None
+    input_manager_key: str | None = None
 
     def resolve_key(self, param_name: str) -> AssetKey:
         if self.key is not None:

@@ -1,4 +1,6 @@
-"""IO managers: how an asset's value is stored and loaded again by its downstream assets."""
+"""The IO managers Tessera ships: how an asset's value is stored and loaded again by its
+downstream assets when the user configures nothing else (``IOManager`` itself, and the
+contexts its methods get, are in ``codeloc._io_manager``)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ import shutil
 import tempfile
 import threading
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codeloc._errors import TesseraError
+from codeloc._io_context import InputContext, OutputContext
+from codeloc._io_manager import IOManager
 from codeloc._key import AssetKey
 from codeloc._settings import Settings
 
@@ -24,34 +27,6 @@ __all__ = [
     "OutputContext",
     "default_io_manager",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class OutputContext:
-    asset_key: AssetKey
-    run_id: str
-    step_key: str
-
-
-@dataclass(frozen=True, slots=True)
-class InputContext:
-    asset_key: AssetKey
-    run_id: str
-    step_key: str
-    upstream_step_key: str | None = None
-
-
-class IOManager:
-    """Subclass and implement both methods to store values your own way."""
-
-    #: whether values survive the process (the multiprocess executor needs that)
-    persistent = True
-
-    def handle_output(self, context: OutputContext, obj: Any) -> None:
-        raise NotImplementedError
-
-    def load_input(self, context: InputContext) -> Any:
-        raise NotImplementedError
 
 
 class InMemoryIOManager(IOManager):

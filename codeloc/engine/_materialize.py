@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
-from contextlib import ExitStack
 from typing import Any
 
 from codeloc._assets import DEFAULT_IO_MANAGER_KEY, flatten_assets, merge_resource_defs
-from codeloc._errors import DefinitionError, RunFailedError
+from codeloc._errors import DefinitionError, ResourceSetupError, RunFailedError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey, CoercibleToAssetKey
-from codeloc._resource_def import ResourceDefinition
 from codeloc._retry import RetryPolicy
 from codeloc._run_config import RunConfig
 from codeloc._runs import Event, EventType, ExecutorName
 from codeloc._selection import AssetSelection
 from codeloc.engine._executor import run_plan
-from codeloc.engine._io import InMemoryIOManager, InputContext, IOManager, default_io_manager
+from codeloc.engine._io import InMemoryIOManager, InputContext, default_io_manager
+from codeloc.engine._io_contexts import upstream_output_context
 from codeloc.engine._plan import ExecutionPlan, build_plan
-from codeloc.engine._run import prepare_run, resolve_resources
+from codeloc.engine._resources import resources_set_up
+from codeloc.engine._run import RunContext, prepare_run, resolve_resources
 from codeloc.engine._scheduler import RunOutcome
 
 __all__ = [
@@ -40,22 +40,38 @@ class ExecuteResult:
         outcome: RunOutcome,
         events: list[Event],
         plan: ExecutionPlan,
-        io_managers: Mapping[str, IOManager],
-        stored_by: Mapping[AssetKey, str],
+        run: RunContext,
     ) -> None:
         self.run_id = run_id
         self.success = outcome.success
         self.outcome = outcome
         self.all_events = events
         self._plan = plan
-        self._io_managers = io_managers
-        self._stored_by = stored_by
+        self._run = run
 
     def asset_value(self, key: CoercibleToAssetKey) -> Any:
-        """The stored value of an asset materialized by this run."""
+        """The value of an asset materialized by this run.
+
+        As in the reference, the value the asset returned, kept when it was stored in this
+        process; one stored in another (the multiprocess executor) is read back by the IO
+        manager that stored it, set up again for the read.
+        """
         asset_key = AssetKey.from_coercible(key)
-        manager = self._io_managers[self._stored_by.get(asset_key, DEFAULT_IO_MANAGER_KEY)]
-        return manager.load_input(InputContext(asset_key, self.run_id, "result"))
+        captured = self._run.captured
+        if captured is not None and asset_key in captured:
+            return captured[asset_key]
+        io_key = self._run.stored_by.get(asset_key, DEFAULT_IO_MANAGER_KEY)
+        with resources_set_up(self._run, (), io_manager_keys=[io_key]) as run:
+            upstream = upstream_output_context(run, asset_key, io_key)
+            context = InputContext(
+                asset_key,
+                run.run_id,
+                name=upstream.name,
+                upstream_output=upstream,
+                resources=run.resources,
+                resource_config=run.resource_configs.get(io_key),
+            )
+            return run.io_managers[io_key].load_input(context)
 
     def output_for_node(self, node_name: str, output_name: str = "result") -> Any:
         """The value of output ``output_name`` of the step ``node_name``."""
@@ -96,23 +112,38 @@ class ExecuteResult:
 LOAD_RUN_ID = "load_asset_value"
 
 
-def load_stored_value(key: AssetKey, io_manager_key: str, resources: Mapping[str, Any]) -> Any:
+def load_stored_value(
+    key: AssetKey, io_manager_key: str, resources: Mapping[str, Any], graph: AssetGraph
+) -> Any:
     """The value of ``key`` as the IO manager under ``io_manager_key`` of ``resources`` loads
     it: ``Definitions.load_asset_value``. Without that resource, the default IO manager of a
-    deployed location (``TESSERA_STORAGE``) reads it."""
+    deployed location (``TESSERA_STORAGE``) reads it. The manager is set up for the read and
+    torn down after, as a run would."""
     # A resource configured at launch is built here from its fields given in the code.
-    resource = resolve_resources(resources, {}, {io_manager_key}).get(io_manager_key)
-    with ExitStack() as stack:
-        if resource is None and io_manager_key == DEFAULT_IO_MANAGER_KEY:
-            resource = default_io_manager(ephemeral=False)
-        elif isinstance(resource, ResourceDefinition):
-            resource = stack.enter_context(resource.for_execution(LOAD_RUN_ID, io_manager_key))
-        if not isinstance(resource, IOManager):
-            raise DefinitionError(
-                f"asset '{key.to_user_string()}' is stored by the resource '{io_manager_key}', "
-                f"which is {'not given' if resource is None else 'not an IO manager'}"
+    resolved = resolve_resources(resources, {}, {io_manager_key})
+    if io_manager_key not in resolved and io_manager_key == DEFAULT_IO_MANAGER_KEY:
+        resolved[io_manager_key] = default_io_manager(ephemeral=False)
+    if io_manager_key not in resolved:
+        raise DefinitionError(
+            f"asset '{key.to_user_string()}' is stored by the resource '{io_manager_key}', "
+            "which is not given"
+        )
+    run = RunContext(LOAD_RUN_ID, {}, resolved, {}, emit=lambda _: None, graph=graph)
+    try:
+        with resources_set_up(run, (), io_manager_keys=[io_manager_key]) as live:
+            upstream = upstream_output_context(live, key, io_manager_key)
+            context = InputContext(
+                key,
+                LOAD_RUN_ID,
+                LOAD_RUN_ID,
+                name=upstream.name,
+                upstream_output=upstream,
+                resources=live.resources,
+                resource_config=live.resource_configs.get(io_manager_key),
             )
-        return resource.load_input(InputContext(key, LOAD_RUN_ID, LOAD_RUN_ID))
+            return live.io_managers[io_manager_key].load_input(context)
+    except ResourceSetupError as exc:
+        raise DefinitionError(f"asset '{key.to_user_string()}': {exc}") from exc
 
 
 def materialize(
@@ -219,7 +250,7 @@ def execute_selection(
         if on_event is not None:
             on_event(numbered)
 
-    run, io_managers = prepare_run(
+    run, _ = prepare_run(
         plan,
         graph,
         run_config,
@@ -230,8 +261,9 @@ def execute_selection(
         ephemeral=True,
         retry_policy=retry_policy,
     )
+    run.captured = {}
     outcome = run_plan(plan, run, executor=executor, max_concurrent=max_concurrent)
-    result = ExecuteResult(run_id, outcome, events, plan, io_managers, run.stored_by)
+    result = ExecuteResult(run_id, outcome, events, plan, run)
     if raise_on_error and not outcome.success:
         failures = [e for e in events if e.type is EventType.STEP_FAILURE]
         detail = outcome.error or (failures[0].error if failures else "steps were skipped")

@@ -2,9 +2,12 @@
 
 A ``ConfigurableResource`` is entered through its ``yield_for_execution`` (by default:
 ``setup_for_execution``, then ``teardown_after_execution`` on the way out, even when a step
-failed), in the order the resources are given, and left in reverse; a ``ResourceDefinition``
-(``@resource``) through its function, a generator's code after ``yield`` being the
-teardown. Where that happens follows where the steps run: once per run for the in-process
+failed), in the order the resources are given (a resource after those it requires), and
+left in reverse; a ``ResourceDefinition`` (``@resource``, ``@io_manager``) through its
+function, a generator's code after ``yield`` being the teardown. IO managers are resources:
+those the steps store and load with are set up with the rest.
+
+Where that happens follows where the steps run: once per run for the in-process
 executor, once per step in the process that runs it for the multiprocess and Celery
 executors, as each of those processes has its own copy of the resource.
 """
@@ -13,14 +16,16 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from typing import Any
 
 from codeloc._errors import ResourceSetupError
+from codeloc._io_manager import IOManager
 from codeloc._resource_def import InitResourceContext, ResourceDefinition
 from codeloc._runs import Event, EventType
+from codeloc.engine._io_contexts import step_io_manager_keys
 from codeloc.engine._plan import Step
 from codeloc.engine._run import RunContext
 from codeloc.engine._step import StepOutcome
@@ -29,35 +34,84 @@ __all__ = ["resources_set_up", "setup_failed"]
 
 
 @contextmanager
-def resources_set_up(run: RunContext, steps: Iterable[Step]) -> Iterator[RunContext]:
+def resources_set_up(
+    run: RunContext, steps: Iterable[Step], *, io_manager_keys: Iterable[str] = ()
+) -> Iterator[RunContext]:
     """``run`` with the resources ``steps`` use set up, torn down when the block ends.
 
-    Raises ``ResourceSetupError`` naming the resource whose setup raised (the resources set
-    up before it are torn down first).
+    A step uses the resources it requires and the IO managers of its outputs and inputs
+    (``io_manager_keys`` adds more, for reading a value after a run); a resource that
+    requires others (``required_resource_keys``) is set up after them. Raises
+    ``ResourceSetupError`` naming the resource whose setup raised (the resources set up
+    before it are torn down first), or whose IO manager key built no ``IOManager``.
     """
+    io_keys = set(io_manager_keys)
     used: set[str] = set()
     for step in steps:
         used |= step.definition.required_resource_keys
+        io_keys |= step_io_manager_keys(run, step)
+    used |= io_keys
     # A configurable resource exists only where its module was imported: no need to import it.
     config_module = sys.modules.get("codeloc._config")
     resource_base = getattr(config_module, "ConfigurableResource", ())
     live = dict(run.resources)
+    configs = dict(run.resource_configs)
+    io_managers = dict(run.io_managers)
     with ExitStack() as stack:
-        for key, resource in run.resources.items():
-            if key not in used:
-                continue
+        for key in _setup_order(run.resources, used):
+            resource = run.resources[key]
             if isinstance(resource, ResourceDefinition):
                 # A config that does not fit the schema raises ResourceSetupError here.
-                hooks = resource.for_execution(run.run_id, key)
+                configs[key] = resource.resource_config(key)
+                needs = {k: live[k] for k in resource.required_resource_keys}
+                hooks = resource.for_execution(run.run_id, key, needs)
                 live[key] = stack.enter_context(_lifecycle(run, key, hooks))
             elif isinstance(resource, resource_base):
                 resource = resource._for_execution(key)
-                context = InitResourceContext(run_id=run.run_id, resource_key=key)
+                configs[key] = resource.model_dump()
+                context = InitResourceContext(run.run_id, key, configs[key])
                 hooks = resource.yield_for_execution(context)
                 value = stack.enter_context(_lifecycle(run, key, hooks))
                 # A bare ``yield`` (None) hands the steps the resource itself.
                 live[key] = resource if value is None else value
-        yield replace(run, resources=live)
+            if key in io_keys:
+                manager = live[key]
+                if not isinstance(manager, IOManager):
+                    raise ResourceSetupError(
+                        f"IO manager '{key}' built {type(manager).__name__}, not an IOManager",
+                        key,
+                    )
+                io_managers[key] = manager
+        yield replace(run, resources=live, io_managers=io_managers, resource_configs=configs)
+
+
+def _setup_order(resources: Mapping[str, Any], used: set[str]) -> list[str]:
+    """The keys of ``used`` and of the resources they require, each after what it requires,
+    otherwise in the order ``resources`` has them.
+
+    Raises ``ResourceSetupError`` for a required resource that is not there.
+    """
+    order: dict[str, None] = {}
+    visiting: set[str] = set()
+
+    def visit(key: str, needed_by: str | None) -> None:
+        if key in order:
+            return
+        if key not in resources:
+            raise ResourceSetupError(
+                f"resource '{needed_by}' requires resource '{key}', which is not provided", key
+            )
+        if key in visiting:
+            raise ResourceSetupError(f"resource '{key}' requires itself, through others", key)
+        visiting.add(key)
+        for needed in sorted(getattr(resources[key], "required_resource_keys", ())):
+            visit(needed, key)
+        order[key] = None
+
+    for key in resources:
+        if key in used:
+            visit(key, None)
+    return list(order)
 
 
 @contextmanager

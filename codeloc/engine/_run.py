@@ -18,8 +18,9 @@ from typing import Any
 from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from codeloc._errors import TesseraError, UnknownResourceError
 from codeloc._graph import AssetGraph
+from codeloc._io_manager import check_default_io_manager, check_io_manager_keys
 from codeloc._key import AssetKey
-from codeloc._resource_def import ResourceDefinition
+from codeloc._resource_def import ResourceDefinition, check_resource_dependencies
 from codeloc._retry import RetryPolicy
 from codeloc._run_config import RunConfig, run_config_dict
 from codeloc._runs import Event
@@ -49,6 +50,13 @@ class RunContext:
     sleep: Callable[[float], None] = time.sleep
     #: the policy of the steps whose definition has none (a job's ``op_retry_policy``)
     retry_policy: RetryPolicy | None = None
+    #: the graph the run's assets are part of (their upstream's definitions, for IO contexts)
+    graph: AssetGraph | None = None
+    #: the config each resource was set up with, by key (filled in as resources set up)
+    resource_configs: Mapping[str, Any] = field(default_factory=dict)
+    #: where ``materialize()`` keeps the values stored in its own process, for
+    #: ``asset_value`` (shared by the copies of this context); ``None`` elsewhere
+    captured: dict[AssetKey, Any] | None = None
 
     def emitting_to(self, emit: Callable[[Event], None]) -> RunContext:
         """The same run, reporting its events to ``emit`` (a step in another process)."""
@@ -78,11 +86,18 @@ def prepare_run(
         *(s.definition.required_resource_keys for s in plan.steps)
     )
     resolved = resolve_resources(resources, config, used)
+    # The default IO manager is a resource of the run like any other (context.resources).
+    if DEFAULT_IO_MANAGER_KEY not in resolved:
+        resolved[DEFAULT_IO_MANAGER_KEY] = default_io_manager(ephemeral)
+    check_default_io_manager(resolved)
+    check_resource_dependencies(resolved)
+    # The IO managers that exist before the run sets up its resources; one that a function
+    # or a factory builds joins them as the run sets it up (see ``resources_set_up``).
     io_managers = {k: v for k, v in resolved.items() if isinstance(v, IOManager)}
-    if DEFAULT_IO_MANAGER_KEY not in io_managers:
-        io_managers[DEFAULT_IO_MANAGER_KEY] = default_io_manager(ephemeral)
     for step in plan.steps:
-        missing = step.definition.required_resource_keys - set(resolved) - set(io_managers)
+        if step.definition.required_resource_keys:
+            check_io_manager_keys(step.definition, resolved)
+        missing = step.definition.required_resource_keys - set(resolved)
         if missing:
             raise UnknownResourceError(
                 f"asset '{step.key}' requires resource {sorted(missing)}, which is not provided"
@@ -99,6 +114,7 @@ def prepare_run(
         tags=dict(tags),
         stored_by=stored_by,
         retry_policy=retry_policy,
+        graph=graph,
     )
     return run, io_managers
 

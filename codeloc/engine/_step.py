@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
+from codeloc._assets import AssetsDefinition
 from codeloc._context import AssetExecutionContext
 from codeloc._errors import RunInterrupted, TesseraError
 from codeloc._key import AssetKey
@@ -20,7 +20,7 @@ from codeloc._retry import RetryPolicy, RetryRequested
 from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._spec import AssetSpec
 from codeloc._step_logs import StepLogs, capture_logs
-from codeloc.engine._io import InputContext, OutputContext
+from codeloc.engine._io_contexts import load_input, store_output
 from codeloc.engine._plan import Step
 from codeloc.engine._run import RunContext, step_config
 
@@ -155,9 +155,7 @@ def _attempt(
     assert definition.fn is not None
     kwargs: dict[str, Any] = {}
     for inp in definition.inputs:
-        # An upstream value is loaded by the IO manager that stored it.
-        manager = run.io_managers[run.stored_by.get(inp.key, DEFAULT_IO_MANAGER_KEY)]
-        kwargs[inp.param] = manager.load_input(InputContext(inp.key, run.run_id, step.key))
+        kwargs[inp.param] = load_input(run, step, inp, logs)
     op_config = step_config(run.run_config, definition)
     if sig.config_schema is not None:  # classic config: defaults filled in
         op_config = sig.config_schema.validate(op_config, step.key)
@@ -189,8 +187,11 @@ def _attempt(
     for item in produced:
         key = item.spec.key
         if item.value is not _NO_VALUE:
-            manager = run.io_managers[definition.io_manager_key_for(key)]
-            manager.handle_output(OutputContext(key, run.run_id, step.key), item.value)
+            added = store_output(
+                run, step, definition, item.spec, item.output_name, item.value, logs
+            )
+            if added:
+                item.metadata = {**item.metadata, **added}
         code_version = item.spec.code_version
         data_version = item.data_version or data_version_of(
             code_version or run.run_id, ((d, input_versions.get(d)) for d in item.spec.deps)

@@ -144,7 +144,9 @@ def test_an_unknown_resource_through_required_keys_and_io_manager_keys() -> None
 
     with pytest.raises(UnknownResourceError, match=r"asset 'notifies' requires resource 'slack'"):
         Definitions(assets=[notifies])
-    with pytest.raises(UnknownResourceError, match=r"asset 'stored' requires resource 'lake'"):
+    with pytest.raises(
+        UnknownResourceError, match=r"asset 'stored' stores output 'result' with IO manager 'lake'"
+    ):
         Definitions(assets=[stored])
 
 

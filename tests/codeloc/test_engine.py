@@ -547,7 +547,7 @@ def test_an_asset_returning_none_by_annotation_stores_nothing() -> None:
 
 def test_ephemeral_storage_goes_away_with_the_result() -> None:
     result = materialize([raw])
-    base = Path(result._io_managers["io_manager"].base_dir)
+    base = Path(result._run.io_managers["io_manager"].base_dir)
     assert (base / "raw").exists()
 
     del result

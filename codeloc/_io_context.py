@@ -1,0 +1,373 @@
+"""The contexts an IO manager's two methods are handed: ``OutputContext`` for
+``handle_output``, ``InputContext`` for ``load_input``, and their builders for tests.
+
+The engine builds them for each value a step stores or loads (``codeloc.engine._io_contexts``).
+A context carries a partition key slot, ``None`` until partitions exist, so that
+``has_partition_key`` / ``partition_key`` answer as they will for a partitioned asset.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+from codeloc._errors import TesseraError
+from codeloc._key import AssetKey, CoercibleToAssetKey
+from codeloc._metadata import MetadataValue, normalize_metadata
+from codeloc._step_logs import StepLogs
+
+__all__ = [
+    "EPHEMERAL_RUN_ID",
+    "InputContext",
+    "OutputContext",
+    "build_input_context",
+    "build_output_context",
+]
+
+_T = TypeVar("_T")
+
+EPHEMERAL_RUN_ID = "__EPHEMERAL_RUN_ID"
+"""The run id of a context built outside a run, as the reference names it."""
+
+
+class OutputContext:
+    """What ``IOManager.handle_output`` is told about the value it stores.
+
+    Built by the engine for each asset a step materializes, or by ``build_output_context()``
+    in a test. Reading something that was not given (``asset_key`` of a context built
+    without one, ``partition_key`` of an unpartitioned asset) raises ``TesseraError``.
+    """
+
+    __slots__ = (
+        "_asset_key",
+        "_config",
+        "_definition_metadata",
+        "_logged_metadata",
+        "_logs",
+        "_name",
+        "_partition_key",
+        "_resource_config",
+        "_resources",
+        "_run_id",
+        "_step_key",
+    )
+
+    def __init__(
+        self,
+        asset_key: AssetKey | None = None,
+        run_id: str | None = None,
+        step_key: str | None = None,
+        *,
+        name: str | None = None,
+        definition_metadata: Mapping[str, Any] | None = None,
+        resources: Mapping[str, Any] | None = None,
+        resource_config: Any = None,
+        config: Any = None,
+        partition_key: str | None = None,
+        logs: StepLogs | None = None,
+    ) -> None:
+        self._asset_key = asset_key
+        self._run_id = run_id
+        self._step_key = step_key
+        self._name = name
+        self._definition_metadata = definition_metadata or {}
+        self._resources = resources or {}
+        self._resource_config = resource_config
+        self._config = config
+        self._partition_key = partition_key
+        self._logs = logs
+        self._logged_metadata: dict[str, MetadataValue] = {}
+
+    @property
+    def has_asset_key(self) -> bool:
+        return self._asset_key is not None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The key of the asset whose value is stored."""
+        return _given(self, "asset_key", self._asset_key)
+
+    @property
+    def name(self) -> str:
+        """The name of the output (``"result"`` for a single asset)."""
+        return _given(self, "name", self._name)
+
+    @property
+    def run_id(self) -> str:
+        return self._run_id if self._run_id is not None else EPHEMERAL_RUN_ID
+
+    @property
+    def step_key(self) -> str:
+        return _given(self, "step_key", self._step_key)
+
+    @property
+    def definition_metadata(self) -> Mapping[str, Any]:
+        """The metadata the asset was defined with."""
+        return self._definition_metadata
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The same as ``definition_metadata`` (the reference's older name)."""
+        return self._definition_metadata
+
+    @property
+    def resources(self) -> Any:
+        """The resources of the run, as attributes."""
+        return SimpleNamespace(**self._resources)
+
+    @property
+    def resource_config(self) -> Any:
+        """The config of the IO manager (a ``ConfigurableIOManager``'s fields as a dict)."""
+        return self._resource_config if self._resource_config is not None else {}
+
+    @property
+    def config(self) -> Any:
+        """The config of the output: none exists in Tessera, so ``None``."""
+        return self._config
+
+    @property
+    def log(self) -> logging.Logger:
+        """The step's logger: records are ``LOG`` events of the run (see ``context.log``)."""
+        logs = self._logs or StepLogs(None, self.run_id, self._step_key)
+        return logs.logger()
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        return _partition_key(self, self._partition_key)
+
+    def get_asset_identifier(self) -> list[str]:
+        """The asset key's segments, then the partition key if there is one: a storage path."""
+        return _asset_identifier(self.asset_key, self._partition_key)
+
+    def get_identifier(self) -> list[str]:
+        """``[run_id, step_key, name]``: an identifier of this output in this run."""
+        return [self.run_id, self.step_key, self.name]
+
+    def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Add metadata to the materialization of the asset being stored."""
+        self._logged_metadata.update(normalize_metadata(metadata))
+
+    def get_logged_metadata(self) -> dict[str, MetadataValue]:
+        """What ``add_output_metadata`` added, as typed values."""
+        return dict(self._logged_metadata)
+
+    def __repr__(self) -> str:
+        key = self._asset_key.to_user_string() if self._asset_key is not None else None
+        return f"<OutputContext asset={key!r} name={self._name!r}>"
+
+
+class InputContext:
+    """What ``IOManager.load_input`` is told about the value it loads.
+
+    ``upstream_output`` is the ``OutputContext`` the upstream asset was (or would have been)
+    stored with, so that a manager finds the value where ``handle_output`` put it.
+    """
+
+    __slots__ = (
+        "_asset_key",
+        "_config",
+        "_definition_metadata",
+        "_logs",
+        "_name",
+        "_partition_key",
+        "_resource_config",
+        "_resources",
+        "_run_id",
+        "_step_key",
+        "_upstream_output",
+    )
+
+    def __init__(
+        self,
+        asset_key: AssetKey | None = None,
+        run_id: str | None = None,
+        step_key: str | None = None,
+        *,
+        name: str | None = None,
+        definition_metadata: Mapping[str, Any] | None = None,
+        upstream_output: OutputContext | None = None,
+        resources: Mapping[str, Any] | None = None,
+        resource_config: Any = None,
+        config: Any = None,
+        partition_key: str | None = None,
+        logs: StepLogs | None = None,
+    ) -> None:
+        self._asset_key = asset_key
+        self._run_id = run_id
+        self._step_key = step_key
+        self._name = name
+        self._definition_metadata = definition_metadata or {}
+        self._upstream_output = upstream_output
+        self._resources = resources or {}
+        self._resource_config = resource_config
+        self._config = config
+        self._partition_key = partition_key
+        self._logs = logs
+
+    @property
+    def has_asset_key(self) -> bool:
+        return self._asset_key is not None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The key of the upstream asset whose value is loaded."""
+        return _given(self, "asset_key", self._asset_key)
+
+    @property
+    def name(self) -> str:
+        """The name of the input: the parameter that receives the value."""
+        return _given(self, "name", self._name)
+
+    @property
+    def run_id(self) -> str:
+        """The run loading the value (not in the reference, whose ``InputContext`` lacks it)."""
+        return self._run_id if self._run_id is not None else EPHEMERAL_RUN_ID
+
+    @property
+    def step_key(self) -> str:
+        """The step loading the value (not in the reference's ``InputContext``)."""
+        return _given(self, "step_key", self._step_key)
+
+    @property
+    def definition_metadata(self) -> Mapping[str, Any]:
+        """The metadata of the input: ``AssetIn(metadata=...)``."""
+        return self._definition_metadata
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The same as ``definition_metadata`` (the reference's older name)."""
+        return self._definition_metadata
+
+    @property
+    def upstream_output(self) -> OutputContext | None:
+        """The context the upstream value was stored with; ``None`` if none was given."""
+        return self._upstream_output
+
+    @property
+    def resources(self) -> Any:
+        return SimpleNamespace(**self._resources)
+
+    @property
+    def resource_config(self) -> Any:
+        return self._resource_config if self._resource_config is not None else {}
+
+    @property
+    def config(self) -> Any:
+        return self._config
+
+    @property
+    def log(self) -> logging.Logger:
+        logs = self._logs or StepLogs(None, self.run_id, self._step_key)
+        return logs.logger()
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self._partition_key is not None
+
+    @property
+    def partition_key(self) -> str:
+        return _partition_key(self, self._partition_key)
+
+    def get_asset_identifier(self) -> list[str]:
+        return _asset_identifier(self.asset_key, self._partition_key)
+
+    def get_identifier(self) -> list[str]:
+        """The identifier of the upstream output (see ``OutputContext.get_identifier``)."""
+        if self._upstream_output is None:
+            raise TesseraError("this InputContext has no upstream_output to identify")
+        return self._upstream_output.get_identifier()
+
+    def __repr__(self) -> str:
+        key = self._asset_key.to_user_string() if self._asset_key is not None else None
+        return f"<InputContext asset={key!r} name={self._name!r}>"
+
+
+def _given(context: OutputContext | InputContext, attribute: str, value: _T | None) -> _T:
+    if value is None:
+        raise TesseraError(
+            f"{type(context).__name__}.{attribute} was not given when the context was built"
+        )
+    return value
+
+
+def _partition_key(context: OutputContext | InputContext, key: str | None) -> str:
+    if key is None:
+        what = (
+            f"asset '{context._asset_key.to_user_string()}'"
+            if context._asset_key is not None
+            else "this value"
+        )
+        raise TesseraError(
+            f"{type(context).__name__}.partition_key: {what} is not partitioned; "
+            "check has_partition_key first"
+        )
+    return key
+
+
+def _asset_identifier(key: AssetKey, partition_key: str | None) -> list[str]:
+    path = list(key.path)
+    if partition_key is not None:
+        path.append(partition_key)
+    return path
+
+
+def build_output_context(
+    step_key: str | None = None,
+    name: str | None = None,
+    definition_metadata: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
+    config: Any = None,
+    resource_config: Any = None,
+    resources: Mapping[str, Any] | None = None,
+    asset_key: CoercibleToAssetKey | None = None,
+    partition_key: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> OutputContext:
+    """An ``OutputContext`` for calling ``handle_output`` directly in a test.
+
+    ``metadata`` is the older name of ``definition_metadata``.
+    """
+    return OutputContext(
+        AssetKey.from_coercible(asset_key) if asset_key is not None else None,
+        run_id,
+        step_key,
+        name=name,
+        definition_metadata=definition_metadata if definition_metadata is not None else metadata,
+        resources=resources,
+        resource_config=resource_config,
+        config=config,
+        partition_key=partition_key,
+    )
+
+
+def build_input_context(
+    name: str | None = None,
+    config: Any = None,
+    definition_metadata: Mapping[str, Any] | None = None,
+    upstream_output: OutputContext | None = None,
+    resource_config: Any = None,
+    resources: Mapping[str, Any] | None = None,
+    asset_key: CoercibleToAssetKey | None = None,
+    partition_key: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> InputContext:
+    """An ``InputContext`` for calling ``load_input`` directly in a test.
+
+    ``metadata`` is the older name of ``definition_metadata``.
+    """
+    return InputContext(
+        AssetKey.from_coercible(asset_key) if asset_key is not None else None,
+        name=name,
+        definition_metadata=definition_metadata if definition_metadata is not None else metadata,
+        upstream_output=upstream_output,
+        resources=resources,
+        resource_config=resource_config,
+        config=config,
+        partition_key=partition_key,
+    )
