@@ -26,7 +26,15 @@ from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition, define
 from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
 from codeloc._metadata import MetadataValue
-from codeloc._ops import GraphDefinition, OpDefinition, graph, graph_asset, op
+from codeloc._composition import (
+    ConfigMapping,
+    GraphDefinition,
+    GraphOut,
+    graph,
+    graph_asset,
+    graph_multi_asset,
+)
+from codeloc._ops import In, OpDefinition, Out, op
 from codeloc._resource_def import InitResourceContext, ResourceDefinition, resource
 from codeloc._results import DataVersion, MaterializeResult, Output
 from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
@@ -49,6 +57,7 @@ __all__ = [
     "Backoff",
     "Config",
     "ConfigInvalid",
+    "ConfigMapping",
     "ConfigurableResource",
     "CycleError",
     "DataVersion",
@@ -59,14 +68,17 @@ __all__ = [
     "ExecuteResult",
     "FilesystemIOManager",
     "GraphDefinition",
+    "GraphOut",
     "GroupConflictError",
     "IOManager",
+    "In",
     "InMemoryIOManager",
     "InitResourceContext",
     "Jitter",
     "MaterializeResult",
     "MetadataValue",
     "OpDefinition",
+    "Out",
     "Output",
     "ResourceDefinition",
     "RetryPolicy",
@@ -85,6 +97,7 @@ __all__ = [
     "define_asset_job",
     "graph",
     "graph_asset",
+    "graph_multi_asset",
     "load_assets_from_modules",
     "load_assets_from_package_module",
     "materialize",

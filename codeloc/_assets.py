@@ -29,26 +29,31 @@ from codeloc._spec import AssetIn, AssetOut, AssetSpec, coerce_dep_key
 if TYPE_CHECKING:
     from codeloc._config import Config
 
-__all__ = ["AssetsDefinition", "Composition", "asset", "merge_resource_defs", "multi_asset"]
+__all__ = [
+    "AssetsDefinition",
+    "Composition",
+    "NodeDefinition",
+    "asset",
+    "merge_resource_defs",
+    "multi_asset",
+]
 
 DEFAULT_IO_MANAGER_KEY = "io_manager"
 _NO_RESOURCES: frozenset[str] = frozenset()
 
 
+class NodeDefinition(Protocol):
+    """How an op- or graph-backed definition checks the config of its ops before a run
+    (``codeloc._ops``): ``entry`` is its entry of run config's ``ops``."""
+
+    def check_config(self, entry: Mapping[str, Any], where: str) -> None: ...
+
+
 class Composition(Protocol):
-    """What ``AssetsDefinition.from_graph`` needs of a graph; a ``GraphDefinition`` is one.
+    """What ``AssetsDefinition.from_graph`` / ``from_op`` need of a graph or an op: a
+    ``GraphDefinition`` or an ``OpDefinition`` is one, and builds the definition itself."""
 
-    Its upstream assets are read off the parameters of ``fn``, as for ``@asset``, and
-    ``execute`` computes the value from them in the asset's one step.
-    """
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def fn(self) -> Callable[..., Any]: ...
-
-    def execute(self, inputs: Mapping[str, Any], context: Any) -> Any: ...
+    def to_assets_definition(self, **options: Any) -> AssetsDefinition: ...
 
 
 class AssetsDefinition:
@@ -70,6 +75,7 @@ class AssetsDefinition:
         "input_keys",
         "inputs",
         "io_manager_keys",
+        "node_def",
         "node_name",
         "output_names",
         "resource_defs",
@@ -91,8 +97,11 @@ class AssetsDefinition:
         retry_policy: RetryPolicy | None = None,
         can_subset: bool = False,
         resource_defs: Mapping[str, Any] | None = None,
+        node_def: NodeDefinition | None = None,
     ) -> None:
         self.node_name = node_name
+        # For an op- or graph-backed definition: how the config of its ops is checked.
+        self.node_def = node_def
         # Resources bound to this definition, merged with the other resources of a run.
         self.resource_defs: dict[str, Any] = dict(resource_defs or {})
         self.specs: tuple[AssetSpec, ...] = tuple(specs)
@@ -171,8 +180,10 @@ class AssetsDefinition:
     def from_graph(
         graph_def: Composition,
         *,
-        name: str | None = None,
+        keys_by_input_name: Mapping[str, CoercibleToAssetKey] | None = None,
+        keys_by_output_name: Mapping[str, CoercibleToAssetKey] | None = None,
         key_prefix: CoercibleToAssetKeyPrefix = None,
+        name: str | None = None,
         ins: Mapping[str, AssetIn] | None = None,
         deps: Iterable[Any] | None = None,
         group_name: str | None = None,
@@ -182,35 +193,57 @@ class AssetsDefinition:
         owners: Sequence[str] | None = None,
         tags: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        can_subset: bool = False,
     ) -> AssetsDefinition:
-        """An asset computed by a ``@graph`` (keyword arguments as for ``@graph_asset``).
+        """Assets computed by a ``@graph``, one per output of the graph.
 
-        The key is ``name`` (by default the graph's) under ``key_prefix``; the parameters of
-        the graph's function are its upstream assets, as for ``@asset``.
+        Each input of the graph is an upstream asset: ``keys_by_input_name`` (or ``ins``)
+        says which, by default the one named like the input. Each output is an asset:
+        ``keys_by_output_name`` says which, by default the graph's name (under
+        ``key_prefix``) for a graph of one output, the output's name for several.
         """
-        key = AssetKey((*prefix_segments(key_prefix), name or graph_def.name))
-        _, inputs = inspect_function(graph_def.fn, key.to_user_string(), ins or {})
-
-        def compute(context: Any, **values: Any) -> Any:
-            return graph_def.execute(values, context)
-
-        spec = AssetSpec(
-            key,
-            deps=[*(i.key for i in inputs), *(coerce_dep_key(d) for d in deps or ())],
+        return graph_def.to_assets_definition(
+            keys_by_input_name=keys_by_input_name,
+            keys_by_output_name=keys_by_output_name,
+            key_prefix=key_prefix,
+            name=name,
+            ins=ins,
+            deps=deps,
+            group_name=group_name,
             description=description,
             metadata=metadata,
-            group_name=group_name,
             code_version=code_version,
             owners=owners,
             tags=tags,
-        )
-        return AssetsDefinition(
-            node_name="__".join(key.path),
-            specs=[spec],
-            fn=compute,
-            signature=Signature("context", None, None, {}, tuple(i.param for i in inputs)),
-            inputs=inputs,
             retry_policy=retry_policy,
+            resource_defs=resource_defs,
+            can_subset=can_subset,
+        )
+
+    @staticmethod
+    def from_op(
+        op_def: Composition,
+        *,
+        keys_by_input_name: Mapping[str, CoercibleToAssetKey] | None = None,
+        keys_by_output_name: Mapping[str, CoercibleToAssetKey] | None = None,
+        key_prefix: CoercibleToAssetKeyPrefix = None,
+        group_name: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        can_subset: bool = False,
+    ) -> AssetsDefinition:
+        """Assets computed by one ``@op``: its inputs are upstream assets, its outputs assets
+        (keyword arguments as for ``from_graph``). Its config is the ``config`` of its entry
+        in run config, ``{"ops": {op_name: {"config": ...}}}``."""
+        return op_def.to_assets_definition(
+            keys_by_input_name=keys_by_input_name,
+            keys_by_output_name=keys_by_output_name,
+            key_prefix=key_prefix,
+            group_name=group_name,
+            retry_policy=retry_policy,
+            resource_defs=resource_defs,
+            can_subset=can_subset,
         )
 
     # -- transformations, used by loaders and Definitions ------------------------------------
@@ -259,6 +292,7 @@ class AssetsDefinition:
             retry_policy=self.retry_policy,
             can_subset=self.can_subset,
             resource_defs=self.resource_defs,
+            node_def=self.node_def,
         )
 
     # -- direct invocation -------------------------------------------------------------------

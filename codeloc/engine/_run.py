@@ -19,6 +19,7 @@ from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from codeloc._errors import TesseraError, UnknownResourceError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey
+from codeloc._ops import check_node_config
 from codeloc._resource_def import ResourceDefinition
 from codeloc._run_config import RunConfig, run_config_dict
 from codeloc._runs import Event
@@ -70,6 +71,7 @@ def prepare_run(
             from codeloc._config import validate_config
 
             validate_config(config_type, step_config(config, definition), step.key)
+        check_node_config(definition, config)
     resolved = resolve_resources(resources, config)
     io_managers = {k: v for k, v in resolved.items() if isinstance(v, IOManager)}
     if DEFAULT_IO_MANAGER_KEY not in io_managers:
