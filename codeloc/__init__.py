@@ -7,6 +7,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from codeloc._assets import AssetsDefinition, asset, multi_asset
+from codeloc._composition import (
+    ConfigMapping,
+    GraphDefinition,
+    GraphOut,
+    graph,
+    graph_asset,
+    graph_multi_asset,
+)
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._definitions import Definitions
 from codeloc._env_var import EnvVar
@@ -26,14 +34,6 @@ from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition, define
 from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
 from codeloc._metadata import MetadataValue
-from codeloc._composition import (
-    ConfigMapping,
-    GraphDefinition,
-    GraphOut,
-    graph,
-    graph_asset,
-    graph_multi_asset,
-)
 from codeloc._ops import In, OpDefinition, Out, op
 from codeloc._resource_def import InitResourceContext, ResourceDefinition, resource
 from codeloc._results import DataVersion, MaterializeResult, Output

@@ -88,7 +88,9 @@ class _Outputs(tuple):  # type: ignore[type-arg]
         try:
             handle: _Handle = self[self.names.index(name)]
         except ValueError:
-            raise AttributeError(f"no output named '{name}' (the outputs are {list(self.names)})")
+            raise AttributeError(
+                f"no output named '{name}' (the outputs are {list(self.names)})"
+            ) from None
         return handle
 
 
@@ -171,7 +173,7 @@ class GraphDefinition:
         order = list(out) if out else list(output_order or ())
         self.outputs: dict[str, _Handle] = _graph_outputs(name, returned, order)
         self.out_descriptions = {n: o.description for n, o in (out or {}).items()}
-        self.required_resource_keys = frozenset(
+        self.required_resource_keys: frozenset[str] = frozenset(
             k for call in self.calls for k in call.node.required_resource_keys
         )
         self._check_wiring()
@@ -179,7 +181,9 @@ class GraphDefinition:
             try:
                 self.check_inner_config(config, f"graph '{name}'")
             except ConfigInvalid as exc:
-                raise DefinitionError(f"graph '{name}': config= does not fit its ops: {exc}")
+                raise DefinitionError(
+                    f"graph '{name}': config= does not fit its ops: {exc}"
+                ) from None
 
     @property
     def output_names(self) -> list[str]:

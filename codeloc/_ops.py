@@ -308,14 +308,13 @@ class OpDefinition:
                 produced[name] = item
         elif len(names) == 1:
             produced[names[0]] = result
-        elif len(names) > 1:
-            if result is not None:
-                if not isinstance(result, tuple | list) or len(result) != len(names):
-                    raise TesseraError(
-                        f"op '{path}' has outputs {names}: return a tuple of {len(names)} "
-                        f"values, or yield Output(value, output_name=...), not {result!r}"
-                    )
-                produced = dict(zip(names, result, strict=True))
+        elif len(names) > 1 and result is not None:
+            if not isinstance(result, tuple | list) or len(result) != len(names):
+                raise TesseraError(
+                    f"op '{path}' has outputs {names}: return a tuple of {len(names)} "
+                    f"values, or yield Output(value, output_name=...), not {result!r}"
+                )
+            produced = dict(zip(names, result, strict=True))
         for name, value in produced.items():
             plain = value.value if isinstance(value, Output) else value
             _check_type(self.outs[name].dagster_type, plain, f"op '{path}' output '{name}'")
@@ -382,11 +381,7 @@ def op(
     """
 
     def build(func: Callable[..., Any]) -> OpDefinition:
-        outs: Mapping[str, Out] | None
-        if isinstance(out, Out):
-            outs = {"result": out}
-        else:
-            outs = out
+        outs = {"result": out} if isinstance(out, Out) else out
         if code_version is not None and outs is None:
             outs = {"result": Out(code_version=code_version)}
         return OpDefinition(
@@ -668,7 +663,11 @@ def check_node_config(definition: AssetsDefinition, run_config: Mapping[str, Any
     """Check the config of the ops of an op- or graph-backed ``definition`` in ``run_config``."""
     if definition.node_def is not None:
         entry = _entry_in(run_config, definition)
-        definition.node_def.check_config(entry, f"asset '{definition.node_name}'")
+        try:
+            definition.node_def.check_config(entry, f"asset '{definition.node_name}'")
+        except ConfigInvalid as exc:
+            # The server's answer names the asset; the message names the op too.
+            raise ConfigInvalid(str(exc), asset=definition.node_name, field=exc.field) from None
 
 
 def _node_entry(run: Any, definition: Any) -> Mapping[str, Any]:
@@ -712,9 +711,7 @@ def _check_type(expected: Any, value: Any, where: str) -> None:
     kinds = _classes(expected)
     if kinds and not isinstance(value, kinds):
         wanted = " | ".join(k.__name__ for k in kinds)
-        raise TesseraError(
-            f"{where} must be {wanted}, got {type(value).__name__} {_short(value)}"
-        )
+        raise TesseraError(f"{where} must be {wanted}, got {type(value).__name__} {_short(value)}")
 
 
 def _classes(expected: Any) -> tuple[type, ...]:

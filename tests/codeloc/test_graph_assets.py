@@ -436,10 +436,10 @@ def test_ops_reach_resources_they_declare() -> None:
 def test_an_op_called_outside_a_graph_is_the_function() -> None:
     assert total([1, 2]) == 3
     assert split([4, 2, 9]) == (2, 9)
+
+    @graph
+    def bounds(xs):
+        return total(xs)
+
     with pytest.raises(DefinitionError, match="graph 'bounds' can only be called inside"):
-
-        @graph
-        def bounds(xs):
-            return total(xs)
-
         bounds([1])
