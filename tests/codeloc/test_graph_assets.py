@@ -443,3 +443,25 @@ def test_an_op_called_outside_a_graph_is_the_function() -> None:
 
     with pytest.raises(DefinitionError, match="graph 'bounds' can only be called inside"):
         bounds([1])
+
+
+def test_a_prefixed_copy_reads_its_ops_config_under_its_new_name() -> None:
+    @graph_asset
+    def scaled_sum(numbers):
+        return scale(total(numbers))
+
+    moved = {AssetKey("numbers"): AssetKey(["p", "numbers"])}
+    prefixed = scaled_sum.with_attributes(key_prefix="p", upstream_renames=moved)
+    upstream = numbers.with_attributes(key_prefix="p")
+    assert prefixed.node_name == "p__scaled_sum"
+    config = {"ops": {"p__scaled_sum": {"ops": {"scale": {"config": {"k": 2}}}}}}
+    result = materialize([upstream, prefixed], run_config=config)
+    assert result.asset_value(["p", "scaled_sum"]) == 24
+
+
+def test_a_graph_asset_called_directly_runs_its_ops() -> None:
+    @graph_asset
+    def summed(numbers):
+        return total(numbers)
+
+    assert summed(numbers=[1, 2, 3]) == 6
