@@ -612,13 +612,14 @@ def build_node_assets(
         io_key = (asset_out and asset_out.io_manager_key) or (declared and declared.io_manager_key)
         if io_key:
             io_keys[out_key] = io_key
-    name_of_output = dict(zip((s.key for s in specs), output_names, strict=True))
 
     def compute(context: Any, **values: Any) -> Any:
         definition = context.assets_def
         entry = _node_entry(getattr(context, "run", None), definition)
-        selected = getattr(context, "selected_asset_keys", ()) or tuple(name_of_output)
-        wanted = [name_of_output[k] for k in name_of_output if k in selected]
+        # The definition running may be a copy with other keys (a prefix): ask it, not specs.
+        pairs = list(zip(definition.specs, definition.output_names, strict=True))
+        selected = set(getattr(context, "selected_asset_keys", ()) or (s.key for s, _ in pairs))
+        wanted = [out_name for spec, out_name in pairs if spec.key in selected]
         produced = execution.execute(context, values, entry, wanted)
         outputs: list[Any] = []
         for out_name in wanted:
