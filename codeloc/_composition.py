@@ -202,6 +202,22 @@ class GraphDefinition:
     def has_default(self, name: str) -> bool:
         return False
 
+    def may_skip(self, name: str) -> bool:
+        """Whether output ``name`` may be left out: some op on its way has an optional output."""
+        seen: set[int] = set()
+        stack = [self.outputs[name]]
+        while stack:
+            handle = stack.pop()
+            call = handle.call
+            if call is None:
+                continue
+            if call.node.may_skip(handle.output):
+                return True
+            if id(call) not in seen:
+                seen.add(id(call))
+                stack.extend(call.inputs.values())
+        return False
+
     def _check_wiring(self) -> None:
         """Refuse an input that feeds nothing and a call whose outputs lead nowhere."""
         fed: set[int] = set()
@@ -293,14 +309,17 @@ class GraphDefinition:
         A call whose input was not produced (an optional output left out) is skipped, and
         so is what depends on it.
         """
-        needed: set[int] = set()
-        stack = [self.outputs[n].call for n in wanted]
+        # The calls needed, each with the outputs of it that are read.
+        needed: dict[int, set[str]] = {}
+        stack = [self.outputs[n] for n in wanted]
         while stack:
-            call = stack.pop()
-            if call is None or id(call) in needed:
+            handle = stack.pop()
+            call = handle.call
+            if call is None:
                 continue
-            needed.add(id(call))
-            stack.extend(h.call for h in call.inputs.values())
+            if id(call) not in needed:
+                stack.extend(call.inputs.values())
+            needed.setdefault(id(call), set()).add(handle.output)
         values: dict[tuple[int, str], Any] = {}
         for call in self.calls:
             if id(call) not in needed:
@@ -320,7 +339,7 @@ class GraphDefinition:
                         context,
                         given,
                         node.inner_config(entry, call_path),
-                        [h.output for h in _needed_outputs(call, self)],
+                        [n for n in node.output_names if n in needed[id(call)]],
                         f"{call_path}.",
                     )
                 else:
@@ -354,15 +373,6 @@ def _value_of(
     if handle.call is None:
         return inputs.get(handle.output, NO_VALUE)
     return values.get((id(handle.call), handle.output), NO_VALUE)
-
-
-def _needed_outputs(call: _Call, graph: GraphDefinition) -> list[_Handle]:
-    """The outputs of ``call`` that something in ``graph`` reads."""
-    names: dict[str, _Handle] = {}
-    for handle in [*(h for c in graph.calls for h in c.inputs.values()), *graph.outputs.values()]:
-        if handle.call is call:
-            names.setdefault(handle.output, handle)
-    return list(names.values())
 
 
 def _graph_outputs(name: str, returned: Any, order: Sequence[str]) -> dict[str, _Handle]:

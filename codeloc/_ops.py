@@ -18,8 +18,8 @@ import time
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, overload
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar, overload
 
 from codeloc._assets import AssetsDefinition
 from codeloc._errors import ConfigInvalid, DefinitionError, RunInterrupted, TesseraError
@@ -92,6 +92,8 @@ class Out:
 
 ConfigSchema = Mapping[str, Any] | type | None
 
+_D = TypeVar("_D", In, Out)
+
 
 class OpDefinition:
     """A function used as a step inside a graph. Called directly, it just runs.
@@ -161,10 +163,15 @@ class OpDefinition:
             raise DefinitionError(
                 f"op '{name}': give config_schema= or a Config-typed parameter, not both"
             )
+        ret = hints.get("return")
+        typed = ret is not None and not inspect.isgeneratorfunction(fn)
         if outs is None:
-            ret = hints.get("return")
-            typed = ret is not None and not inspect.isgeneratorfunction(fn)
             outs = {"result": Out(dagster_type=ret if typed else None)}
+        elif typed and len(outs) == 1:
+            # One output: its type is the return annotation unless Out says otherwise.
+            ((out_name, declared_out),) = outs.items()
+            if declared_out.dagster_type is None:
+                outs = {out_name: _with(declared_out, dagster_type=ret)}
         self.outs: dict[str, Out] = dict(outs)
         self.required_resource_keys = frozenset(
             {*(required_resource_keys or ()), *self.resource_params.values()}
@@ -180,6 +187,10 @@ class OpDefinition:
 
     def out_of(self, name: str) -> Out | None:
         return self.outs.get(name)
+
+    def may_skip(self, name: str) -> bool:
+        """Whether output ``name`` may be left out (``Out(is_required=False)``)."""
+        return not self.outs[name].is_required
 
     def has_default(self, name: str) -> bool:
         return self.ins[name].default_value is not NO_VALUE
@@ -403,7 +414,8 @@ def op(
 
 
 def check_config_value(schema: Any, value: Any, where: str, field: str) -> Any:
-    """``value`` checked against a schema of types (nested mappings for nested fields).
+    """``value`` checked against a schema of types (nested mappings for nested fields,
+    ``[type]`` for a list).
 
     Strict, as the reference: a ``bool`` is not an ``int``, a string is not a number, an
     ``int`` passes for a ``float``; every field of a mapping is required, and no other field
@@ -437,6 +449,14 @@ def check_config_value(schema: Any, value: Any, where: str, field: str) -> Any:
                 )
             out[name] = check_config_value(kind, value[name], where, _join(field, name))
         return out
+    if isinstance(schema, list) and len(schema) == 1:
+        if not isinstance(value, list):
+            raise ConfigInvalid(
+                f"config for {where} is invalid: field '{at}': expected a list, got {value!r}",
+                asset=where,
+                field=field,
+            )
+        return [check_config_value(schema[0], v, where, f"{at}[{i}]") for i, v in enumerate(value)]
     if isinstance(schema, type) and not _config_instance(value, schema):
         raise ConfigInvalid(
             f"config for {where} is invalid: field '{at}': expected {schema.__name__}, "
@@ -496,6 +516,8 @@ class _Node(Protocol):
     def required_resource_keys(self) -> frozenset[str]: ...
 
     def out_of(self, name: str) -> Out | None: ...
+
+    def may_skip(self, name: str) -> bool: ...
 
 
 def build_node_assets(
@@ -606,7 +628,7 @@ def build_node_assets(
                 owners=(asset_out and asset_out.owners) or owners,
                 tags={**all_tags, **((asset_out and asset_out.tags) or {})},
                 skippable=(asset_out is not None and not asset_out.is_required)
-                or (declared is not None and not declared.is_required),
+                or node.may_skip(out_name),
             )
         )
         io_key = (asset_out and asset_out.io_manager_key) or (declared and declared.io_manager_key)
@@ -698,9 +720,7 @@ def _first(*values: Any) -> Any:
     return None
 
 
-def _with(declared: In, **changes: Any) -> In:
-    from dataclasses import replace
-
+def _with(declared: _D, **changes: Any) -> _D:
     return replace(declared, **changes)
 
 

@@ -465,3 +465,49 @@ def test_a_graph_asset_called_directly_runs_its_ops() -> None:
         return total(numbers)
 
     assert summed(numbers=[1, 2, 3]) == 6
+
+
+def test_a_graph_asset_whose_last_op_is_skipped_is_not_materialized() -> None:
+    @op(out=Out(is_required=False))
+    def maybe():
+        if False:
+            yield Output(1)
+
+    @op
+    def inc(x):
+        return x + 1
+
+    @graph_asset
+    def sometimes():
+        return inc(maybe())
+
+    assert sometimes.spec.skippable
+    result = materialize([sometimes])
+    assert result.success
+    assert result.get_asset_materialization_events() == []
+    skipped = [e.message for e in result.all_events if "skipped" in e.message]
+    assert skipped == ["op 'inc' skipped: its input 'x' was not produced"]
+
+
+def test_op_config_schemas_nest_and_take_lists() -> None:
+    @op(config_schema={"db": {"table": str}, "ids": [int]})
+    def pick(context):
+        return (context.op_config["db"]["table"], context.op_config["ids"])
+
+    @graph_asset
+    def picked():
+        return pick()
+
+    good = {"db": {"table": "t"}, "ids": [1, 2]}
+    config = {"ops": {"picked": {"ops": {"pick": {"config": good}}}}}
+    assert materialize([picked], run_config=config).asset_value("picked") == ("t", [1, 2])
+    for bad, message in [
+        ({"db": {"table": "t"}, "ids": [1, "2"]}, "field 'ids\\[1\\]': expected int"),
+        ({"db": {}, "ids": []}, "field 'db.table' is required"),
+        ({"db": {"table": "t"}, "ids": [], "x": 1}, "unknown field 'x'"),
+    ]:
+        config = {"ops": {"picked": {"ops": {"pick": {"config": bad}}}}}
+        with pytest.raises(ConfigInvalid, match=message):
+            materialize([picked], run_config=config)
+    with pytest.raises(ConfigInvalid, match="graph 'picked' has no op 'nope'"):
+        materialize([picked], run_config={"ops": {"picked": {"ops": {"nope": {}}}}})
