@@ -195,13 +195,20 @@ class AssetsDefinition:
         retry_policy: RetryPolicy | None = None,
         resource_defs: Mapping[str, Any] | None = None,
         can_subset: bool = False,
+        group_names_by_output_name: Mapping[str, str | None] | None = None,
+        descriptions_by_output_name: Mapping[str, str] | None = None,
+        metadata_by_output_name: Mapping[str, Mapping[str, Any] | None] | None = None,
+        tags_by_output_name: Mapping[str, Mapping[str, str] | None] | None = None,
+        owners_by_output_name: Mapping[str, Sequence[str]] | None = None,
+        code_versions_by_output_name: Mapping[str, str | None] | None = None,
     ) -> AssetsDefinition:
         """Assets computed by a ``@graph``, one per output of the graph.
 
         Each input of the graph is an upstream asset: ``keys_by_input_name`` (or ``ins``)
         says which, by default the one named like the input. Each output is an asset:
         ``keys_by_output_name`` says which, by default the graph's name (under
-        ``key_prefix``) for a graph of one output, the output's name for several.
+        ``key_prefix``) for a graph of one output, the output's name for several. The
+        ``*_by_output_name`` mappings set one property of the asset of each output.
         """
         return graph_def.to_assets_definition(
             keys_by_input_name=keys_by_input_name,
@@ -219,6 +226,14 @@ class AssetsDefinition:
             retry_policy=retry_policy,
             resource_defs=resource_defs,
             can_subset=can_subset,
+            by_output_name=_by_output_name(
+                group_names_by_output_name,
+                descriptions_by_output_name,
+                metadata_by_output_name,
+                tags_by_output_name,
+                owners_by_output_name,
+                code_versions_by_output_name,
+            ),
         )
 
     @staticmethod
@@ -232,6 +247,12 @@ class AssetsDefinition:
         retry_policy: RetryPolicy | None = None,
         resource_defs: Mapping[str, Any] | None = None,
         can_subset: bool = False,
+        group_names_by_output_name: Mapping[str, str | None] | None = None,
+        descriptions_by_output_name: Mapping[str, str] | None = None,
+        metadata_by_output_name: Mapping[str, Mapping[str, Any] | None] | None = None,
+        tags_by_output_name: Mapping[str, Mapping[str, str] | None] | None = None,
+        owners_by_output_name: Mapping[str, Sequence[str]] | None = None,
+        code_versions_by_output_name: Mapping[str, str | None] | None = None,
     ) -> AssetsDefinition:
         """Assets computed by one ``@op``: its inputs are upstream assets, its outputs assets
         (keyword arguments as for ``from_graph``). Its config is the ``config`` of its entry
@@ -244,6 +265,14 @@ class AssetsDefinition:
             retry_policy=retry_policy,
             resource_defs=resource_defs,
             can_subset=can_subset,
+            by_output_name=_by_output_name(
+                group_names_by_output_name,
+                descriptions_by_output_name,
+                metadata_by_output_name,
+                tags_by_output_name,
+                owners_by_output_name,
+                code_versions_by_output_name,
+            ),
         )
 
     # -- transformations, used by loaders and Definitions ------------------------------------
@@ -572,6 +601,12 @@ def merge_resource_defs(
             merged[key] = value
             bound_by.setdefault(key, definition.node_name)
     return merged
+
+
+def _by_output_name(*given: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    """The ``*_by_output_name`` arguments of ``from_graph`` / ``from_op``, by spec field."""
+    fields = ("group_name", "description", "metadata", "tags", "owners", "code_version")
+    return {f: v for f, v in zip(fields, given, strict=True) if v}
 
 
 def _doc(func: Callable[..., Any]) -> str | None:

@@ -520,6 +520,16 @@ class _Node(Protocol):
     def may_skip(self, name: str) -> bool: ...
 
 
+_BY_OUTPUT_ARG = {
+    "group_name": "group_names_by_output_name",
+    "description": "descriptions_by_output_name",
+    "metadata": "metadata_by_output_name",
+    "tags": "tags_by_output_name",
+    "owners": "owners_by_output_name",
+    "code_version": "code_versions_by_output_name",
+}
+
+
 def build_node_assets(
     node: _Node,
     execution: NodeExecution,
@@ -543,6 +553,7 @@ def build_node_assets(
     retry_policy: RetryPolicy | None = None,
     resource_defs: Mapping[str, Any] | None = None,
     can_subset: bool = False,
+    by_output_name: Mapping[str, Mapping[str, Any] | None] | None = None,
     owner: str | None = None,
 ) -> AssetsDefinition:
     """An ``AssetsDefinition`` computed by ``node`` (an op or a graph) in one step.
@@ -550,6 +561,9 @@ def build_node_assets(
     Each input of the node is an upstream asset (``keys_by_input_name``, ``ins``, or the
     input's name); each output an asset (``keys_by_output_name``, ``outs``, or, for one
     output, ``key`` / ``key_prefix`` + ``name``, by default the node's name).
+    ``by_output_name`` maps an ``AssetSpec`` field (``"description"``, ``"group_name"``,
+    ``"metadata"``, ``"tags"``, ``"owners"``, ``"code_version"``) to its value by output
+    name: the reference's ``descriptions_by_output_name`` and the like.
     """
     label = owner or f"'{node.name}'"
     input_names: list[str] = node.input_names
@@ -561,6 +575,7 @@ def build_node_assets(
         (ins, input_names, "ins"),
         (keys_by_output_name, output_names, "keys_by_output_name"),
         (outs, output_names, "outs"),
+        *((v, output_names, _BY_OUTPUT_ARG[k]) for k, v in (by_output_name or {}).items()),
     ):
         unknown = sorted(set(given or ()) - set(known))
         if unknown:
@@ -604,11 +619,13 @@ def build_node_assets(
         else:
             out_key = AssetKey((*prefix, out_name))
         single = len(output_names) == 1
+        given = {k: v[out_name] for k, v in (by_output_name or {}).items() if v and out_name in v}
         specs.append(
             AssetSpec(
                 out_key,
                 deps=[*(i.key for i in inputs), *extra_deps],
                 description=_first(
+                    given.get("description"),
                     asset_out and asset_out.description,
                     description if single else None,
                     declared and declared.description,
@@ -618,15 +635,23 @@ def build_node_assets(
                     **((declared and declared.metadata) or {}),
                     **((asset_out and asset_out.metadata) or {}),
                     **((metadata or {}) if single else {}),
+                    **(given.get("metadata") or {}),
                 },
-                group_name=(asset_out and asset_out.group_name) or group_name,
+                group_name=_first(
+                    given.get("group_name"), asset_out and asset_out.group_name, group_name
+                ),
                 code_version=_first(
+                    given.get("code_version"),
                     asset_out and asset_out.code_version,
                     code_version,
                     declared and declared.code_version,
                 ),
-                owners=(asset_out and asset_out.owners) or owners,
-                tags={**all_tags, **((asset_out and asset_out.tags) or {})},
+                owners=_first(given.get("owners"), asset_out and asset_out.owners, owners),
+                tags={
+                    **all_tags,
+                    **((asset_out and asset_out.tags) or {}),
+                    **(given.get("tags") or {}),
+                },
                 skippable=(asset_out is not None and not asset_out.is_required)
                 or node.may_skip(out_name),
             )

@@ -511,3 +511,30 @@ def test_op_config_schemas_nest_and_take_lists() -> None:
             materialize([picked], run_config=config)
     with pytest.raises(ConfigInvalid, match="graph 'picked' has no op 'nope'"):
         materialize([picked], run_config={"ops": {"picked": {"ops": {"nope": {}}}}})
+
+
+def test_from_graph_sets_properties_by_output_name() -> None:
+    @graph
+    def bounds(xs):
+        low, high = split(xs)
+        return {"low": low, "high": high}
+
+    definition = AssetsDefinition.from_graph(
+        bounds,
+        group_names_by_output_name={"low": "lows"},
+        descriptions_by_output_name={"high": "the largest"},
+        metadata_by_output_name={"low": {"rows": 1}},
+        tags_by_output_name={"high": {"tier": "gold"}},
+        owners_by_output_name={"low": ["team:data"]},
+        code_versions_by_output_name={"high": "2"},
+    )
+    low, high = definition.spec_for(AssetKey("low")), definition.spec_for(AssetKey("high"))
+    assert (low.group, high.group) == ("lows", "default")
+    assert (high.description, high.tags, high.code_version) == (
+        "the largest",
+        {"tier": "gold"},
+        "2",
+    )
+    assert (low.metadata["rows"].value, low.owners) == (1, ("team:data",))
+    with pytest.raises(DefinitionError, match=r"tags_by_output_name names \['mid'\]"):
+        AssetsDefinition.from_graph(bounds, tags_by_output_name={"mid": {}})
