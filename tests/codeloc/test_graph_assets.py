@@ -538,3 +538,23 @@ def test_from_graph_sets_properties_by_output_name() -> None:
     assert (low.metadata["rows"].value, low.owners) == (1, ("team:data",))
     with pytest.raises(DefinitionError, match=r"tags_by_output_name names \['mid'\]"):
         AssetsDefinition.from_graph(bounds, tags_by_output_name={"mid": {}})
+
+
+def test_from_op_with_several_outputs_and_output_metadata_from_an_op() -> None:
+    @op(out={"a": Out(), "b": Out()})
+    def pair(context, x):
+        context.add_output_metadata({"rows": 2}, output_name="a")
+        return x, x * 2
+
+    definition = AssetsDefinition.from_op(
+        pair,
+        keys_by_input_name={"x": AssetKey("numbers")},
+        keys_by_output_name={"a": AssetKey("first"), "b": AssetKey("second")},
+    )
+    assert definition.keys == {AssetKey("first"), AssetKey("second")}
+    result = materialize([numbers, definition])
+    assert (result.asset_value("first"), result.asset_value("second")) == ([5, 7], [5, 7] * 2)
+    first = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("first")
+    )
+    assert first.metadata["rows"].value == 2
