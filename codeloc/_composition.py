@@ -17,15 +17,8 @@ from typing import Any
 from codeloc._assets import AssetsDefinition
 from codeloc._errors import ConfigInvalid, DefinitionError
 from codeloc._key import CoercibleToAssetKey, CoercibleToAssetKeyPrefix
-from codeloc._ops import (
-    NO_VALUE,
-    NodeExecution,
-    OpDefinition,
-    Out,
-    build_node_assets,
-    check_config_value,
-    composing,
-)
+from codeloc._node_assets import NodeExecution, build_node_assets
+from codeloc._ops import NO_VALUE, OpDefinition, Out, check_config_value, composing
 from codeloc._results import Output
 from codeloc._retry import RetryPolicy
 from codeloc._spec import AssetIn, AssetOut

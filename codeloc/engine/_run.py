@@ -19,7 +19,7 @@ from codeloc._assets import DEFAULT_IO_MANAGER_KEY, AssetsDefinition
 from codeloc._errors import TesseraError, UnknownResourceError
 from codeloc._graph import AssetGraph
 from codeloc._key import AssetKey
-from codeloc._ops import check_node_config
+from codeloc._node_assets import check_node_config
 from codeloc._resource_def import ResourceDefinition
 from codeloc._run_config import RunConfig, run_config_dict
 from codeloc._runs import Event
