@@ -107,6 +107,11 @@ class _Recording:
                 raise DefinitionError(f"{where} has no input '{name}' (its inputs are {names})")
             given[name] = value
         for name, value in given.items():
+            if isinstance(value, _Outputs):
+                raise DefinitionError(
+                    f"{where}: input '{name}' got every output of a call with several "
+                    f"{list(value.names)}; pass one of them"
+                )
             if not isinstance(value, _Handle):
                 raise DefinitionError(
                     f"{where}: input '{name}' got {value!r}; inside a graph, an input takes "
@@ -151,15 +156,19 @@ class GraphDefinition:
         doc = inspect.getdoc(fn)
         self.description = description if description is not None else doc
         self.config = config
+        params = inspect.signature(fn).parameters.values()
         self.input_names: list[str] = [
-            p.name
-            for p in inspect.signature(fn).parameters.values()
-            if p.name not in ("context", "config")
+            p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         ]
+        if "context" in self.input_names:
+            raise DefinitionError(
+                f"graph '{name}' takes a context parameter; a graph's body only wires ops "
+                "together: give the context to the ops that need it"
+            )
         recording = _Recording(name)
         token = composing.set(recording)
         try:
-            returned = fn(*(_Handle(None, n) for n in self.input_names))
+            returned = fn(**{n: _Handle(None, n) for n in self.input_names})
         finally:
             composing.reset(token)
         self.calls: tuple[_Call, ...] = tuple(recording.calls)

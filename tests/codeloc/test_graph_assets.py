@@ -111,6 +111,12 @@ def test_a_dangling_op_is_refused_naming_the_graph_and_the_op() -> None:
         def constant():
             return total([1, 2])
 
+    with pytest.raises(DefinitionError, match="input 'xs' got every output of a call"):
+
+        @graph_asset
+        def whole():
+            return total(split(fetch()))
+
     with pytest.raises(DefinitionError, match="graph 'nothing' returns nothing"):
 
         @graph_asset
