@@ -18,7 +18,14 @@ from codeloc._assets import AssetsDefinition
 from codeloc._errors import ConfigInvalid, DefinitionError
 from codeloc._key import CoercibleToAssetKey, CoercibleToAssetKeyPrefix
 from codeloc._node_assets import NodeExecution, build_node_assets
-from codeloc._ops import NO_VALUE, OpDefinition, Out, check_config_value, composing
+from codeloc._ops import (
+    NO_VALUE,
+    OpDefinition,
+    Out,
+    check_config_value,
+    composing,
+    json_schema_of,
+)
 from codeloc._results import Output
 from codeloc._retry import RetryPolicy
 from codeloc._spec import AssetIn, AssetOut
@@ -366,7 +373,16 @@ class GraphDefinition:
             inner = self.inner_config(entry, f"asset '{context.assets_def.node_name}'")
             return self.execute(context, inputs, inner, wanted)
 
-        return build_node_assets(self, NodeExecution(execute, self.check_config), **options)
+        execution = NodeExecution(execute, self.check_config, self.config_json_schema)
+        return build_node_assets(self, execution, **options)
+
+    def config_json_schema(self) -> dict[str, Any] | None:
+        """The schema of the graph's own config (a ``ConfigMapping``'s), or ``None``: the
+        config of its ops sits under ``ops``, which the schema of ``config`` does not cover."""
+        config = self.config
+        if isinstance(config, ConfigMapping) and config.config_schema is not None:
+            return json_schema_of(config.config_schema)
+        return None
 
 
 def _value_of(

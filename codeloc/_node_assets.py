@@ -49,9 +49,14 @@ class NodeExecution:
 
     execute: Callable[[Any, Mapping[str, Any], Mapping[str, Any], Sequence[str]], dict[str, Any]]
     check: Callable[[Mapping[str, Any], str], None]
+    #: the schema of ``entry["config"]``, as JSON Schema, or ``None``
+    json_schema: Callable[[], Mapping[str, Any] | None] = lambda: None
 
     def check_config(self, entry: Mapping[str, Any], where: str) -> None:
         self.check(entry, where)
+
+    def config_json_schema(self) -> Mapping[str, Any] | None:
+        return self.json_schema()
 
 
 class _Node(Protocol):

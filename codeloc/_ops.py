@@ -19,13 +19,16 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from codeloc._assets import AssetsDefinition
 from codeloc._errors import ConfigInvalid, DefinitionError, RunInterrupted, TesseraError
 from codeloc._node_assets import NodeExecution, build_node_assets
 from codeloc._results import Output
 from codeloc._retry import RetryPolicy, RetryRequested
+
+if TYPE_CHECKING:
+    from codeloc._config import Config
 
 __all__ = [
     "NO_VALUE",
@@ -35,6 +38,7 @@ __all__ = [
     "Recorder",
     "check_config_value",
     "composing",
+    "json_schema_of",
     "op",
 ]
 
@@ -126,7 +130,7 @@ class OpDefinition:
         self.tags = dict(tags or {})
         self.context_param: str | None = None
         self.config_param: str | None = None
-        self.config_type: type | None = None
+        self.config_type: type[Config] | None = None
         self.resource_params: dict[str, str] = {}
         given_ins = dict(ins or {})
         self.ins: dict[str, In] = {}
@@ -343,8 +347,17 @@ class OpDefinition:
             self.validated_config(entry.get("config"), where)
 
         return build_node_assets(
-            self, NodeExecution(execute, check), node_name=self.name, **options
+            self,
+            NodeExecution(execute, check, self.config_json_schema),
+            node_name=self.name,
+            **options,
         )
+
+    def config_json_schema(self) -> dict[str, Any] | None:
+        """The op's config schema as JSON Schema (for the snapshot), or ``None``."""
+        if self.config_type is not None:
+            return self.config_type.model_json_schema()
+        return None if self.config_schema is None else json_schema_of(self.config_schema)
 
 
 @overload
@@ -462,6 +475,26 @@ def check_config_value(schema: Any, value: Any, where: str, field: str) -> Any:
     return value
 
 
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+
+
+def json_schema_of(schema: Any) -> dict[str, Any]:
+    """A schema of types (as ``check_config_value`` reads it) as JSON Schema, as strict."""
+    if isinstance(schema, Mapping):
+        return {
+            "type": "object",
+            "properties": {name: json_schema_of(kind) for name, kind in schema.items()},
+            "required": list(schema),
+            "additionalProperties": False,
+        }
+    if isinstance(schema, list) and len(schema) == 1:
+        return {"type": "array", "items": json_schema_of(schema[0])}
+    if schema is dict:
+        return {"type": "object"}
+    kind = _JSON_TYPES.get(schema)
+    return {"type": kind} if kind else {}
+
+
 def _config_instance(value: Any, kind: type) -> bool:
     if kind is bool:
         return isinstance(value, bool)
@@ -535,7 +568,7 @@ def _annotations(fn: Callable[..., Any]) -> dict[str, Any]:
     return raw
 
 
-def _config_bases() -> tuple[type | None, type | None]:
+def _config_bases() -> tuple[type[Config] | None, type | None]:
     # A Config or resource annotation exists only if pydantic was imported through
     # codeloc._config; when it was not, there is nothing to look for.
     module = sys.modules.get("codeloc._config")

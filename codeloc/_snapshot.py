@@ -121,6 +121,9 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
     for definition in defs.assets:
         config_type = definition.config_type
         schema = config_type.model_json_schema() if config_type is not None else None
+        if schema is None and definition.node_def is not None:
+            node_schema = definition.node_def.config_json_schema()
+            schema = dict(node_schema) if node_schema is not None else None
         policy = definition.retry_policy
         retry = (
             RetryPolicySnap(

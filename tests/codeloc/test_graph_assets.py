@@ -564,3 +564,39 @@ def test_from_op_with_several_outputs_and_output_metadata_from_an_op() -> None:
         e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("first")
     )
     assert first.metadata["rows"].value == 2
+
+
+def test_the_snapshot_describes_the_config_a_graph_asset_or_op_asset_takes() -> None:
+    import jsonschema
+
+    from codeloc import Definitions
+    from codeloc._snapshot import snapshot_of
+
+    mapping = ConfigMapping(
+        config_fn=lambda c: {"scale": {"config": {"k": c["factor"]}}},
+        config_schema={"factor": int, "tables": [str]},
+    )
+
+    @graph_asset(config=mapping)
+    def mapped():
+        return scale(total(fetch()))
+
+    @graph_asset
+    def unmapped():
+        return scale(total(fetch()))
+
+    snapshot = snapshot_of(Definitions(assets=[mapped, unmapped, AssetsDefinition.from_op(scale)]))
+    schemas = {n.key.to_user_string(): n.config_schema for n in snapshot.assets}
+    assert schemas["unmapped"] is None  # its ops' config sits under "ops", not "config"
+    assert schemas["scale"] == {
+        "type": "object",
+        "properties": {"k": {"type": "integer"}},
+        "required": ["k"],
+        "additionalProperties": False,
+    }
+    schema = schemas["mapped"]
+    assert schema is not None
+    jsonschema.validate({"factor": 2, "tables": ["a"]}, dict(schema))
+    for bad in [{"factor": True, "tables": []}, {"factor": 2}, {"factor": 2, "tables": [1]}]:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, dict(schema))
