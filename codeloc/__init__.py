@@ -34,7 +34,7 @@ from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition, define
 from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
 from codeloc._metadata import MetadataValue
-from codeloc._ops import In, OpDefinition, Out, op
+from codeloc._ops import In, OpDefinition, OpExecutionContext, Out, build_op_context, op
 from codeloc._resource_def import InitResourceContext, ResourceDefinition, resource
 from codeloc._results import DataVersion, MaterializeResult, Output
 from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
@@ -78,6 +78,7 @@ __all__ = [
     "MaterializeResult",
     "MetadataValue",
     "OpDefinition",
+    "OpExecutionContext",
     "Out",
     "Output",
     "ResourceDefinition",
@@ -94,6 +95,7 @@ __all__ = [
     "__version__",
     "asset",
     "build_asset_context",
+    "build_op_context",
     "define_asset_job",
     "graph",
     "graph_asset",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from codeloc._assets import AssetsDefinition
+from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._errors import ConfigInvalid, DefinitionError, RunInterrupted, TesseraError
 from codeloc._node_assets import NodeExecution, build_node_assets
 from codeloc._results import Output
@@ -34,8 +35,10 @@ __all__ = [
     "NO_VALUE",
     "In",
     "OpDefinition",
+    "OpExecutionContext",
     "Out",
     "Recorder",
+    "build_op_context",
     "check_config_value",
     "composing",
     "json_schema_of",
@@ -201,9 +204,21 @@ class OpDefinition:
         return aliased
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Inside a graph body, record a call; anywhere else, call the function, as a unit
+        test does: a context it is given (``build_op_context(op_config=...)``) has its
+        config checked against the op's schema first, as in the reference."""
         recorder = composing.get()
         if recorder is not None:
             return recorder.record(self, args, kwargs)
+        if self.context_param:
+            context = kwargs.get(self.context_param, args[0] if args else None)
+            if context is None:
+                raise TesseraError(
+                    f"op '{self.name}' takes a context, but none was given: call it with "
+                    "build_op_context() first"
+                )
+            if isinstance(context, AssetExecutionContext):
+                self.validated_config(context.op_config or None, f"op '{self.name}'")
         return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -416,6 +431,28 @@ def op(
         )
 
     return build(fn) if fn is not None else build
+
+
+OpExecutionContext = AssetExecutionContext
+"""What an op that takes a ``context`` receives: the step's context, with the op's own
+``op_config``. The same class as ``AssetExecutionContext``, named as the reference names it."""
+
+
+def build_op_context(
+    resources: Mapping[str, Any] | None = None,
+    op_config: Any = None,
+    config: Any = None,
+    run_tags: Mapping[str, str] | None = None,
+) -> AssetExecutionContext:
+    """A context for calling an op directly in a unit test: ``my_op(build_op_context(...))``.
+
+    ``config`` is another name for ``op_config``, as in the reference.
+    """
+    return build_asset_context(
+        resources=resources,
+        asset_config=op_config if op_config is not None else config,
+        run_tags=run_tags,
+    )
 
 
 # -- config --------------------------------------------------------------------------------------

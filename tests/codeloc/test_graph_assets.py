@@ -22,6 +22,7 @@ from codeloc import (
     Output,
     RetryPolicy,
     RetryRequested,
+    TesseraError,
     asset,
     graph,
     graph_asset,
@@ -600,3 +601,20 @@ def test_the_snapshot_describes_the_config_a_graph_asset_or_op_asset_takes() -> 
     for bad in [{"factor": True, "tables": []}, {"factor": 2}, {"factor": 2, "tables": [1]}]:
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, dict(schema))
+
+
+def test_an_op_called_directly_checks_the_config_of_its_context() -> None:
+    from codeloc import OpExecutionContext, build_op_context
+
+    @op(config_schema={"k": int})
+    def times(context: OpExecutionContext, x: int) -> int:
+        return x * context.op_config["k"]
+
+    assert times(build_op_context(op_config={"k": 3}), 2) == 6
+    assert times(build_op_context(config={"k": 4}), x=2) == 8
+    with pytest.raises(ConfigInvalid, match="op 'times'.*field 'k': expected int"):
+        times(build_op_context(op_config={"k": "3"}), 2)
+    with pytest.raises(ConfigInvalid, match="field 'k' is required"):
+        times(build_op_context(), 2)
+    with pytest.raises(TesseraError, match="op 'times' takes a context, but none was given"):
+        times(x=2)
