@@ -612,7 +612,7 @@ def test_an_op_called_directly_checks_the_config_of_its_context() -> None:
 
     assert times(build_op_context(op_config={"k": 3}), 2) == 6
     assert times(build_op_context(config={"k": 4}), x=2) == 8
-    with pytest.raises(ConfigInvalid, match="op 'times'.*field 'k': expected int"):
+    with pytest.raises(ConfigInvalid, match=r"op 'times'.*field 'k': expected int"):
         times(build_op_context(op_config={"k": "3"}), 2)
     with pytest.raises(ConfigInvalid, match="field 'k' is required"):
         times(build_op_context(), 2)
