@@ -229,9 +229,17 @@ class OpDefinition:
     def validated_config(self, config: Any, where: str) -> Any:
         """``config`` checked against the op's schema; ``ConfigInvalid`` names the field."""
         if self.config_type is not None:
+            # Imported here: pydantic is loaded only by code that uses Config.
             from codeloc._config import validate_config
 
-            return validate_config(self.config_type, config, where)
+            try:
+                return validate_config(self.config_type, config, self.name)
+            except ConfigInvalid as exc:
+                # validate_config names an asset; say where the op sits instead.
+                detail = str(exc).partition(" is invalid: ")[2]
+                raise ConfigInvalid(
+                    f"config for {where} is invalid: {detail}", asset=where, field=exc.field
+                ) from None
         schema = self.config_schema
         if schema is None:
             if config:

@@ -618,3 +618,25 @@ def test_an_op_called_directly_checks_the_config_of_its_context() -> None:
         times(build_op_context(), 2)
     with pytest.raises(TesseraError, match="op 'times' takes a context, but none was given"):
         times(x=2)
+
+
+def test_an_op_takes_config_as_a_config_class_too() -> None:
+    from codeloc import Config
+
+    class Scale(Config):
+        k: int = 2
+
+    @op
+    def scale_by(config: Scale, xs: list[int]) -> list[int]:
+        return [x * config.k for x in xs]
+
+    @graph_asset
+    def scaled():
+        return scale_by(fetch())
+
+    assert materialize([scaled]).asset_value("scaled") == [6, 2, 4]
+    config = {"ops": {"scaled": {"ops": {"scale_by": {"config": {"k": 5}}}}}}
+    assert materialize([scaled], run_config=config).asset_value("scaled") == [15, 5, 10]
+    bad = {"ops": {"scaled": {"ops": {"scale_by": {"config": {"k": "x"}}}}}}
+    with pytest.raises(ConfigInvalid, match="asset 'scaled', op 'scale_by' is invalid: field 'k'"):
+        materialize([scaled], run_config=bad)
