@@ -13,6 +13,7 @@ from codeloc import (
     AssetKey,
     AssetOut,
     AssetsDefinition,
+    Config,
     ConfigInvalid,
     ConfigMapping,
     DefinitionError,
@@ -620,12 +621,11 @@ def test_an_op_called_directly_checks_the_config_of_its_context() -> None:
         times(x=2)
 
 
+class Scale(Config):
+    k: int = 2
+
+
 def test_an_op_takes_config_as_a_config_class_too() -> None:
-    from codeloc import Config
-
-    class Scale(Config):
-        k: int = 2
-
     @op
     def scale_by(config: Scale, xs: list[int]) -> list[int]:
         return [x * config.k for x in xs]
