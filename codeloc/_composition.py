@@ -374,6 +374,10 @@ class GraphDefinition:
             return self.execute(context, inputs, inner, wanted)
 
         execution = NodeExecution(execute, self.check_config, self.config_json_schema)
+        if "node_name" not in options and options.get("name") is None:
+            # As in the reference, run config names the graph: {"ops": {graph_name: ...}}.
+            # (``@graph_asset`` names it after the asset's key, as the reference does too.)
+            options["node_name"] = self.name
         return build_node_assets(self, execution, **options)
 
     def config_json_schema(self) -> dict[str, Any] | None:
@@ -505,6 +509,7 @@ def graph_asset(
             kinds=kinds,
             retry_policy=retry_policy,
             resource_defs=resource_defs,
+            node_name=None,  # the key's segments joined by "__"
             owner=f"graph asset '{func.__name__}'",
         )
 

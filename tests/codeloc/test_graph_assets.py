@@ -411,6 +411,7 @@ def test_from_graph_with_several_outputs() -> None:
         group_name="bounds",
     )
     assert definition.keys == {AssetKey("lo"), AssetKey("hi")}
+    assert definition.node_name == "bounds"  # run config names the graph, as in the reference
     assert definition.spec_for(AssetKey("lo")).description == "smallest"
     assert {s.group for s in definition.specs} == {"bounds"}
     result = materialize([numbers, definition])
