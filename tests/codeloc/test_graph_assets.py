@@ -641,3 +641,17 @@ def test_an_op_takes_config_as_a_config_class_too() -> None:
     bad = {"ops": {"scaled": {"ops": {"scale_by": {"config": {"k": "x"}}}}}}
     with pytest.raises(ConfigInvalid, match="asset 'scaled', op 'scale_by' is invalid: field 'k'"):
         materialize([scaled], run_config=bad)
+
+
+def test_one_graph_made_assets_twice_needs_a_name_for_each() -> None:
+    @graph
+    def once():
+        return fetch()
+
+    first = AssetsDefinition.from_graph(once, keys_by_output_name={"result": AssetKey("a")})
+    second = AssetsDefinition.from_graph(once, keys_by_output_name={"result": AssetKey("b")})
+    with pytest.raises(DefinitionError, match="two definitions are named 'once'"):
+        materialize([first, second])
+    renamed = AssetsDefinition.from_graph(once, name="b")
+    result = materialize([first, renamed])
+    assert (result.asset_value("a"), result.asset_value("b")) == ([3, 1, 2], [3, 1, 2])
