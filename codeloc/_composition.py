@@ -282,7 +282,8 @@ class GraphDefinition:
         inner = entry.get("ops") or {}
         return inner if isinstance(inner, Mapping) else {}
 
-    def check_inner_config(self, inner: Mapping[str, Any], where: str) -> None:
+    def check_inner_config(self, inner: Mapping[str, Any], where: str, path: str = "") -> None:
+        """Check the config of every call; ``path`` is this graph's place (``inner.``)."""
         calls = {c.name: c for c in self.calls}
         for name in inner:
             if name not in calls:
@@ -290,15 +291,23 @@ class GraphDefinition:
                     f"config for {where} is invalid: graph '{self.name}' has no op '{name}' "
                     f"(its ops are {sorted(calls)})",
                     asset=where,
-                    field=f"ops.{name}",
+                    field=f"ops.{path}{name}",
                 )
         for call in self.calls:
             entry = inner.get(call.name) or {}
+            if not isinstance(entry, Mapping):
+                raise ConfigInvalid(
+                    f"config for {where} is invalid: the entry of '{path}{call.name}' must be "
+                    f"a mapping, got {entry!r}",
+                    asset=where,
+                    field=f"ops.{path}{call.name}",
+                )
             if isinstance(call.node, GraphDefinition):
                 sub = call.node.inner_config(entry, where)
-                call.node.check_inner_config(sub, where)
+                call.node.check_inner_config(sub, where, f"{path}{call.name}.")
             else:
-                call.node.validated_config(entry.get("config"), f"{where}, op '{call.name}'")
+                op_where = f"{where}, op '{path}{call.name}'"
+                call.node.validated_config(entry.get("config"), op_where)
 
     def check_config(self, entry: Mapping[str, Any], where: str) -> None:
         self.check_inner_config(self.inner_config(entry, where), where)
