@@ -245,7 +245,7 @@ def build_node_assets(
                 item = Output(item, output_name=out_name)
             outputs.append(item)
         if len(output_names) == 1 and outputs:
-            return outputs[0]  # the value itself, as for an @asset called directly
+            return outputs[0]  # the value (or its Output), as an @asset returns it
         return _each(outputs)
 
     required = set(node.required_resource_keys)
@@ -284,6 +284,8 @@ def _node_entry(run: Any, definition: Any) -> Mapping[str, Any]:
 
 def _entry_in(run_config: Mapping[str, Any], definition: Any) -> Mapping[str, Any]:
     ops = run_config.get("ops") or {}
+    if not isinstance(ops, Mapping):
+        return {}
     entry = ops.get(definition.node_name)
     if entry is None and len(definition.specs) == 1:
         entry = ops.get(definition.specs[0].key.name)
