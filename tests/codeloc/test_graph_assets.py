@@ -655,3 +655,29 @@ def test_one_graph_made_assets_twice_needs_a_name_for_each() -> None:
     renamed = AssetsDefinition.from_graph(once, name="b")
     result = materialize([first, renamed])
     assert (result.asset_value("a"), result.asset_value("b")) == ([3, 1, 2], [3, 1, 2])
+
+
+def test_the_output_of_the_last_op_carries_metadata_and_data_version() -> None:
+    @op
+    def versioned():
+        return Output(5, metadata={"rows": 5}, data_version="v5")
+
+    @op
+    def passed_on(x: int) -> Output:
+        return Output(x, metadata={"checked": True})
+
+    @graph_asset
+    def counted():
+        return versioned()
+
+    @graph_asset
+    def relayed():
+        return passed_on(versioned())
+
+    result = materialize([counted, relayed])
+    assert (result.asset_value("counted"), result.asset_value("relayed")) == (5, 5)
+    by_key = {e.asset_key: e for e in result.get_asset_materialization_events()}
+    counted_event = by_key[AssetKey("counted")]
+    assert counted_event.metadata["rows"].value == 5
+    assert counted_event.materialization.data_version == "v5"
+    assert by_key[AssetKey("relayed")].metadata["checked"].value is True
