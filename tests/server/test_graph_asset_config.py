@@ -2,6 +2,7 @@
 asset, from the schema in the location's snapshot, before any run is created."""
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ GraphOf = Callable[..., MergedGraph]
 
 
 @op(config_schema={"k": int})
-def scale(context) -> int:  # type: ignore[no-untyped-def]
+def scale(context: Any) -> int:
     return 2 * context.op_config["k"]
 
 
@@ -24,12 +25,12 @@ def scale(context) -> int:  # type: ignore[no-untyped-def]
         config_schema={"factor": int},
     )
 )
-def mapped():  # type: ignore[no-untyped-def]
+def mapped() -> Any:
     return scale()
 
 
 @graph_asset
-def unmapped():  # type: ignore[no-untyped-def]
+def unmapped() -> Any:
     return scale()
 
 
