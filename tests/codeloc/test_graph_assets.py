@@ -214,7 +214,7 @@ def test_types_of_inputs_and_outputs_are_checked() -> None:
 
     @graph_asset
     def bad_in():
-        return wants_int(annotated.alias("text")() if False else fetch())
+        return wants_int(fetch())
 
     @graph_asset
     def bad_annotation():
