@@ -242,13 +242,8 @@ class OpDefinition:
                 ) from None
         schema = self.config_schema
         if schema is None:
-            if config:
-                raise ConfigInvalid(
-                    f"config for {where} is invalid: op '{self.name}' takes no config "
-                    f"(declare config_schema=), got {config!r}",
-                    asset=where,
-                )
-            return {}
+            # As in the reference, an op without a schema takes any config, unchecked.
+            return config if config is not None else {}
         return check_config_value(schema, config, where, "")
 
     # -- running -------------------------------------------------------------------------------
@@ -312,7 +307,7 @@ class OpDefinition:
         validated = self.validated_config(config, f"op '{path}'")
         if self.context_param:
             op_context = copy.copy(context)
-            op_context.op_config = validated if isinstance(validated, dict) else config
+            op_context.op_config = validated if isinstance(validated, dict) else (config or {})
             kwargs[self.context_param] = op_context
         if self.config_param:
             kwargs[self.config_param] = validated

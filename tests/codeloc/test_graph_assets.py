@@ -681,3 +681,17 @@ def test_the_output_of_the_last_op_carries_metadata_and_data_version() -> None:
     assert counted_event.metadata["rows"].value == 5
     assert counted_event.materialization.data_version == "v5"
     assert by_key[AssetKey("relayed")].metadata["checked"].value is True
+
+
+def test_an_op_without_a_schema_takes_any_config() -> None:
+    @op
+    def echo(context):
+        return context.op_config
+
+    @graph_asset
+    def echoed():
+        return echo()
+
+    assert materialize([echoed]).asset_value("echoed") == {}
+    config = {"ops": {"echoed": {"ops": {"echo": {"config": {"a": [1]}}}}}}
+    assert materialize([echoed], run_config=config).asset_value("echoed") == {"a": [1]}
