@@ -7,6 +7,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from codeloc._assets import AssetsDefinition, asset, multi_asset
+from codeloc._composition import (
+    ConfigMapping,
+    GraphDefinition,
+    GraphOut,
+    graph,
+    graph_asset,
+    graph_multi_asset,
+)
 from codeloc._config_schema import Field
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._definitions import Definitions
@@ -41,7 +49,7 @@ from codeloc._jobs import (
 from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
 from codeloc._metadata import MetadataValue
-from codeloc._ops import GraphDefinition, OpDefinition, graph, graph_asset, op
+from codeloc._ops import In, OpDefinition, OpExecutionContext, Out, build_op_context, op
 from codeloc._resource_def import InitResourceContext, ResourceDefinition, resource
 from codeloc._results import DataVersion, MaterializeResult, Output
 from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
@@ -64,6 +72,7 @@ __all__ = [
     "Backoff",
     "Config",
     "ConfigInvalid",
+    "ConfigMapping",
     "ConfigurableIOManager",
     "ConfigurableIOManagerFactory",
     "ConfigurableResource",
@@ -77,9 +86,11 @@ __all__ = [
     "Field",
     "FilesystemIOManager",
     "GraphDefinition",
+    "GraphOut",
     "GroupConflictError",
     "IOManager",
     "IOManagerDefinition",
+    "In",
     "InMemoryIOManager",
     "InitResourceContext",
     "InputContext",
@@ -88,6 +99,8 @@ __all__ = [
     "MaterializeResult",
     "MetadataValue",
     "OpDefinition",
+    "OpExecutionContext",
+    "Out",
     "Output",
     "OutputContext",
     "ResourceDefinition",
@@ -105,10 +118,12 @@ __all__ = [
     "asset",
     "build_asset_context",
     "build_input_context",
+    "build_op_context",
     "build_output_context",
     "define_asset_job",
     "graph",
     "graph_asset",
+    "graph_multi_asset",
     "io_manager",
     "load_assets_from_modules",
     "load_assets_from_package_module",

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AssetsDefinition",
     "Composition",
+    "NodeDefinition",
     "asset",
     "flatten_assets",
     "merge_resource_defs",
@@ -44,20 +45,22 @@ __all__ = [
 _NO_RESOURCES: frozenset[str] = frozenset()
 
 
+class NodeDefinition(Protocol):
+    """How an op- or graph-backed definition checks the config of its ops before a run
+    (``codeloc._node_assets``): ``entry`` is its entry of run config's ``ops``. Its
+    ``config_json_schema`` describes ``entry["config"]`` for the snapshot (``None``: no
+    schema the server can check)."""
+
+    def check_config(self, entry: Mapping[str, Any], where: str) -> None: ...
+
+    def config_json_schema(self) -> Mapping[str, Any] | None: ...
+
+
 class Composition(Protocol):
-    """What ``AssetsDefinition.from_graph`` needs of a graph; a ``GraphDefinition`` is one.
+    """What ``AssetsDefinition.from_graph`` / ``from_op`` need of a graph or an op: a
+    ``GraphDefinition`` or an ``OpDefinition`` is one, and builds the definition itself."""
 
-    Its upstream assets are read off the parameters of ``fn``, as for ``@asset``, and
-    ``execute`` computes the value from them in the asset's one step.
-    """
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def fn(self) -> Callable[..., Any]: ...
-
-    def execute(self, inputs: Mapping[str, Any], context: Any) -> Any: ...
+    def to_assets_definition(self, **options: Any) -> AssetsDefinition: ...
 
 
 class AssetsDefinition:
@@ -79,6 +82,7 @@ class AssetsDefinition:
         "input_keys",
         "inputs",
         "io_manager_keys",
+        "node_def",
         "node_name",
         "output_names",
         "resource_defs",
@@ -100,8 +104,11 @@ class AssetsDefinition:
         retry_policy: RetryPolicy | None = None,
         can_subset: bool = False,
         resource_defs: Mapping[str, Any] | None = None,
+        node_def: NodeDefinition | None = None,
     ) -> None:
         self.node_name = node_name
+        # For an op- or graph-backed definition: how the config of its ops is checked.
+        self.node_def = node_def
         # Resources bound to this definition, merged with the other resources of a run.
         self.resource_defs: dict[str, Any] = dict(resource_defs or {})
         self.specs: tuple[AssetSpec, ...] = tuple(specs)
@@ -182,8 +189,10 @@ class AssetsDefinition:
     def from_graph(
         graph_def: Composition,
         *,
-        name: str | None = None,
+        keys_by_input_name: Mapping[str, CoercibleToAssetKey] | None = None,
+        keys_by_output_name: Mapping[str, CoercibleToAssetKey] | None = None,
         key_prefix: CoercibleToAssetKeyPrefix = None,
+        name: str | None = None,
         ins: Mapping[str, AssetIn] | None = None,
         deps: Iterable[Any] | None = None,
         group_name: str | None = None,
@@ -193,35 +202,86 @@ class AssetsDefinition:
         owners: Sequence[str] | None = None,
         tags: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        can_subset: bool = False,
+        group_names_by_output_name: Mapping[str, str | None] | None = None,
+        descriptions_by_output_name: Mapping[str, str] | None = None,
+        metadata_by_output_name: Mapping[str, Mapping[str, Any] | None] | None = None,
+        tags_by_output_name: Mapping[str, Mapping[str, str] | None] | None = None,
+        owners_by_output_name: Mapping[str, Sequence[str]] | None = None,
+        code_versions_by_output_name: Mapping[str, str | None] | None = None,
     ) -> AssetsDefinition:
-        """An asset computed by a ``@graph`` (keyword arguments as for ``@graph_asset``).
+        """Assets computed by a ``@graph``, one per output of the graph.
 
-        The key is ``name`` (by default the graph's) under ``key_prefix``; the parameters of
-        the graph's function are its upstream assets, as for ``@asset``.
+        Each input of the graph is an upstream asset: ``keys_by_input_name`` (or ``ins``)
+        says which, by default the one named like the input. Each output is an asset:
+        ``keys_by_output_name`` says which, by default the graph's name (under
+        ``key_prefix``) for a graph of one output, the output's name for several. The
+        ``*_by_output_name`` mappings set one property of the asset of each output.
         """
-        key = AssetKey((*prefix_segments(key_prefix), name or graph_def.name))
-        _, inputs = inspect_function(graph_def.fn, key.to_user_string(), ins or {})
-
-        def compute(context: Any, **values: Any) -> Any:
-            return graph_def.execute(values, context)
-
-        spec = AssetSpec(
-            key,
-            deps=[*(i.key for i in inputs), *(coerce_dep_key(d) for d in deps or ())],
+        return graph_def.to_assets_definition(
+            keys_by_input_name=keys_by_input_name,
+            keys_by_output_name=keys_by_output_name,
+            key_prefix=key_prefix,
+            name=name,
+            ins=ins,
+            deps=deps,
+            group_name=group_name,
             description=description,
             metadata=metadata,
-            group_name=group_name,
             code_version=code_version,
             owners=owners,
             tags=tags,
-        )
-        return AssetsDefinition(
-            node_name="__".join(key.path),
-            specs=[spec],
-            fn=compute,
-            signature=Signature("context", None, None, {}, tuple(i.param for i in inputs)),
-            inputs=inputs,
             retry_policy=retry_policy,
+            resource_defs=resource_defs,
+            can_subset=can_subset,
+            by_output_name=_by_output_name(
+                group_names_by_output_name,
+                descriptions_by_output_name,
+                metadata_by_output_name,
+                tags_by_output_name,
+                owners_by_output_name,
+                code_versions_by_output_name,
+            ),
+        )
+
+    @staticmethod
+    def from_op(
+        op_def: Composition,
+        *,
+        keys_by_input_name: Mapping[str, CoercibleToAssetKey] | None = None,
+        keys_by_output_name: Mapping[str, CoercibleToAssetKey] | None = None,
+        key_prefix: CoercibleToAssetKeyPrefix = None,
+        group_name: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        can_subset: bool = False,
+        group_names_by_output_name: Mapping[str, str | None] | None = None,
+        descriptions_by_output_name: Mapping[str, str] | None = None,
+        metadata_by_output_name: Mapping[str, Mapping[str, Any] | None] | None = None,
+        tags_by_output_name: Mapping[str, Mapping[str, str] | None] | None = None,
+        owners_by_output_name: Mapping[str, Sequence[str]] | None = None,
+        code_versions_by_output_name: Mapping[str, str | None] | None = None,
+    ) -> AssetsDefinition:
+        """Assets computed by one ``@op``: its inputs are upstream assets, its outputs assets
+        (keyword arguments as for ``from_graph``). Its config is the ``config`` of its entry
+        in run config, ``{"ops": {op_name: {"config": ...}}}``."""
+        return op_def.to_assets_definition(
+            keys_by_input_name=keys_by_input_name,
+            keys_by_output_name=keys_by_output_name,
+            key_prefix=key_prefix,
+            group_name=group_name,
+            retry_policy=retry_policy,
+            resource_defs=resource_defs,
+            can_subset=can_subset,
+            by_output_name=_by_output_name(
+                group_names_by_output_name,
+                descriptions_by_output_name,
+                metadata_by_output_name,
+                tags_by_output_name,
+                owners_by_output_name,
+                code_versions_by_output_name,
+            ),
         )
 
     # -- transformations, used by loaders and Definitions ------------------------------------
@@ -270,6 +330,7 @@ class AssetsDefinition:
             retry_policy=self.retry_policy,
             can_subset=self.can_subset,
             resource_defs=self.resource_defs,
+            node_def=self.node_def,
         )
 
     # -- direct invocation -------------------------------------------------------------------
@@ -618,6 +679,12 @@ def _with_config_schema(sig: Signature, schema: Any, owner: str) -> Signature:
     from codeloc._config_schema import ConfigSchema
 
     return replace(sig, config_schema=ConfigSchema(schema, owner))
+
+
+def _by_output_name(*given: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    """The ``*_by_output_name`` arguments of ``from_graph`` / ``from_op``, by spec field."""
+    fields = ("group_name", "description", "metadata", "tags", "owners", "code_version")
+    return {f: v for f, v in zip(fields, given, strict=True) if v}
 
 
 def _doc(func: Callable[..., Any]) -> str | None:

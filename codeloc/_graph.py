@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from codeloc._errors import CycleError, DuplicateKeyError
+from codeloc._errors import CycleError, DefinitionError, DuplicateKeyError
 from codeloc._key import AssetKey
 from codeloc._spec import AssetSpec
 
@@ -43,6 +43,7 @@ class AssetGraph:
         self.definitions = tuple(definitions)
         self.definition_by_key: dict[AssetKey, AssetsDefinition] = {}
         self.spec_by_key: dict[AssetKey, AssetSpec] = {}
+        by_node_name: dict[str, AssetsDefinition] = {}
         for definition in self.definitions:
             for spec in definition.specs:
                 other = self.definition_by_key.get(spec.key)
@@ -53,6 +54,15 @@ class AssetGraph:
                     )
                 self.definition_by_key[spec.key] = definition
                 self.spec_by_key[spec.key] = spec
+            # A node name keys a step and its run config: two definitions of one name would
+            # run as one step (the graph of two from_graph assets, say).
+            named = by_node_name.setdefault(definition.node_name, definition)
+            if named is not definition:
+                raise DefinitionError(
+                    f"two definitions are named '{definition.node_name}': {_describe(named)} "
+                    f"and {_describe(definition)}; run config and steps could not tell them "
+                    "apart: give one another name (AssetsDefinition.from_graph(..., name=...))"
+                )
         self.declared_external: dict[AssetKey, AssetSpec] = {}
         for spec in external_specs:
             if spec.key in self.spec_by_key or spec.key in self.declared_external:

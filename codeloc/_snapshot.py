@@ -139,6 +139,9 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
             if config_type is not None
             else (classic.json_schema() if classic is not None else None)
         )
+        if schema is None and definition.node_def is not None:
+            node_schema = definition.node_def.config_json_schema()
+            schema = dict(node_schema) if node_schema is not None else None
         retry = retry_policy_snap(definition.retry_policy)
         resources = tuple(sorted(definition.required_resource_keys))
         for spec in definition.specs:

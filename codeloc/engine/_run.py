@@ -20,6 +20,7 @@ from codeloc._errors import TesseraError, UnknownResourceError
 from codeloc._graph import AssetGraph
 from codeloc._io_manager import check_default_io_manager, check_io_manager_keys
 from codeloc._key import AssetKey
+from codeloc._node_assets import check_node_config
 from codeloc._resource_def import ResourceDefinition, check_resource_dependencies
 from codeloc._retry import RetryPolicy
 from codeloc._run_config import RunConfig, run_config_dict
@@ -82,6 +83,7 @@ def prepare_run(
     config = run_config_dict(run_config)
     for step in plan.steps:
         validate_step_config(step.definition, config, step.key)
+        check_node_config(step.definition, config)
     used = {DEFAULT_IO_MANAGER_KEY}.union(
         *(s.definition.required_resource_keys for s in plan.steps)
     )

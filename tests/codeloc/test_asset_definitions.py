@@ -466,7 +466,12 @@ def test_graph_asset_runs_its_ops_in_one_step() -> None:
     assert result.asset_value("sorted_values") == [1, 2, 3, 9]
     steps = [e.step_key for e in result.all_events if e.type == "STEP_START"]
     assert steps == ["extra", "sorted_values"]
-    assert [e.message for e in result.all_events if e.type == "LOG"] == ["size 4"]
+    logs = [e for e in result.all_events if e.type == "LOG"]
+    assert [e.message for e in logs if e.level == "INFO"] == ["size 4"]
+    # each op's start and end is a DEBUG record of the step
+    assert [e.message for e in logs if e.level == "DEBUG"][:2] == ["op 'fetch' started"] + [
+        m for m in (e.message for e in logs) if m.startswith("op 'fetch' finished")
+    ]
 
 
 def test_graph_definition_as_an_asset_and_ops_called_directly() -> None:
