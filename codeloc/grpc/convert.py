@@ -215,6 +215,8 @@ def _node_fields(node: AssetNodeSnap) -> dict[str, Any]:
         fields["required_resources"] = node.required_resources
     if node.jobs:
         fields["jobs"] = node.jobs
+    if not node.can_subset:
+        fields["cannot_subset"] = True
     policy = node.retry_policy
     if policy is not None:
         fields["retry_policy"] = {
@@ -292,6 +294,7 @@ def from_node(msg: snap_pb.AssetNode, keys: _Keys | None = None) -> AssetNodeSna
         policy,
         msg.is_executable,
         tuple(msg.jobs),
+        not msg.cannot_subset,
     )
 
 
