@@ -283,6 +283,10 @@ class AssetsDefinition:
                 changes["key"] = spec.key.with_prefix(prefix)
             if any(d in moved for d in spec.deps):
                 changes["deps"] = tuple(moved.get(d, d) for d in spec.deps)
+                if spec.partition_mappings:
+                    changes["partition_mappings"] = {
+                        moved.get(k, k): m for k, m in spec.partition_mappings.items()
+                    }
             specs.append(spec.replace(**changes) if changes else spec)
         renamed = {old.key: new.key for old, new in zip(self.specs, specs, strict=True)}
         return AssetsDefinition(

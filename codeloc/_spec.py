@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -88,7 +88,7 @@ class AssetSpec:
     owners: tuple[str, ...]
     tags: Mapping[str, str]
     skippable: bool
-    partition_mappings: Mapping[AssetKey, Any]
+    partition_mappings: Mapping[AssetKey, Any] = field(repr=False)
 
     def __init__(
         self,
