@@ -90,3 +90,19 @@ def test_a_direct_launch_of_part_of_the_multi_asset_is_refused_with_its_name(
     body = answer.json()
     assert body["multi_asset"] == "ab"
     assert body["missing_keys"] == [["a"]]
+
+
+def test_a_lineage_selection_of_part_of_the_multi_asset_is_completed(
+    multi_server: TesseraServer, browser_page: Page
+) -> None:
+    page = browser_page
+    open_ui(page, multi_server, "graph")
+    page.click('[data-node="b"]')
+    page.click('[data-node="after_a"]', modifiers=["Shift"])
+    expect(page.locator("#materialize-selection")).to_have_text("Materialize selected (2)")
+    page.click("#materialize-selection")
+    expect(page.locator(".multi-asset-added")).to_contain_text("Also materializing 1 asset: a")
+    expect(page.locator(".multi-asset-added")).to_contain_text("'ab' cannot be subset")
+    page.wait_for_url(lambda url: "#/runs/" in url)
+    wait_for_run_status(page, "SUCCESS")
+    assert _run_keys(multi_server, run_id_of(page)) == ["a", "after_a", "b"]
