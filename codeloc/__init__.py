@@ -56,10 +56,11 @@ from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
 from codeloc._run_config import RunConfig
 from codeloc._runs import AssetMaterialization
 from codeloc._selection import AssetSelection
-from codeloc._spec import AssetIn, AssetOut, AssetSpec
+from codeloc._spec import AssetDep, AssetIn, AssetOut, AssetSpec
 from codeloc._version import __version__
 
 __all__ = [
+    "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
     "AssetJob",

@@ -27,7 +27,7 @@ from codeloc._signature import (
     inspect_function,
     with_required_resources,
 )
-from codeloc._spec import AssetIn, AssetOut, AssetSpec, coerce_dep_key
+from codeloc._spec import AssetIn, AssetOut, AssetSpec, dep_keys
 
 if TYPE_CHECKING:
     from codeloc._config import Config
@@ -70,6 +70,8 @@ class AssetsDefinition:
         node_name: the name of the computation, used in run config (``{"ops": {node_name: …}}``).
         specs: one ``AssetSpec`` per asset produced, in output order.
         inputs: parameters that receive upstream values.
+        can_subset: whether a run may materialize only some of the assets (a multi-asset
+            with ``can_subset=False`` runs all of them or none).
         fn: the compute function, or ``None`` for an asset defined elsewhere (external).
     """
 
@@ -85,6 +87,7 @@ class AssetsDefinition:
         "node_def",
         "node_name",
         "output_names",
+        "outputs_are_none",
         "resource_defs",
         "retry_policy",
         "signature",
@@ -105,10 +108,14 @@ class AssetsDefinition:
         can_subset: bool = False,
         resource_defs: Mapping[str, Any] | None = None,
         node_def: NodeDefinition | None = None,
+        outputs_are_none: bool = False,
     ) -> None:
         self.node_name = node_name
         # For an op- or graph-backed definition: how the config of its ops is checked.
         self.node_def = node_def
+        # True for ``@multi_asset(specs=...)``: its outputs carry no value, and a function
+        # that returns ``None`` has materialized every asset of its step.
+        self.outputs_are_none = outputs_are_none
         # Resources bound to this definition, merged with the other resources of a run.
         self.resource_defs: dict[str, Any] = dict(resource_defs or {})
         self.specs: tuple[AssetSpec, ...] = tuple(specs)
@@ -175,6 +182,36 @@ class AssetsDefinition:
     @property
     def group_names_by_key(self) -> dict[AssetKey, str]:
         return {s.key: s.group for s in self.specs}
+
+    @property
+    def keys_by_output_name(self) -> dict[str, AssetKey]:
+        """The key each output materializes (``"result"`` for a single asset)."""
+        return {name: spec.key for name, spec in zip(self.output_names, self.specs, strict=True)}
+
+    @property
+    def keys_by_input_name(self) -> dict[str, AssetKey]:
+        """The upstream key of each input: the parameters, then the ``deps=`` (named by their
+        key's segments joined with ``__``), as the reference names them."""
+        found = {i.param: i.key for i in self.inputs}
+        taken = set(found.values())
+        for spec in self.specs:
+            for dep in spec.deps:
+                if dep not in taken and dep not in self._keys:
+                    taken.add(dep)
+                    found.setdefault("__".join(dep.path), dep)
+        return found
+
+    @property
+    def dependency_keys(self) -> frozenset[AssetKey]:
+        """Every upstream key of any asset produced here, a sibling included (see
+        ``asset_deps``), as in the reference."""
+        return frozenset(dep for spec in self.specs for dep in spec.deps)
+
+    @property
+    def asset_deps(self) -> dict[AssetKey, frozenset[AssetKey]]:
+        """The upstream keys of each asset produced here (``internal_asset_deps=`` narrows
+        them for a multi-asset)."""
+        return {spec.key: frozenset(spec.deps) for spec in self.specs}
 
     def spec_for(self, key: AssetKey) -> AssetSpec:
         for spec in self.specs:
@@ -317,6 +354,10 @@ class AssetsDefinition:
                 changes["key"] = spec.key.with_prefix(prefix)
             if any(d in moved for d in spec.deps):
                 changes["deps"] = tuple(moved.get(d, d) for d in spec.deps)
+                if spec.partition_mappings:
+                    changes["partition_mappings"] = {
+                        moved.get(k, k): m for k, m in spec.partition_mappings.items()
+                    }
             specs.append(spec.replace(**changes) if changes else spec)
         renamed = {old.key: new.key for old, new in zip(self.specs, specs, strict=True)}
         return AssetsDefinition(
@@ -331,6 +372,7 @@ class AssetsDefinition:
             can_subset=self.can_subset,
             resource_defs=self.resource_defs,
             node_def=self.node_def,
+            outputs_are_none=self.outputs_are_none,
         )
 
     # -- direct invocation -------------------------------------------------------------------
@@ -507,7 +549,7 @@ def asset(
             bound = {**(resource_defs or {}), manager_key: io_manager_def}
         spec = AssetSpec(
             asset_key,
-            deps=[*(i.key for i in inputs), *(coerce_dep_key(d) for d in deps or ())],
+            deps=[*(i.key for i in inputs), *(deps or ())],
             description=description if description is not None else _doc(func),
             metadata=metadata,
             group_name=group_name,
@@ -538,6 +580,7 @@ def multi_asset(
     name: str | None = None,
     ins: Mapping[str, AssetIn] | None = None,
     deps: Iterable[Any] | None = None,
+    internal_asset_deps: Mapping[str, Iterable[CoercibleToAssetKey]] | None = None,
     group_name: str | None = None,
     description: str | None = None,
     retry_policy: RetryPolicy | None = None,
@@ -550,27 +593,38 @@ def multi_asset(
 
     With ``outs``, the function returns a tuple in the order of ``outs`` (or yields
     ``Output(value, output_name=...)``); with ``specs``, it returns or yields one
-    ``MaterializeResult(asset_key=...)`` per asset.
+    ``MaterializeResult(asset_key=...)`` per asset, or returns ``None`` to materialize them
+    all. Each asset depends on every input and ``deps=`` entry, unless
+    ``internal_asset_deps`` (output name -> upstream keys, among the inputs, the ``deps=`` and
+    the other outputs) says which. A multi-asset with ``can_subset=False`` materializes all
+    its assets or none: selecting some of them is refused. One with ``can_subset=True`` is
+    told the selection (``context.selected_output_names``) and must produce only that.
     """
     if bool(outs) == bool(specs):
         raise DefinitionError("multi_asset needs exactly one of outs= or specs=")
+    if specs and internal_asset_deps:
+        raise DefinitionError(
+            "multi_asset: internal_asset_deps= goes with outs=; with specs=, give each "
+            "AssetSpec its own deps="
+        )
 
     def build(func: Callable[..., Any]) -> AssetsDefinition:
         node = name or func.__name__
         sig, inputs = inspect_function(func, node, ins or {})
-        extra_deps = [coerce_dep_key(d) for d in deps or ()]
+        extra_deps = list(deps or ())
         input_keys = [i.key for i in inputs]
         built: list[AssetSpec] = []
         output_names: list[str] = []
         io_keys: dict[AssetKey, str] = {}
         extra_tags = {"compute_kind": compute_kind} if compute_kind else {}
         if outs:
+            narrowed = _internal_deps(node, outs, input_keys, extra_deps, internal_asset_deps)
             for out_name, out in outs.items():
                 key = out.resolve_key(out_name)
                 built.append(
                     AssetSpec(
                         key,
-                        deps=[*input_keys, *extra_deps],
+                        deps=narrowed.get(out_name, [*input_keys, *extra_deps]),
                         description=out.description,
                         metadata=out.metadata,
                         group_name=out.group_name or group_name,
@@ -592,7 +646,7 @@ def multi_asset(
                     )
                 built.append(
                     spec.replace(
-                        deps=tuple(dict.fromkeys([*spec.deps, *input_keys, *extra_deps])),
+                        deps=[*spec.deps, *input_keys, *extra_deps],
                         group_name=spec.group_name or group_name,
                     )
                 )
@@ -608,9 +662,43 @@ def multi_asset(
             retry_policy=retry_policy,
             can_subset=can_subset,
             resource_defs=resource_defs,
+            outputs_are_none=bool(specs),
         )
 
     return build
+
+
+def _internal_deps(
+    node: str,
+    outs: Mapping[str, AssetOut],
+    input_keys: Sequence[AssetKey],
+    extra_deps: Sequence[Any],
+    internal: Mapping[str, Iterable[CoercibleToAssetKey]] | None,
+) -> dict[str, list[AssetKey]]:
+    """The upstream keys of each output named in ``internal``, checked against what the
+    multi-asset has: its inputs, its ``deps=`` and its own outputs."""
+    if not internal:
+        return {}
+    own = {out.resolve_key(out_name) for out_name, out in outs.items()}
+    valid = {*input_keys, *(k for d in extra_deps for k in dep_keys(d)), *own}
+    narrowed: dict[str, list[AssetKey]] = {}
+    for out_name, upstream in internal.items():
+        if out_name not in outs:
+            raise DefinitionError(
+                f"multi_asset '{node}': internal_asset_deps names the output '{out_name}', "
+                f"which is not one of its outs {list(outs)}"
+            )
+        keys = [AssetKey.from_coercible(k) for k in upstream]
+        unknown = [k.to_user_string() for k in keys if k not in valid]
+        if unknown:
+            choices = sorted(k.to_user_string() for k in valid)
+            raise DefinitionError(
+                f"multi_asset '{node}': internal_asset_deps of '{out_name}' names "
+                f"{', '.join(repr(u) for u in unknown)}, which is neither an input, a deps= "
+                f"entry nor an output of this multi-asset; valid keys: {choices}"
+            )
+        narrowed[out_name] = keys
+    return narrowed
 
 
 # -- helpers ------------------------------------------------------------------------------

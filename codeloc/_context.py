@@ -148,6 +148,18 @@ class AssetExecutionContext:
             )
         return self.selected_asset_keys[0]
 
+    @property
+    def selected_output_names(self) -> frozenset[str]:
+        """The outputs this step must produce: all of them, or, for a multi-asset with
+        ``can_subset=True``, those of ``selected_asset_keys``."""
+        definition = self.assets_def
+        selected = set(self.selected_asset_keys)
+        return frozenset(
+            name
+            for name, spec in zip(definition.output_names, definition.specs, strict=True)
+            if spec.key in selected
+        )
+
     def asset_key_for_input(self, input_name: str) -> AssetKey:
         """The key of the upstream asset that parameter ``input_name`` receives."""
         for inp in self.assets_def.inputs:

@@ -91,6 +91,7 @@ class Definitions:
                 resolved[job.name] = job.selection.resolve(self.graph)
             except SelectionError as exc:
                 raise DefinitionError(f"job '{job.name}': {exc}") from None
+            self.graph.check_subsets(resolved[job.name], f"job '{job.name}'")
         return resolved
 
     # -- lookups -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     # server orders its runs with ``kahn_order``).
     from codeloc._assets import AssetsDefinition
 
-__all__ = ["AssetGraph", "find_cycle", "kahn_order", "toposort"]
+__all__ = ["AssetGraph", "find_cycle", "kahn_order", "partial_multi_asset_message", "toposort"]
 
 
 class _Sortable(Protocol):
@@ -116,8 +116,49 @@ class AssetGraph:
             return (key,)
         return definition.keys
 
+    def check_subsets(self, selected: Collection[AssetKey], what: str) -> None:
+        """Refuse ``selected`` if it holds only some keys of a multi-asset that can't subset.
+
+        Raises:
+            DefinitionError: naming the multi-asset, the keys selected and those missing.
+        """
+        checked: set[int] = set()
+        for key in selected:
+            definition = self.definition_by_key.get(key)
+            if definition is None or definition.can_subset or len(definition.specs) == 1:
+                continue
+            if id(definition) in checked:
+                continue
+            checked.add(id(definition))
+            keys = [s.key for s in definition.specs]
+            if any(k not in selected for k in keys):
+                raise DefinitionError(
+                    partial_multi_asset_message(
+                        what, definition.node_name, keys, [k for k in keys if k in selected]
+                    )
+                )
+
     def __len__(self) -> int:
         return len(self.spec_by_key)
+
+
+def partial_multi_asset_message(
+    what: str, node_name: str, keys: Sequence[AssetKey], selected: Sequence[AssetKey]
+) -> str:
+    """Why ``what`` (a run, a job) cannot select only ``selected`` of the multi-asset
+    ``node_name``: the words the SDK and the server both use."""
+
+    def names(ks: Iterable[AssetKey]) -> str:
+        return ", ".join(f"'{k.to_user_string()}'" for k in ks)
+
+    missing = [k for k in keys if k not in selected]
+    return (
+        f"{what} selects {names(selected)} of the multi-asset '{node_name}' but not "
+        f"{names(missing)}: '{node_name}' does not support subsetting (can_subset=False) and "
+        f"materializes {names(keys)} together; select all of them (for example with "
+        f"AssetSelection.assets({selected[0].to_user_string()!r})"
+        ".required_multi_asset_neighbors())"
+    )
 
 
 def kahn_order(nodes: Iterable[N], parents: Callable[[N], Iterable[N]]) -> tuple[list[N], list[N]]:

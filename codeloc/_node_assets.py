@@ -18,7 +18,7 @@ from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefi
 from codeloc._results import Output
 from codeloc._retry import RetryPolicy
 from codeloc._signature import InputSpec, Signature
-from codeloc._spec import AssetIn, AssetOut, AssetSpec, coerce_dep_key
+from codeloc._spec import AssetIn, AssetOut, AssetSpec
 
 __all__ = ["NodeExecution", "build_node_assets", "check_node_config"]
 
@@ -156,7 +156,8 @@ def build_node_assets(
         for n in input_names
     )
     prefix = prefix_segments(key_prefix)
-    extra_deps = [coerce_dep_key(d) for d in deps or ()]
+    # A spec reads each entry of ``deps``: a key, a spec, an ``AssetDep``, a definition.
+    extra_deps = list(deps or ())
     all_tags = dict(tags or {})
     for kind in kinds or ():
         all_tags[f"kind/{kind}"] = ""

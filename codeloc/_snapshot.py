@@ -56,7 +56,10 @@ class RetryPolicySnap:
 @dataclass(frozen=True, slots=True)
 class AssetNodeSnap:
     """One asset as the location describes it. ``is_executable`` is false for an asset that
-    is only declared here (an ``AssetSpec``) and materialized elsewhere."""
+    is only declared here (an ``AssetSpec``) and materialized elsewhere. ``can_subset`` is
+    false for an asset of a multi-asset with ``can_subset=False``: a run materializes it with
+    every asset of the same ``node_name`` in the location, or not at all (a definition of
+    one asset has nothing to subset: true)."""
 
     key: AssetKey
     deps: tuple[DepSnap, ...]
@@ -72,6 +75,7 @@ class AssetNodeSnap:
     retry_policy: RetryPolicySnap | None = None
     is_executable: bool = True
     jobs: tuple[str, ...] = ()
+    can_subset: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +148,7 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
             schema = dict(node_schema) if node_schema is not None else None
         retry = retry_policy_snap(definition.retry_policy)
         resources = tuple(sorted(definition.required_resource_keys))
+        can_subset = definition.can_subset or len(definition.specs) == 1
         for spec in definition.specs:
             nodes.append(
                 AssetNodeSnap(
@@ -164,6 +169,7 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
                     retry_policy=retry,
                     is_executable=True,
                     jobs=tuple(jobs_of.get(spec.key, ())),
+                    can_subset=can_subset,
                 )
             )
     for spec in graph.declared_external.values():
@@ -242,6 +248,7 @@ def snapshot_hash(snapshot: LocationSnapshot) -> str:
                 _retry_row(retry),
                 n.is_executable,
                 n.jobs,
+                n.can_subset,
             )
         )
     rest = (

@@ -1,18 +1,63 @@
-"""Frozen descriptions of assets: ``AssetSpec``, ``AssetIn``, ``AssetOut``."""
+"""Frozen descriptions of assets: ``AssetSpec``, ``AssetDep``, ``AssetIn``, ``AssetOut``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from codeloc._errors import DefinitionError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._metadata import MetadataValue, normalize_metadata
 
-__all__ = ["DEFAULT_GROUP", "AssetIn", "AssetOut", "AssetSpec", "coerce_dep_key"]
+__all__ = [
+    "DEFAULT_GROUP",
+    "AssetDep",
+    "AssetIn",
+    "AssetOut",
+    "AssetSpec",
+    "dep_keys",
+]
 
 DEFAULT_GROUP = "default"
+_NO_MAPPINGS: Mapping[AssetKey, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class AssetDep:
+    """An upstream asset as data: an entry of ``deps=`` that says how the asset depends on it.
+
+    ``asset`` is a key (or anything ``AssetKey.from_coercible`` takes), an ``AssetSpec`` or a
+    single-asset definition. ``partition_mapping`` is kept on the depending ``AssetSpec``
+    (``partition_mappings``) for partitioned assets; until they exist it changes nothing.
+
+    Raises:
+        DefinitionError: ``asset`` is a multi-asset (name its keys instead).
+        TypeError: ``asset`` is none of the above.
+    """
+
+    asset_key: AssetKey
+    partition_mapping: Any
+
+    def __init__(self, asset: Any, *, partition_mapping: Any = None) -> None:
+        if not isinstance(asset, AssetKey | str | list | tuple | AssetSpec) and not hasattr(
+            asset, "specs"
+        ):
+            raise TypeError(
+                f"AssetDep takes an AssetKey, a string, an AssetSpec or an asset definition, "
+                f"got {asset!r}"
+            )
+        keys = dep_keys(asset)
+        if len(keys) != 1:
+            names = ", ".join(k.to_user_string() for k in keys)
+            raise DefinitionError(
+                f"AssetDep cannot be made from the multi-asset "
+                f"'{getattr(asset, 'node_name', asset)}': name the key you depend on "
+                f"(one of {names}), or put the multi-asset itself in deps= to depend on all of them"
+            )
+        object.__setattr__(self, "asset_key", keys[0])
+        object.__setattr__(self, "partition_mapping", partition_mapping)
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -24,9 +69,13 @@ class AssetSpec:
     ``AssetsDefinition`` there is one per key it produces.
 
     ``group_name`` is ``None`` until someone sets it; it then reads as ``"default"``.
+    ``deps`` takes keys, strings, ``AssetDep``s, specs and definitions; a multi-asset stands
+    for all of its keys. ``partition_mappings`` holds the ``partition_mapping`` of each
+    ``AssetDep`` that gave one.
 
     Raises:
-        DefinitionError: A segment of the key, or of an upstream key, contains ``/``.
+        DefinitionError: A segment of the key, or of an upstream key, contains ``/``; or the
+            asset depends on itself.
     """
 
     key: AssetKey
@@ -38,6 +87,7 @@ class AssetSpec:
     owners: tuple[str, ...]
     tags: Mapping[str, str]
     skippable: bool
+    partition_mappings: Mapping[AssetKey, Any] = field(repr=False)
 
     def __init__(
         self,
@@ -51,19 +101,36 @@ class AssetSpec:
         owners: Sequence[str] | None = None,
         tags: Mapping[str, str] | None = None,
         skippable: bool = False,
+        partition_mappings: Mapping[AssetKey, Any] | None = None,
     ) -> None:
         asset_key = AssetKey.from_coercible(key)
-        dep_keys = tuple(dict.fromkeys(coerce_dep_key(d) for d in deps or ()))
+        mappings = partition_mappings or _NO_MAPPINGS
+        found: list[AssetKey] = []
+        for dep in deps or ():
+            # Most entries are keys already (the decorators pass their inputs' keys).
+            if type(dep) is AssetKey:
+                found.append(dep)
+                continue
+            if isinstance(dep, AssetDep) and dep.partition_mapping is not None:
+                mappings = {**mappings, dep.asset_key: dep.partition_mapping}
+            found.extend(dep_keys(dep))
+        unique = dict.fromkeys(found)
+        if asset_key in unique:
+            raise DefinitionError(
+                f"asset '{asset_key.to_user_string()}' depends on itself (through deps= or a "
+                "parameter named after it); an asset can only depend on other assets"
+            )
+        dep_keys_ = tuple(unique)
         # Every definition path (decorators, outs, graph assets, prefixes, deps) builds its
         # keys through here, so this one check refuses a "/" wherever it came from.
         if "/" in _concat(asset_key.path):
             raise _slash_in_segment(asset_key, asset_key)
-        for dep in dep_keys:
-            if "/" in _concat(dep.path):
-                raise _slash_in_segment(asset_key, dep)
+        for dep_key in dep_keys_:
+            if "/" in _concat(dep_key.path):
+                raise _slash_in_segment(asset_key, dep_key)
         set_ = object.__setattr__
         set_(self, "key", asset_key)
-        set_(self, "deps", dep_keys)
+        set_(self, "deps", dep_keys_)
         set_(self, "description", description)
         set_(self, "metadata", normalize_metadata(metadata))
         set_(self, "group_name", group_name)
@@ -71,6 +138,7 @@ class AssetSpec:
         set_(self, "owners", tuple(owners or ()))
         set_(self, "tags", _check_tags(tags))
         set_(self, "skippable", skippable)
+        set_(self, "partition_mappings", mappings)
 
     @property
     def group(self) -> str:
@@ -123,25 +191,26 @@ class AssetOut:
         return AssetKey((*prefix_segments(self.key_prefix), output_name))
 
 
-def coerce_dep_key(dep: Any) -> AssetKey:
-    """The key of an entry of ``deps=``: a definition, a spec, a key, or a string."""
+def dep_keys(dep: Any) -> tuple[AssetKey, ...]:
+    """The keys an entry of ``deps=`` stands for: all those of a multi-asset, else one.
+
+    An entry is a definition, a spec, an ``AssetDep``, a key, or a string.
+    """
+    if isinstance(dep, AssetKey):
+        return (dep,)
+    if isinstance(dep, AssetDep):
+        return (dep.asset_key,)
     if isinstance(dep, AssetSpec):
-        return dep.key
-    keys = getattr(dep, "keys", None)
-    if keys is not None and not isinstance(dep, Mapping):
-        found = list(keys)
-        if len(found) != 1:
-            raise TypeError(
-                f"deps entry {dep!r} produces {len(found)} assets; "
-                "list the keys you depend on instead"
-            )
-        key = found[0]
-        if isinstance(key, AssetKey):
-            return key
-    if isinstance(dep, AssetKey | str | list | tuple):
-        return AssetKey.from_coercible(dep)
+        return (dep.key,)
+    specs = getattr(dep, "specs", None)
+    if specs is not None and not isinstance(dep, Mapping):
+        # In the definition's order, not its key set's: snapshots must not depend on hashing.
+        return tuple(s.key for s in specs)
+    if isinstance(dep, str | list | tuple):
+        return (AssetKey.from_coercible(dep),)
     raise TypeError(
-        f"deps entries must be asset definitions, AssetSpecs, AssetKeys or strings, got {dep!r}"
+        "deps entries must be asset definitions, AssetSpecs, AssetDeps, AssetKeys or strings, "
+        f"got {dep!r}"
     )
 
 

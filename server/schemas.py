@@ -158,6 +158,14 @@ class ConflictPublic(BaseModel):
     message: str
 
 
+class RequiredMultiAssetPublic(BaseModel):
+    """The multi-asset (``can_subset=False``) an asset is part of: a run materializes all of
+    its ``keys`` or none, and a selection of only some of them is refused (422)."""
+
+    node_name: str
+    keys: list[list[str]]
+
+
 class AssetPublic(BaseModel):
     key: list[str]
     #: the name run config uses for the asset: ``{"ops": {node_name: {"config": …}}}``
@@ -182,6 +190,7 @@ class AssetPublic(BaseModel):
     jobs: list[str] = []
     required_resources: list[str] = []
     retry_policy: dict[str, Any] | None = None
+    required_multi_asset: RequiredMultiAssetPublic | None = None
 
 
 class AssetsPublic(BaseModel):

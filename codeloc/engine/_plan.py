@@ -51,7 +51,8 @@ def build_plan(
 ) -> ExecutionPlan:
     """Plan the materialization of ``selected`` keys of ``graph``.
 
-    Upstream values of assets outside the selection are loaded from storage. With
+    Upstream values of assets outside the selection are loaded from storage. Selecting only
+    some keys of a multi-asset that cannot subset is a ``DefinitionError``. With
     ``allow_external_inputs=False`` (in-process ``materialize()``), a function parameter
     whose asset is defined nowhere in the graph is a ``DefinitionError`` raised now, before
     anything runs.
@@ -75,14 +76,11 @@ def build_plan(
         names = ", ".join(sorted(k.to_user_string() for k in unknown))
         raise DefinitionError(f"cannot materialize unknown assets: {names}")
 
+    graph.check_subsets(selected_set, "the run")
     step_of_asset: dict[AssetKey, str] = {}
     for def_id in by_definition:
-        # A multi-asset that cannot be subset materializes all of its keys together.
-        definition = definitions[def_id]
-        if not definition.can_subset:
-            by_definition[def_id] = [s.key for s in definition.specs]
         for key in by_definition[def_id]:
-            step_of_asset[key] = definition.node_name
+            step_of_asset[key] = definitions[def_id].node_name
 
     if not allow_external_inputs:
         for definition in definitions.values():

@@ -220,14 +220,29 @@ def _attempt(
 def _collect_outputs(
     definition: AssetsDefinition, step: Step, result: Any, context: AssetExecutionContext
 ) -> list[_Produced]:
-    """Match what the function returned (or yielded) to the assets it produces."""
-    specs = definition.specs
-    names = definition.output_names
-    by_name = dict(zip(names, specs, strict=True))
-    by_key = {s.key: (n, s) for n, s in zip(names, specs, strict=True)}
+    """Match what the function returned (or yielded) to the assets it produces.
+
+    A step of a subsettable multi-asset may produce only its selected assets: one more fails
+    the step, as in the reference. A tuple (or a single value) of a subset maps onto the
+    selected outputs, in order.
+    """
+    selected = set(step.keys)
+    pairs = [(n, s) for n, s in zip(definition.output_names, definition.specs, strict=True)]
+    by_name = dict(pairs)
+    by_key = {s.key: (n, s) for n, s in pairs}
+    if len(selected) < len(pairs):
+        in_step = [(n, s) for n, s in pairs if s.key in selected]
+        if not isinstance(result, tuple | list) or len(result) != len(pairs):
+            pairs = in_step
+    names = [n for n, _ in pairs]
+    specs = [s for _, s in pairs]
+    generated = inspect.isgenerator(result)
     items: list[Any]
-    if inspect.isgenerator(result):
+    if generated:
         items = list(result)
+    elif result is None and definition.outputs_are_none:
+        # specs= multi-asset: returning nothing materializes every asset of the step.
+        items = [MaterializeResult(asset_key=s.key) for s in specs]
     elif len(specs) == 1:
         items = [result]
     elif isinstance(result, tuple | list) and len(result) == len(specs):
@@ -247,43 +262,51 @@ def _collect_outputs(
                         f"'{item.asset_key.to_user_string()}', which it does not produce"
                     )
                 name, spec = by_key[item.asset_key]
-            elif len(specs) == 1 or not inspect.isgenerator(result):
+            elif len(specs) == 1 or not generated:
                 name, spec = names[min(index, len(names) - 1)], specs[min(index, len(specs) - 1)]
             else:
                 raise TesseraError(f"'{step.key}' yielded a MaterializeResult without asset_key")
             value, meta, tags, dv = _NO_VALUE, item.metadata, item.tags, _version_of(item)
         elif isinstance(item, Output):
-            if len(specs) == 1:
+            if len(specs) == 1 and item.output_name not in by_name:
                 name, spec = names[0], specs[0]
             elif item.output_name in by_name:
                 name, spec = item.output_name, by_name[item.output_name]
-            elif not inspect.isgenerator(result):
+            elif not generated:
                 name, spec = names[index], specs[index]
             else:
                 raise TesseraError(
                     f"'{step.key}' yielded an Output named '{item.output_name}', but its "
-                    f"outputs are {list(names)}"
+                    f"outputs are {list(by_name)}"
                 )
             value, meta, tags, dv = item.value, item.metadata, item.tags, _version_of(item)
         else:
-            if inspect.isgenerator(result):
+            if generated:
                 raise TesseraError(
                     f"'{step.key}' yielded {type(item).__name__}; yield Output(...) or "
                     "MaterializeResult(...) instead"
                 )
             name, spec = names[index], specs[index]
             value, meta, tags, dv = item, {}, {}, None
-            if value is None and _returns_none(definition):
+            if value is None and (definition.outputs_are_none or _returns_none(definition)):
                 value = _NO_VALUE
+        if spec.key not in selected:
+            chosen = [n for n, s in by_name.items() if s.key in selected]
+            raise TesseraError(
+                f"'{step.key}' returned the output '{name}' (asset "
+                f"'{spec.key.to_user_string()}'), which is not selected in this run; the "
+                f"selected outputs are {chosen}: a multi-asset with can_subset=True must "
+                "produce only context.selected_output_names"
+            )
         meta = {**meta, **context.output_metadata_for(spec.key, name)}
         produced[spec.key] = _Produced(spec, name, value, meta, tags, dv)
 
-    missing = [s for s in specs if s.key in step.keys and s.key not in produced]
+    missing = [s for s in definition.specs if s.key in selected and s.key not in produced]
     required_missing = [s for s in missing if not s.skippable]
     if required_missing:
         names_missing = ", ".join(s.key.to_user_string() for s in required_missing)
         raise TesseraError(f"'{step.key}' did not produce {names_missing}")
-    return [produced[s.key] for s in specs if s.key in produced and s.key in step.keys]
+    return [produced[s.key] for s in definition.specs if s.key in produced]
 
 
 def _returns_none(definition: AssetsDefinition) -> bool:

@@ -216,6 +216,8 @@ def _node_fields(node: AssetNodeSnap) -> dict[str, Any]:
         fields["required_resources"] = node.required_resources
     if node.jobs:
         fields["jobs"] = node.jobs
+    if not node.can_subset:
+        fields["cannot_subset"] = True
     if node.retry_policy is not None:
         fields["retry_policy"] = _retry_fields(node.retry_policy)
     return fields
@@ -297,6 +299,7 @@ def from_node(msg: snap_pb.AssetNode, keys: _Keys | None = None) -> AssetNodeSna
         policy,
         msg.is_executable,
         tuple(msg.jobs),
+        not msg.cannot_subset,
     )
 
 

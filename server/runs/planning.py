@@ -12,13 +12,19 @@ from typing import Any
 import jsonschema
 
 from codeloc._errors import SelectionError
-from codeloc._graph import kahn_order
+from codeloc._graph import kahn_order, partial_multi_asset_message
 from codeloc._key import AssetKey
 from codeloc._selection import AssetSelection, parse_selection
 from server.errors import ConfigInvalid, Conflict, InvalidSelection
 from server.workspace.graph import MergedGraph
 
-__all__ = ["PlannedRun", "plan_runs", "resolve_selection", "validate_run_config"]
+__all__ = [
+    "PlannedRun",
+    "check_multi_assets",
+    "plan_runs",
+    "resolve_selection",
+    "validate_run_config",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +67,37 @@ def resolve_selection(
         raise InvalidSelection(f"invalid asset key in selection: {exc}") from None
 
 
+def check_multi_assets(graph: MergedGraph, keys: set[AssetKey]) -> None:
+    """Refuse a selection of only some assets of a multi-asset that cannot subset.
+
+    Raises:
+        InvalidSelection: naming the multi-asset, the keys it needs (``required_keys``) and
+            those missing, as the location would refuse the run anyway.
+    """
+    checked: set[str] = set()
+    for key in sorted(keys):
+        found = graph.multi_asset_of(key)
+        if found is None or found[0] in checked:
+            continue
+        node_name, together = found
+        checked.add(node_name)
+        if all(k in keys for k in together):
+            continue
+        ordered = sorted(together)
+        selected = [k for k in ordered if k in keys]
+        raise InvalidSelection(
+            partial_multi_asset_message("the selection", node_name, ordered, selected),
+            multi_asset=node_name,
+            required_keys=[list(k.path) for k in ordered],
+            missing_keys=[list(k.path) for k in ordered if k not in keys],
+        )
+
+
 def plan_runs(graph: MergedGraph, keys: set[AssetKey]) -> list[PlannedRun]:
-    """One run per location, ordered so that every run follows the runs it depends on."""
+    """One run per location, ordered so that every run follows the runs it depends on.
+
+    A selection of part of a multi-asset that cannot subset is refused (``InvalidSelection``).
+    """
     by_location: dict[str, list[AssetKey]] = {}
     for key in sorted(keys):
         node = graph.nodes[key]
@@ -82,6 +117,7 @@ def plan_runs(graph: MergedGraph, keys: set[AssetKey]) -> list[PlannedRun]:
         location = node.location
         assert location is not None
         by_location.setdefault(location, []).append(key)
+    check_multi_assets(graph, keys)
 
     # Location-level edges: a selected key whose selected ancestor lives elsewhere. The path
     # between them may leave the selection, so walk ancestors, not just parents.

@@ -230,6 +230,7 @@ def _asset_view(
             "it cannot be launched until only one defines it",
         }
     retry = snap.retry_policy if snap else None
+    together = graph.multi_asset_of(key)
     return {
         "key": list(key.path),
         "node_name": snap.node_name if snap else None,
@@ -255,6 +256,9 @@ def _asset_view(
         "cycle": [list(k.path) for k in node.cycle] if node.cycle else None,
         "jobs": list(snap.jobs) if snap else [],
         "required_resources": list(snap.required_resources) if snap else [],
+        "required_multi_asset": None
+        if together is None
+        else {"node_name": together[0], "keys": [list(k.path) for k in sorted(together[1])]},
         "retry_policy": None
         if retry is None
         else {

@@ -78,6 +78,9 @@ class MergedGraph:
     def _build(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
         self.version = self.version_of(snapshots)
         nodes: dict[AssetKey, MergedAssetNode] = {}
+        # The keys of each multi-asset that cannot subset, by location and node name; only
+        # those, so that the common case costs one attribute test per asset.
+        self._run_together: dict[tuple[str, str], list[AssetKey]] = {}
         for location in sorted(snapshots):
             for snap in snapshots[location].assets:
                 node = nodes.get(snap.key)
@@ -85,6 +88,9 @@ class MergedGraph:
                     node = nodes[snap.key] = MergedAssetNode(snap.key)
                 if snap.is_executable:
                     node.definitions[location] = snap
+                    if not snap.can_subset:
+                        together = (location, snap.node_name)
+                        self._run_together.setdefault(together, []).append(snap.key)
                 else:
                     node.declarations[location] = snap
         # Edges come from every definition of a key (a conflict unions them), then from
@@ -141,6 +147,27 @@ class MergedGraph:
         node = self.nodes.get(key)
         snap = node.node if node else None
         return snap.tags if snap else {}
+
+    def required_neighbors(self, key: AssetKey) -> Iterable[AssetKey]:
+        """The keys that must run with ``key``: every asset of its multi-asset, when that
+        cannot subset (``AssetSelection.required_multi_asset_neighbors`` reads this)."""
+        node = self.nodes.get(key)
+        if node is None or not self._run_together:
+            return (key,)
+        for location, snap in node.definitions.items():
+            if not snap.can_subset:
+                return self._run_together[(location, snap.node_name)]
+        return (key,)
+
+    def multi_asset_of(self, key: AssetKey) -> tuple[str, list[AssetKey]] | None:
+        """The node name and keys of the multi-asset that cannot subset ``key`` is part of."""
+        node = self.nodes.get(key)
+        if node is None:
+            return None
+        for location, snap in node.definitions.items():
+            if not snap.can_subset:
+                return snap.node_name, self._run_together[(location, snap.node_name)]
+        return None
 
     # -- queries -----------------------------------------------------------------------------
 

@@ -128,3 +128,18 @@ def test_definitions_resources_and_the_working_directory(tessera, tmp_path: Path
     marker = tessera("materialize", "-m", "sdk_cli_assets", "--select", "marker")
     assert marker.returncode == 0, marker.stderr
     assert (tmp_path / "marker.txt").read_text().isdigit()
+
+
+def test_part_of_a_multi_asset_that_cannot_subset_is_refused_without_a_traceback(tessera) -> None:
+    done = tessera("materialize", "-m", "srv_multi_assets", "--select", "a")
+    assert done.returncode == 2
+    assert "multi-asset 'ab'" in done.stderr
+    assert "but not 'b'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "materialized" not in done.stdout
+
+    whole = tessera(
+        "materialize", "-m", "srv_multi_assets", "--select", "required_multi_asset_neighbors(a)"
+    )
+    assert whole.returncode == 0, whole.stderr
+    assert whole.stdout.splitlines()[:2] == ["materialized a", "materialized b"]

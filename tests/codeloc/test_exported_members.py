@@ -40,6 +40,7 @@ SOURCE_DOCUMENT_NAMES = {
 }
 
 EXPORTED = [
+    "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
     "AssetJob",

@@ -37,10 +37,17 @@ function launched(runs) {
  */
 export async function materialize(keys, known = []) {
   const byKey = new Map(known.map((a) => [keyString(a.key), a]));
-  const missing = keys.filter((k) => !byKey.has(keyString(k)));
   let assets;
+  let added = [];
   try {
-    for (const a of await fetchAssets(missing)) byKey.set(keyString(a.key), a);
+    const fetchMissing = async (wanted) => {
+      const missing = wanted.filter((k) => !byKey.has(keyString(k)));
+      for (const a of await fetchAssets(missing)) byKey.set(keyString(a.key), a);
+    };
+    await fetchMissing(keys);
+    // A multi-asset that cannot subset runs whole: select the rest of it, and say so.
+    ({ keys, added } = withRequiredMultiAssets(keys, byKey));
+    await fetchMissing(added);
     assets = keys.map((k) => byKey.get(keyString(k)));
   } catch (err) {
     toast(errorBox(err), "error");
@@ -50,6 +57,7 @@ export async function materialize(keys, known = []) {
   if (!configurable.length) {
     try {
       const { runs } = await launchRuns({ selection: keys });
+      if (added.length) toast(addedNote(added, assets), "ok", 10000);
       launched(runs);
       return runs;
     } catch (err) {
@@ -57,10 +65,37 @@ export async function materialize(keys, known = []) {
       return null;
     }
   }
-  return openDialog(keys, assets, configurable);
+  return openDialog(keys, assets, configurable, added);
 }
 
-function openDialog(keys, assets, configurable) {
+/**
+ * `keys` with every other key of the multi-assets (can_subset=False) they are part of, as
+ * the server would refuse a part of one; `added` are the keys that were not asked for.
+ */
+export function withRequiredMultiAssets(keys, byKey) {
+  const chosen = new Map(keys.map((k) => [keyString(k), k]));
+  const added = [];
+  for (const k of keys) {
+    const multi = byKey.get(keyString(k))?.required_multi_asset;
+    for (const other of multi ? multi.keys : []) {
+      if (!chosen.has(keyString(other))) {
+        chosen.set(keyString(other), other);
+        added.push(other);
+      }
+    }
+  }
+  return { keys: [...chosen.values()], added };
+}
+
+function addedNote(added, assets) {
+  const names = [...new Set(assets.map((a) => a.required_multi_asset?.node_name).filter(Boolean))];
+  return h("div", { class: "multi-asset-added" },
+    h("strong", null, `Also materializing ${added.length} asset${added.length === 1 ? "" : "s"}`), ": ",
+    added.map((k, i) => [i ? ", " : "", keyLink(k)]),
+    ` — the multi-asset${names.length === 1 ? "" : "s"} ${names.map((n) => `'${n}'`).join(", ")} cannot be subset and materialize${names.length === 1 ? "s" : ""} all of its assets together.`);
+}
+
+function openDialog(keys, assets, configurable, added = []) {
   return new Promise((resolve) => {
     const forms = configurable.map((asset, i) => ({
       asset,
@@ -86,6 +121,7 @@ function openDialog(keys, assets, configurable) {
           h("h2", { id: "launch-title" }, `Materialize ${keys.length} asset${keys.length === 1 ? "" : "s"}`),
           h("div", { class: "tabs", role: "group", "aria-label": "Config editor" }, tabForm, tabJson)),
         h("div", { class: "modal-body" },
+          added.length ? addedNote(added, assets) : null,
           others > 0 ? h("p", { class: "muted" }, `${others} more asset${others === 1 ? "" : "s"} without config.`) : null,
           formPane, jsonPane, errorArea),
         h("footer", { class: "modal-footer" },

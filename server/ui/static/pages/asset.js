@@ -55,10 +55,13 @@ function draw(root, { asset, history, graph }, ctx) {
   const id = keyString(asset.key);
   const latest = asset.latest_materialization;
   const blocked = asset.conflict ? asset.conflict.message : !asset.is_executable ? "this asset is materialized outside Tessera's code locations" : null;
+  const multi = asset.required_multi_asset;
+  const together = multi ? multi.keys.length : 1;
   const materializeButton = h("button", {
-    class: "btn btn-primary", type: "button", id: "materialize", disabled: Boolean(blocked), title: blocked || "Launch a run that materializes this asset",
+    class: "btn btn-primary", type: "button", id: "materialize", disabled: Boolean(blocked),
+    title: blocked || (multi ? `Launch a run that materializes the ${together} assets of the multi-asset '${multi.node_name}'` : "Launch a run that materializes this asset"),
     onclick: () => materialize([asset.key], [asset]),
-  }, asset.config_schema ? "Materialize…" : "Materialize");
+  }, `Materialize${multi ? ` all ${together}` : ""}${asset.config_schema ? "…" : ""}`);
 
   replace(root,
     h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumb" },
@@ -91,6 +94,13 @@ function notices(asset) {
   if (asset.stale && asset.stale_causes.length) {
     out.push(h("div", { class: "callout callout-stale" }, h("strong", null, "Stale"),
       h("ul", null, asset.stale_causes.map((c) => h("li", null, c.message, c.key ? [" (", keyLink(c.key), ")"] : null)))));
+  }
+  const multi = asset.required_multi_asset;
+  if (multi) {
+    const others = multi.keys.filter((k) => keyString(k) !== keyString(asset.key));
+    out.push(h("div", { class: "callout callout-info", id: "multi-asset-notice", role: "note" },
+      h("strong", null, `Part of the multi-asset '${multi.node_name}'`), ", which cannot be subset: ",
+      "materializing this asset also materializes ", others.map((k, i) => [i ? ", " : "", keyLink(k)]), "."));
   }
   if (asset.conflict) out.push(h("div", { class: "callout callout-error" }, h("strong", null, "Conflict: "), asset.conflict.message));
   if (asset.cycle) {

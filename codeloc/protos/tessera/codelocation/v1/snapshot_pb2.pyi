@@ -266,6 +266,7 @@ class AssetNode(google.protobuf.message.Message):
     RETRY_POLICY_FIELD_NUMBER: builtins.int
     IS_EXECUTABLE_FIELD_NUMBER: builtins.int
     JOBS_FIELD_NUMBER: builtins.int
+    CANNOT_SUBSET_FIELD_NUMBER: builtins.int
     group: builtins.str
     node_name: builtins.str
     """The name of the computation, as it appears in run config ({"ops": {node_name: ...}})."""
@@ -273,6 +274,10 @@ class AssetNode(google.protobuf.message.Message):
     code_version: builtins.str
     is_executable: builtins.bool
     """False for an asset only declared here and materialized elsewhere."""
+    cannot_subset: builtins.bool
+    """True for an asset of a multi-asset with can_subset=False: it runs with every asset of
+    the same node_name in this location, or not at all. False (and unset) otherwise.
+    """
     @property
     def key(self) -> Global___AssetKey: ...
     @property
@@ -314,10 +319,11 @@ class AssetNode(google.protobuf.message.Message):
         retry_policy: Global___RetryPolicy | None = ...,
         is_executable: builtins.bool = ...,
         jobs: collections.abc.Iterable[builtins.str] | None = ...,
+        cannot_subset: builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["_code_version", b"_code_version", "_description", b"_description", "code_version", b"code_version", "config_schema", b"config_schema", "description", b"description", "key", b"key", "retry_policy", b"retry_policy"]
     def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
-    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["_code_version", b"_code_version", "_description", b"_description", "code_version", b"code_version", "config_schema", b"config_schema", "deps", b"deps", "description", b"description", "group", b"group", "is_executable", b"is_executable", "jobs", b"jobs", "key", b"key", "metadata", b"metadata", "node_name", b"node_name", "owners", b"owners", "required_resources", b"required_resources", "retry_policy", b"retry_policy", "tags", b"tags"]
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["_code_version", b"_code_version", "_description", b"_description", "cannot_subset", b"cannot_subset", "code_version", b"code_version", "config_schema", b"config_schema", "deps", b"deps", "description", b"description", "group", b"group", "is_executable", b"is_executable", "jobs", b"jobs", "key", b"key", "metadata", b"metadata", "node_name", b"node_name", "owners", b"owners", "required_resources", b"required_resources", "retry_policy", b"retry_policy", "tags", b"tags"]
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__code_version: typing_extensions.TypeAlias = typing.Literal["code_version"]
     _WhichOneofArgType__code_version: typing_extensions.TypeAlias = typing.Literal["_code_version", b"_code_version"]
