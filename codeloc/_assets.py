@@ -205,7 +205,7 @@ class AssetsDefinition:
             tags=tags,
         )
         return AssetsDefinition(
-            node_name="__".join(key.path),
+            node_name="__".join(key.parts),
             specs=[spec],
             fn=compute,
             signature=Signature("context", None, None, {}, tuple(i.param for i in inputs)),
@@ -414,7 +414,7 @@ def asset(
             tags=all_tags,
         )
         return AssetsDefinition(
-            node_name="__".join(asset_key.path),
+            node_name="__".join(asset_key.parts),
             specs=[spec],
             fn=func,
             signature=sig,
@@ -494,7 +494,7 @@ def multi_asset(
                         group_name=spec.group_name or group_name,
                     )
                 )
-                output_names.append("__".join(spec.key.path))
+                output_names.append("__".join(spec.key.parts))
         return AssetsDefinition(
             node_name=node,
             specs=built,

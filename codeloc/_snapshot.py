@@ -161,7 +161,7 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
                 key=spec.key,
                 deps=tuple(DepSnap(d, "order") for d in spec.deps),
                 group=spec.group,
-                node_name="__".join(spec.key.path),
+                node_name="__".join(spec.key.parts),
                 description=spec.description,
                 code_version=spec.code_version,
                 metadata=dict(spec.metadata),
@@ -170,7 +170,7 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
                 is_executable=False,
             )
         )
-    nodes.sort(key=lambda n: n.key.path)
+    nodes.sort(key=lambda n: n.key.parts)
     schedules = tuple(
         ScheduleSnap(s.schedule_name, s.job.name, s.cron_schedule, s.execution_timezone)
         for s in defs.schedules
@@ -201,8 +201,8 @@ def snapshot_hash(snapshot: LocationSnapshot) -> str:
         retry = n.retry_policy
         rows.append(
             (
-                n.key.path,
-                tuple((d.key.path, d.kind) for d in n.deps),
+                n.key.parts,
+                tuple((d.key.parts, d.kind) for d in n.deps),
                 n.group,
                 n.node_name,
                 n.description,
@@ -220,7 +220,7 @@ def snapshot_hash(snapshot: LocationSnapshot) -> str:
             )
         )
     rest = (
-        [(j.name, tuple(k.path for k in j.asset_keys), j.description) for j in snapshot.jobs],
+        [(j.name, tuple(k.parts for k in j.asset_keys), j.description) for j in snapshot.jobs],
         [(s.name, s.job_name, s.cron_schedule, s.execution_timezone) for s in snapshot.schedules],
         [(s.name, s.job_name, s.minimum_interval_seconds) for s in snapshot.sensors],
     )

@@ -56,10 +56,10 @@ class AssetSpec:
         dep_keys = tuple(dict.fromkeys(coerce_dep_key(d) for d in deps or ()))
         # Every definition path (decorators, outs, graph assets, prefixes, deps) builds its
         # keys through here, so this one check refuses a "/" wherever it came from.
-        if "/" in _concat(asset_key.path):
+        if "/" in _concat(asset_key.parts):
             raise _slash_in_segment(asset_key, asset_key)
         for dep in dep_keys:
-            if "/" in _concat(dep.path):
+            if "/" in _concat(dep.parts):
                 raise _slash_in_segment(asset_key, dep)
         set_ = object.__setattr__
         set_(self, "key", asset_key)
@@ -162,12 +162,12 @@ def _slash_in_segment(asset: AssetKey, key: AssetKey) -> DefinitionError:
     expressions, the server's tables), so ``AssetKey(["a/b"])`` would be stored as ``a/b``
     and read back as ``AssetKey(["a", "b"])``: another asset. Refused when it is defined.
     """
-    segment = next(text for text in key.path if "/" in text)
-    nested = [part for text in key.path for part in text.split("/") if part]
+    segment = next(text for text in key.parts if "/" in text)
+    nested = [part for text in key.parts for part in text.split("/") if part]
     where = (
-        f"asset {list(asset.path)!r}: key"
+        f"asset {asset.path!r}: key"
         if key is asset
-        else f"asset {asset.to_user_string()!r}: upstream key {list(key.path)!r}:"
+        else f"asset {asset.to_user_string()!r}: upstream key {key.path!r}:"
     )
     return DefinitionError(
         f"{where} segment {segment!r} contains '/', which separates the segments of a key; "

@@ -296,7 +296,7 @@ def _version_of(item: Output | MaterializeResult) -> str | None:
 def data_version_of(code_version: str, inputs: Iterable[tuple[AssetKey, str | None]]) -> str:
     """A data version: a hash of the code version and the data versions of the inputs."""
     h = hashlib.sha256(code_version.encode())
-    for key, version in sorted(inputs, key=lambda kv: kv[0].path):
+    for key, version in sorted(inputs, key=lambda kv: kv[0].parts):
         h.update(b"\0")
         h.update(key.to_user_string().encode())
         h.update(b"=")

@@ -43,9 +43,9 @@ def one() -> int:
 
 
 def test_an_asset_key_may_hold_a_slash_as_a_value() -> None:
-    assert AssetKey("a/b").path == ("a/b",)
-    assert AssetKey(["a/b", "c"]).path == ("a/b", "c")
-    assert AssetKey.from_user_string("a/b").path == ("a", "b")
+    assert AssetKey("a/b").path == ["a/b"]
+    assert AssetKey(["a/b", "c"]).path == ["a/b", "c"]
+    assert AssetKey.from_user_string("a/b").path == ["a", "b"]
 
 
 def test_a_slash_in_a_key_string_separates_segments() -> None:
