@@ -349,6 +349,7 @@ def asset(
     resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
     kinds: Iterable[str] | None = None,
+    output_required: bool = True,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -373,6 +374,7 @@ def asset(
     resource_defs: Mapping[str, Any] | None = None,
     compute_kind: str | None = None,
     kinds: Iterable[str] | None = None,
+    output_required: bool = True,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define an asset computed by the decorated function.
 
@@ -382,7 +384,9 @@ def asset(
     ``AssetExecutionContext``, a ``Config``-typed one the run config, and a
     ``ConfigurableResource``-typed one the resource of that name. ``resource_defs`` binds
     resources to the asset; a run merges them with its other resources (see
-    ``merge_resource_defs``).
+    ``merge_resource_defs``). With ``output_required=False`` the function may yield no
+    ``Output``: the asset is then not materialized, and the steps below it in the run are
+    skipped (``STEP_SKIPPED``) without failing it.
     """
 
     def build(func: Callable[..., Any]) -> AssetsDefinition:
@@ -412,6 +416,7 @@ def asset(
             code_version=code_version,
             owners=owners,
             tags=all_tags,
+            skippable=not output_required,
         )
         return AssetsDefinition(
             node_name="__".join(asset_key.parts),
