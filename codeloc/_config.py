@@ -8,6 +8,7 @@ nothing for it at start-up.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Self
@@ -116,13 +117,23 @@ class ConfigurableResource(BaseModel):
 def validate_config(
     schema: type[Config], value: Config | Mapping[str, Any] | None, asset: str
 ) -> Config:
-    """Validate ``value`` against ``schema``; raise ``ConfigInvalid`` naming the failing field."""
+    """Validate ``value`` against ``schema``; raise ``ConfigInvalid`` naming the failing field.
+
+    Run config is validated strictly, as JSON: ``"true"`` or ``1`` is no ``bool``, ``"3"`` or
+    ``3.0`` no ``int``, ``3`` no ``str`` (an ``int`` is a ``float``); a date, an enum's
+    value or a list for a tuple are read from their JSON form. Values that have no JSON form
+    (a Python object given in process) are validated as pydantic would construct the model.
+    """
     if isinstance(value, schema):
         return value
     if isinstance(value, Config):
-        value = value.model_dump()
+        value = value.model_dump(mode="json")
     try:
-        return schema.model_validate(value or {})
+        try:
+            text = json.dumps(value or {}, allow_nan=False)
+        except (TypeError, ValueError):
+            return schema.model_validate(value or {})
+        return schema.model_validate_json(text, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "<root>"

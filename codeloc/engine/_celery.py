@@ -277,6 +277,7 @@ def _outcome(run: RunContext, key: str, result: Any, emitted: int) -> StepOutcom
         bool(answer["success"]),
         {AssetKey(path): version for path, version in answer["data_versions"]},
         answer.get("error"),
+        tuple(AssetKey(path) for path in answer.get("not_materialized", ())),
     )
 
 
@@ -329,6 +330,7 @@ def register_step_task(app: Celery, defs: Definitions) -> Callable[..., Any]:
             "success": outcome.success,
             "error": outcome.error,
             "data_versions": [[k.path, v] for k, v in outcome.data_versions.items()],
+            "not_materialized": [k.path for k in outcome.not_materialized],
             "events": [event_to_json(e) for e in events],
         }
 

@@ -105,8 +105,7 @@ class StepScheduler:
         if outcome.success:
             self._succeeded.append(key)
             self._versions.update(outcome.data_versions)
-            given = outcome.data_versions
-            self._absent.update(k for k in self._plan.step_by_key[key].keys if k not in given)
+            self._absent.update(outcome.not_materialized)
         else:
             self._failed[key] = None
         if self._one_at_a_time:

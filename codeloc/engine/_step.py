@@ -39,6 +39,8 @@ class StepOutcome:
     success: bool
     data_versions: dict[AssetKey, str]
     error: str | None = None
+    not_materialized: tuple[AssetKey, ...] = ()
+    """Keys of the step that it did not materialize: optional outputs it did not give."""
 
 
 @dataclass(slots=True)
@@ -121,7 +123,13 @@ def execute_step(
                 },
             )
         )
-        return StepOutcome(True, versions)
+        return StepOutcome(True, versions, not_materialized=_not_given(step, versions))
+
+
+def _not_given(step: Step, versions: Mapping[AssetKey, str]) -> tuple[AssetKey, ...]:
+    if len(versions) == len(step.keys):  # every key was materialized: the common case
+        return ()
+    return tuple(k for k in step.keys if k not in versions)
 
 
 def _retry_terms(exc: Exception, policy: RetryPolicy | None) -> tuple[int, str]:
