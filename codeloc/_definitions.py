@@ -122,4 +122,5 @@ def flatten_assets(items: Iterable[Any]) -> tuple[list[AssetsDefinition], list[A
             raise DefinitionError(
                 f"Definitions(assets=...) takes asset definitions and AssetSpecs, got {item!r}"
             )
-    return definitions, specs
+    # The same definition given twice (two lists that share it) is one definition.
+    return list({id(d): d for d in definitions}.values()), specs

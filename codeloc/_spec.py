@@ -90,6 +90,13 @@ class AssetIn:
     key_prefix: CoercibleToAssetKeyPrefix = None
     metadata: Mapping[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        if self.key is not None and self.key_prefix:
+            raise DefinitionError(
+                f"AssetIn(key={self.key!r}, key_prefix={self.key_prefix!r}): give key= (the "
+                "whole key) or key_prefix= (put before the parameter's name), not both"
+            )
+
     def resolve_key(self, param_name: str) -> AssetKey:
         if self.key is not None:
             return AssetKey.from_coercible(self.key)
