@@ -24,7 +24,7 @@ from codeloc._signature import (
     inspect_function,
     with_required_resources,
 )
-from codeloc._spec import AssetIn, AssetOut, AssetSpec, coerce_dep_key
+from codeloc._spec import AssetIn, AssetOut, AssetSpec, check_computed_keys, coerce_dep_key
 
 if TYPE_CHECKING:
     from codeloc._config import Config
@@ -105,6 +105,8 @@ class AssetsDefinition:
         self.retry_policy = retry_policy
         self.can_subset = can_subset
         self._keys = frozenset(s.key for s in self.specs)
+        if fn is not None:
+            check_computed_keys(self.specs, self.input_keys)
         sig = self.signature
         if sig.resource_params or sig.extra_resource_keys or self.io_manager_keys:
             required = set(sig.resource_params.values()) | sig.extra_resource_keys

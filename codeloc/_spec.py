@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -10,7 +11,14 @@ from codeloc._errors import DefinitionError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._metadata import MetadataValue, normalize_metadata
 
-__all__ = ["DEFAULT_GROUP", "AssetIn", "AssetOut", "AssetSpec", "coerce_dep_key"]
+__all__ = [
+    "DEFAULT_GROUP",
+    "AssetIn",
+    "AssetOut",
+    "AssetSpec",
+    "check_computed_keys",
+    "coerce_dep_key",
+]
 
 DEFAULT_GROUP = "default"
 
@@ -160,6 +168,46 @@ def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
 
 # One C call per key finds a "/" in any of its segments, cheaper than a loop over them.
 _concat = "".join
+
+
+# What a segment of a computed asset's key may hold, as in the reference (whose op and input
+# names are the keys with "-" and "." made "_", and must match ^[A-Za-z0-9_]+$).
+_name_chars = re.compile(r"[A-Za-z0-9_.\-]+").fullmatch
+
+
+def check_computed_keys(specs: Iterable[AssetSpec], input_keys: Collection[AssetKey]) -> None:
+    """Refuse a key segment of a computed asset, or of a ``deps=`` key, that holds a character
+    other than a letter, a digit, ``_``, ``-`` or ``.``.
+
+    An ``AssetSpec`` of an asset defined elsewhere may hold any character but ``/``; so may the
+    key an ``AssetIn`` maps a parameter to.
+    """
+    # Once per key of every definition: an ASCII identifier (nearly every key) is told by two
+    # C calls; the regular expression reads the others.
+    for spec in specs:
+        key = spec.key
+        text = _concat(key.parts)
+        if not (text.isascii() and text.isidentifier()) and not _name_chars(text):
+            raise _odd_segment(key, key)
+        for dep in spec.deps:
+            text = _concat(dep.parts)
+            if not (text.isascii() and text.isidentifier()) and not _name_chars(text):
+                if dep not in input_keys:
+                    raise _odd_segment(key, dep)
+
+
+def _odd_segment(asset: AssetKey, key: AssetKey) -> DefinitionError:
+    segment = next(text for text in key.parts if not _name_chars(text))
+    odd = next(char for char in segment if not _name_chars(char))
+    where = (
+        f"asset {asset.path!r}: key"
+        if key is asset
+        else f"asset {asset.to_user_string()!r}: upstream key {key.path!r}:"
+    )
+    return DefinitionError(
+        f"{where} segment {segment!r} holds {odd!r}; the segments of the key of a computed "
+        "asset, and of its deps, hold letters, digits, '_', '-' and '.' only"
+    )
 
 
 def _slash_in_segment(asset: AssetKey, key: AssetKey) -> DefinitionError:
