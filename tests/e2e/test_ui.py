@@ -232,6 +232,7 @@ def test_lineage_selection_materializes_across_locations(
     expect(latest_card).to_contain_text(latest["data_version"])
     expect(latest_card).to_contain_text("tessera/data_version")
     expect(page.locator(f'#history a[href="#/runs/{run_id}"]')).to_have_count(1)
+    expect(page.locator("#history td.data-version").first).to_have_text(latest["data_version"])
     upstream = page.locator('#upstream li[data-asset="code_location_1_asset"]')
     expect(upstream).to_contain_text("other location")
     save_screenshot(page, "asset-details")
