@@ -191,9 +191,9 @@ def check_computed_keys(specs: Iterable[AssetSpec], input_keys: Collection[Asset
             raise _odd_segment(key, key)
         for dep in spec.deps:
             text = _concat(dep.parts)
-            if not (text.isascii() and text.isidentifier()) and not _name_chars(text):
-                if dep not in input_keys:
-                    raise _odd_segment(key, dep)
+            plain = (text.isascii() and text.isidentifier()) or _name_chars(text)
+            if not plain and dep not in input_keys:
+                raise _odd_segment(key, dep)
 
 
 def _odd_segment(asset: AssetKey, key: AssetKey) -> DefinitionError:

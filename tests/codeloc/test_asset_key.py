@@ -45,7 +45,7 @@ def test_a_key_is_not_a_sequence(use: Any) -> None:
 
 def test_unpacking_a_key_is_refused() -> None:
     with pytest.raises(TypeError, match="not iterable"):
-        first, second = AssetKey(["one", "two"])  # type: ignore[misc]
+        _first, _second = AssetKey(["one", "two"])  # type: ignore[misc]
 
 
 def test_a_key_is_truthy() -> None:

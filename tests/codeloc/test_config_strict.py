@@ -59,7 +59,9 @@ def run_with(config: Any) -> Settings:
         ({"inner": {"depth": "2"}}, "inner.depth", "valid integer"),
     ],
 )
-def test_a_scalar_of_another_type_is_refused(config: dict[str, Any], field: str, message: str) -> None:
+def test_a_scalar_of_another_type_is_refused(
+    config: dict[str, Any], field: str, message: str
+) -> None:
     with pytest.raises(ConfigInvalid, match=message) as info:
         run_with(config)
     assert info.value.field == field

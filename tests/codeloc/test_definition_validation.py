@@ -39,7 +39,8 @@ def other_orders() -> int:
 
 
 def test_modules_loaded_together_refuse_a_key_defined_twice() -> None:
-    first, second = module("team_a.assets", orders=orders), module("team_b.assets", dup=other_orders)
+    first = module("team_a.assets", orders=orders)
+    second = module("team_b.assets", dup=other_orders)
     with pytest.raises(DuplicateKeyError) as info:
         load_assets_from_modules([first, second])
     assert str(info.value) == (
@@ -66,7 +67,7 @@ def test_definitions_take_one_definition_listed_twice_once() -> None:
 
 @pytest.mark.parametrize("prefix", ["raw", ["raw", "eu"]])
 def test_asset_in_refuses_a_key_and_a_prefix(prefix: object) -> None:
-    with pytest.raises(DefinitionError, match="give key= .* or key_prefix= .*, not both"):
+    with pytest.raises(DefinitionError, match=r"give key= .* or key_prefix= .*, not both"):
         AssetIn(key="orders", key_prefix=prefix)  # type: ignore[arg-type]
 
 
