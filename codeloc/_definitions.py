@@ -114,9 +114,10 @@ def flatten_assets(items: Iterable[Any]) -> tuple[list[AssetsDefinition], list[A
             definitions.append(item)
         elif isinstance(item, AssetSpec):
             specs.append(item)
-        elif (
-            isinstance(item, Sequence | set | frozenset | tuple) and not isinstance(item, str)
-        ) or (isinstance(item, Iterable) and not isinstance(item, str | bytes | Mapping)):
+        elif not isinstance(item, AssetKey) and (  # a key is a tuple underneath, not a list
+            (isinstance(item, Sequence | set | frozenset | tuple) and not isinstance(item, str))
+            or (isinstance(item, Iterable) and not isinstance(item, str | bytes | Mapping))
+        ):
             stack.extend(reversed(list(item)))
         else:
             raise DefinitionError(

@@ -89,7 +89,7 @@ def _walk(package: ModuleType) -> list[ModuleType]:
 def _asset_values(value: Any) -> list[AssetsDefinition | AssetSpec]:
     if isinstance(value, AssetsDefinition | AssetSpec):
         return [value]
-    if isinstance(value, list | tuple) and value:
+    if isinstance(value, list | tuple) and value and not isinstance(value, AssetKey):
         items = [v for v in value if isinstance(v, AssetsDefinition | AssetSpec)]
         if len(items) == len(value):
             return items

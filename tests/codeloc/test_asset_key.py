@@ -9,11 +9,21 @@ hash, sort and pickle by their segments.
 import copy
 import json
 import pickle
+import re
+import types
 from typing import Any
 
 import pytest
 
-from codeloc import AssetKey
+from codeloc import (
+    AssetKey,
+    DefinitionError,
+    Definitions,
+    Output,
+    asset,
+    load_assets_from_modules,
+    materialize,
+)
 
 
 def test_the_segments_read_back_as_a_list_and_as_a_tuple() -> None:
@@ -121,3 +131,31 @@ def test_a_key_needs_non_empty_string_segments(bad: Any) -> None:
 def test_a_key_is_not_made_from_a_key() -> None:
     with pytest.raises(TypeError, match="string or a list of strings"):
         AssetKey(AssetKey("a"))  # type: ignore[arg-type]
+
+
+# -- a key where a tuple or a list used to be looked into ---------------------------------------
+
+
+def test_a_key_at_module_level_is_no_list_of_assets() -> None:
+    @asset
+    def orders() -> int:
+        return 1
+
+    module = types.ModuleType("with_a_key")
+    module.__dict__.update(orders=orders, UPSTREAM=AssetKey(["lake", "raw"]))
+    assert load_assets_from_modules([module]) == [orders]
+
+
+def test_definitions_refuse_a_key_given_as_an_asset() -> None:
+    with pytest.raises(DefinitionError, match=re.escape("got AssetKey(['lake', 'raw'])")):
+        Definitions(assets=[AssetKey(["lake", "raw"])])
+
+
+def test_a_key_as_metadata_is_an_asset_reference() -> None:
+    @asset
+    def orders() -> Output:
+        return Output(1, metadata={"source": AssetKey(["lake", "raw"])})
+
+    [materialization] = materialize([orders]).asset_materializations_for_node("orders")
+    value = materialization.metadata["source"]
+    assert (value.kind, value.value) == ("asset", "lake/raw")
