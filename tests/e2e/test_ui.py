@@ -304,6 +304,28 @@ def test_config_form_is_validated_before_launch(
     expect(page.locator("pre.json")).to_contain_text('"limit": 2')
 
 
+def test_a_step_without_its_upstream_output_shows_as_skipped(
+    tessera_dev: TesseraServer, browser_page: Page, save_screenshot: Screenshot
+) -> None:
+    page = browser_page
+    with tessera_dev.client() as client:
+        [run] = launch_and_wait(client, ["optional_asset", "after_optional"])
+    assert run["status"] == "SUCCESS"
+    open_ui(page, tessera_dev, f"runs/{run['run_id']}")
+    wait_for_run_status(page, "SUCCESS")
+    expect(page.locator('tr[data-step="optional_asset"]')).to_have_attribute(
+        "data-status", "SUCCESS"
+    )
+    skipped = page.locator('tr[data-step="after_optional"]')
+    expect(skipped).to_have_attribute("data-status", "SKIPPED")
+    expect(skipped.locator(".step-status")).to_have_text("SKIPPED")
+    expect(page.locator('#event-log tr[data-type="STEP_SKIPPED"]')).to_contain_text(
+        "'optional_asset' was not materialized"
+    )
+    expect(page.locator('#event-log tr[data-type="ASSET_MATERIALIZATION"]')).to_have_count(0)
+    save_screenshot(page, "run-step-skipped")
+
+
 def test_runs_list_filters_by_status(
     tessera_dev: TesseraServer, browser_page: Page, save_screenshot: Screenshot
 ) -> None:
