@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -26,7 +27,13 @@ from codeloc._env_var import EnvVar
 from codeloc._errors import ConfigInvalid, ResourceSetupError
 from codeloc._resource_def import InitResourceContext
 
-__all__ = ["Config", "ConfigurableResource", "InitResourceContext", "validate_config"]
+__all__ = [
+    "Config",
+    "ConfigurableResource",
+    "InitResourceContext",
+    "configured_by_run_config",
+    "validate_config",
+]
 
 
 class Config(BaseModel):
@@ -142,3 +149,40 @@ def validate_config(
             asset=asset,
             field=field,
         ) from None
+
+
+def configured_by_run_config(
+    resource: ConfigurableResource, config: Mapping[str, Any], key: str
+) -> ConfigurableResource:
+    """``resource`` with the fields that run config gives for it, checked as strictly as
+    ``validate_config`` checks an asset's config.
+
+    Raises ``ConfigInvalid`` naming the resource and the field.
+    """
+    fields = type(resource).model_fields
+    for name, value in config.items():
+        field = fields.get(name)
+        if field is None or field.annotation is None or isinstance(value, EnvVar):
+            continue  # an unknown field is refused by the model itself, below
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            continue  # no JSON form: a Python value, validated as pydantic would
+        try:
+            TypeAdapter(field.annotation).validate_json(text, strict=True)
+        except ValidationError as exc:
+            raise _resource_config_invalid(key, exc, (name,)) from None
+    try:
+        return type(resource).model_validate({**resource._field_values(), **config})
+    except ValidationError as exc:
+        raise _resource_config_invalid(key, exc) from None
+
+
+def _resource_config_invalid(
+    key: str, exc: ValidationError, where: tuple[str, ...] = ()
+) -> ConfigInvalid:
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in (*where, *first["loc"])) or "<root>"
+    return ConfigInvalid(
+        f"config for resource '{key}' is invalid: field '{path}': {first['msg']}", field=path
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from codeloc import Config, ConfigInvalid, RunConfig, asset, materialize
+from codeloc import Config, ConfigInvalid, ConfigurableResource, RunConfig, asset, materialize
 
 
 class Color(enum.Enum):
@@ -104,3 +104,49 @@ def test_a_config_built_in_python_is_taken_as_built() -> None:
     built = Settings(flag="true")  # type: ignore[arg-type]
     result = materialize([configured], run_config=RunConfig(ops={"configured": built}))
     assert result.output_for_node("configured").flag is True
+
+
+class Warehouse(ConfigurableResource):
+    read_only: bool = False
+    port: int = 5432
+    schemas: tuple[str, ...] = ()
+
+
+@asset
+def uses_warehouse(warehouse: Warehouse) -> tuple[bool, int, tuple[str, ...]]:
+    return warehouse.read_only, warehouse.port, warehouse.schemas
+
+
+def run_with_resource(config: dict[str, Any]) -> Any:
+    result = materialize(
+        [uses_warehouse],
+        resources={"warehouse": Warehouse()},
+        run_config={"resources": {"warehouse": {"config": config}}},
+    )
+    return result.output_for_node("uses_warehouse")
+
+
+@pytest.mark.parametrize(
+    ("config", "field", "message"),
+    [
+        ({"read_only": "true"}, "read_only", "valid boolean"),
+        ({"port": "5433"}, "port", "valid integer"),
+        ({"schemas": ["a", 1]}, "schemas.1", "valid string"),
+        ({"unknown": 1}, "unknown", "Extra inputs"),
+    ],
+)
+def test_resource_run_config_is_strict_too(
+    config: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ConfigInvalid, match=message) as info:
+        run_with_resource(config)
+    assert info.value.field == field
+    assert f"config for resource 'warehouse' is invalid: field '{field}'" in str(info.value)
+
+
+def test_resource_run_config_of_its_own_types_is_taken() -> None:
+    assert run_with_resource({"read_only": True, "port": 5433, "schemas": ["a"]}) == (
+        True,
+        5433,
+        ("a",),
+    )
