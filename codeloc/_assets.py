@@ -27,7 +27,7 @@ from codeloc._signature import (
     inspect_function,
     with_required_resources,
 )
-from codeloc._spec import AssetIn, AssetOut, AssetSpec, dep_keys
+from codeloc._spec import AssetIn, AssetOut, AssetSpec, check_computed_keys, dep_keys
 
 if TYPE_CHECKING:
     from codeloc._config import Config
@@ -128,6 +128,8 @@ class AssetsDefinition:
         self.retry_policy = retry_policy
         self.can_subset = can_subset
         self._keys = frozenset(s.key for s in self.specs)
+        if fn is not None:
+            check_computed_keys(self.specs, self.input_keys)
         sig = self.signature
         input_managers = [i.input_manager_key for i in self.inputs if i.input_manager_key]
         if sig.resource_params or sig.extra_resource_keys or self.io_manager_keys or input_managers:
@@ -476,6 +478,7 @@ def asset(
     compute_kind: str | None = None,
     kinds: Iterable[str] | None = None,
     config_schema: Any = None,
+    output_required: bool = True,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -502,6 +505,7 @@ def asset(
     compute_kind: str | None = None,
     kinds: Iterable[str] | None = None,
     config_schema: Any = None,
+    output_required: bool = True,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define an asset computed by the decorated function.
 
@@ -515,6 +519,9 @@ def asset(
     ``Config`` parameter (see ``codeloc._config_schema``), read with ``context.op_config``.
     ``io_manager_key`` names the IO manager that stores the value;
     ``io_manager_def`` binds one to the asset, under the key ``<key segments>__io_manager``.
+    With ``output_required=False`` the function may yield no ``Output``: the asset is then
+    not materialized, and the steps below it in the run are skipped (``STEP_SKIPPED``)
+    without failing it.
     """
 
     def build(func: Callable[..., Any]) -> AssetsDefinition:
@@ -556,9 +563,10 @@ def asset(
             code_version=code_version,
             owners=owners,
             tags=all_tags,
+            skippable=not output_required,
         )
         return AssetsDefinition(
-            node_name="__".join(asset_key.path),
+            node_name="__".join(asset_key.parts),
             specs=[spec],
             fn=func,
             signature=sig,
@@ -650,7 +658,7 @@ def multi_asset(
                         group_name=spec.group_name or group_name,
                     )
                 )
-                output_names.append("__".join(spec.key.path))
+                output_names.append("__".join(spec.key.parts))
         return AssetsDefinition(
             node_name=node,
             specs=built,
@@ -745,15 +753,17 @@ def flatten_assets(items: Iterable[Any]) -> tuple[list[AssetsDefinition], list[A
             definitions.append(item)
         elif isinstance(item, AssetSpec):
             specs.append(item)
-        elif (
-            isinstance(item, Sequence | set | frozenset | tuple) and not isinstance(item, str)
-        ) or (isinstance(item, Iterable) and not isinstance(item, str | bytes | Mapping)):
+        elif not isinstance(item, AssetKey) and (  # a key is a tuple underneath, not a list
+            (isinstance(item, Sequence | set | frozenset | tuple) and not isinstance(item, str))
+            or (isinstance(item, Iterable) and not isinstance(item, str | bytes | Mapping))
+        ):
             stack.extend(reversed(list(item)))
         else:
             raise DefinitionError(
                 f"Definitions(assets=...) takes asset definitions and AssetSpecs, got {item!r}"
             )
-    return definitions, specs
+    # The same definition given twice (two lists that share it) is one definition.
+    return list({id(d): d for d in definitions}.values()), specs
 
 
 def _with_config_schema(sig: Signature, schema: Any, owner: str) -> Signature:

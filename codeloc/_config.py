@@ -8,6 +8,7 @@ nothing for it at start-up.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Self
@@ -17,6 +18,7 @@ from pydantic import (
     ConfigDict,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "ConfigurableResource",
     "InitResourceContext",
     "PartialResource",
+    "configured_by_run_config",
     "validate_config",
 ]
 
@@ -197,13 +200,23 @@ class ConfigurableIOManagerFactory(ConfigurableResource, IOManagerFactory):
 def validate_config(
     schema: type[Config], value: Config | Mapping[str, Any] | None, asset: str
 ) -> Config:
-    """Validate ``value`` against ``schema``; raise ``ConfigInvalid`` naming the failing field."""
+    """Validate ``value`` against ``schema``; raise ``ConfigInvalid`` naming the failing field.
+
+    Run config is validated strictly, as JSON: ``"true"`` or ``1`` is no ``bool``, ``"3"`` or
+    ``3.0`` no ``int``, ``3`` no ``str`` (an ``int`` is a ``float``); a date, an enum's
+    value or a list for a tuple are read from their JSON form. Values that have no JSON form
+    (a Python object given in process) are validated as pydantic would construct the model.
+    """
     if isinstance(value, schema):
         return value
     if isinstance(value, Config):
-        value = value.model_dump()
+        value = value.model_dump(mode="json")
     try:
-        return schema.model_validate(value or {})
+        try:
+            text = json.dumps(value or {}, allow_nan=False)
+        except (TypeError, ValueError):
+            return schema.model_validate(value or {})
+        return schema.model_validate_json(text, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "<root>"
@@ -212,3 +225,40 @@ def validate_config(
             asset=asset,
             field=field,
         ) from None
+
+
+def configured_by_run_config(
+    resource: ConfigurableResource, config: Mapping[str, Any], key: str
+) -> ConfigurableResource:
+    """``resource`` with the fields that run config gives for it, checked as strictly as
+    ``validate_config`` checks an asset's config.
+
+    Raises ``ConfigInvalid`` naming the resource and the field.
+    """
+    fields = type(resource).model_fields
+    for name, value in config.items():
+        field = fields.get(name)
+        if field is None or field.annotation is None or isinstance(value, EnvVar):
+            continue  # an unknown field is refused by the model itself, below
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            continue  # no JSON form: a Python value, validated as pydantic would
+        try:
+            TypeAdapter(field.annotation).validate_json(text, strict=True)
+        except ValidationError as exc:
+            raise _resource_config_invalid(key, exc, (name,)) from None
+    try:
+        return type(resource).model_validate({**resource._field_values(), **config})
+    except ValidationError as exc:
+        raise _resource_config_invalid(key, exc) from None
+
+
+def _resource_config_invalid(
+    key: str, exc: ValidationError, where: tuple[str, ...] = ()
+) -> ConfigInvalid:
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in (*where, *first["loc"])) or "<root>"
+    return ConfigInvalid(
+        f"config for resource '{key}' is invalid: field '{path}': {first['msg']}", field=path
+    )

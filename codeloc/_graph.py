@@ -40,7 +40,8 @@ class AssetGraph:
         location: str | None = None,
     ) -> None:
         self.location = location
-        self.definitions = tuple(definitions)
+        # The same definition given twice is one definition (two of one key are an error).
+        self.definitions = tuple({id(d): d for d in definitions}.values())
         self.definition_by_key: dict[AssetKey, AssetsDefinition] = {}
         self.spec_by_key: dict[AssetKey, AssetSpec] = {}
         by_node_name: dict[str, AssetsDefinition] = {}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from operator import attrgetter
+from typing import NamedTuple, NoReturn
 
 __all__ = ["AssetKey", "CoercibleToAssetKey", "CoercibleToAssetKeyPrefix"]
 
@@ -11,7 +13,7 @@ _new = tuple.__new__
 
 
 class _KeyTuple(NamedTuple):
-    path: tuple[str, ...]
+    parts: tuple[str, ...]
 
 
 class AssetKey(_KeyTuple):
@@ -20,8 +22,12 @@ class AssetKey(_KeyTuple):
     ``AssetKey("a") == AssetKey(["a"])``; ``AssetKey(["one", "two"]).to_user_string()``
     is ``"one/two"``. Keys are immutable, hashable and ordered by their segments.
 
-    A named tuple underneath, so that hashing and comparing keys — which the graphs do
-    millions of times at 100,000 assets — run in C.
+    A key is a value, not a sequence: it cannot be iterated, indexed or measured with
+    ``len()`` (read ``key.path``), and it equals no tuple or list of its segments.
+
+    Underneath it is the one-item tuple ``(segments,)``, so that hashing and comparing keys
+    — which the graphs do millions of times at 100,000 assets — run in C, and its segments
+    are read by the named tuple's C accessor.
     """
 
     __slots__ = ()
@@ -30,6 +36,8 @@ class AssetKey(_KeyTuple):
         # A one-segment key from a string is by far the most common: a function name.
         if path.__class__ is str and path:
             return _new(cls, ((path,),))
+        if isinstance(path, AssetKey):
+            raise TypeError(f"AssetKey() takes a string or a list of strings, got {path!r}")
         segments = (path,) if isinstance(path, str) else tuple(path)
         if not segments:
             raise ValueError("an AssetKey needs at least one segment")
@@ -38,12 +46,63 @@ class AssetKey(_KeyTuple):
                 raise ValueError(f"asset key segments must be non-empty strings, got {segment!r}")
         return _new(cls, (segments,))
 
+    @property
+    def path(self) -> list[str]:
+        """The segments, as a list (a new one each time: changing it leaves the key alone).
+
+        ``key.parts`` is the same as a tuple.
+        """
+        return list(self.parts)
+
     def __repr__(self) -> str:
-        return f"AssetKey({list(self.path)!r})"
+        return f"AssetKey({self.path!r})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[type[AssetKey], tuple[tuple[str, ...]]]:
+        return AssetKey, (self.parts,)
+
+    # A key is not a sequence of its segments: these refuse what a tuple would allow.
+
+    def __iter__(self) -> NoReturn:
+        raise TypeError("an AssetKey is not iterable; iterate over key.path")
+
+    def __getitem__(self, index: object) -> NoReturn:
+        raise TypeError("an AssetKey cannot be indexed; index key.path")
+
+    def __len__(self) -> NoReturn:
+        raise TypeError("an AssetKey has no len(); use len(key.path)")
+
+    def __contains__(self, item: object) -> NoReturn:
+        raise TypeError("an AssetKey is not a container; look in key.path")
+
+    def __add__(self, other: object) -> NoReturn:
+        raise TypeError("AssetKeys do not add up; use key.with_prefix(...)")
+
+    def __mul__(self, other: object) -> NoReturn:
+        raise TypeError("an AssetKey cannot be repeated")
+
+    __rmul__ = __mul__
+
+    def __bool__(self) -> bool:
+        return True
 
     def to_user_string(self) -> str:
         """The segments joined by ``/``, as keys appear in URLs and selection expressions."""
-        return "/".join(self.path)
+        return "/".join(self.parts)
+
+    def to_string(self) -> str:
+        """The segments as a JSON list: ``'["one", "two"]'``."""
+        return json.dumps(self.path)
+
+    def to_python_identifier(self, suffix: str | None = None) -> str:
+        """A Python identifier made of the segments: ``one__two``, ``-`` and ``.`` as ``_``."""
+        parts = self.parts if suffix is None else (*self.parts, suffix)
+        return "__".join(parts).replace("-", "_").replace(".", "_")
+
+    def has_prefix(self, prefix: Sequence[str]) -> bool:
+        """Whether the first segments of the key are ``prefix``."""
+        return self.parts[: len(prefix)] == tuple(prefix)
 
     @staticmethod
     def from_user_string(text: str) -> AssetKey:
@@ -57,16 +116,20 @@ class AssetKey(_KeyTuple):
             return value
         if isinstance(value, str):
             return AssetKey.from_user_string(value) if "/" in value else AssetKey(value)
-        return AssetKey(value)
+        if isinstance(value, list | tuple):
+            return AssetKey(value)
+        raise TypeError(
+            f"an asset key is an AssetKey, a string or a list of strings, got {value!r}"
+        )
 
     def with_prefix(self, prefix: CoercibleToAssetKeyPrefix) -> AssetKey:
         """This key with ``prefix`` segments in front."""
-        return AssetKey((*prefix_segments(prefix), *self.path))
+        return AssetKey((*prefix_segments(prefix), *self.parts))
 
     @property
     def name(self) -> str:
         """The last segment."""
-        return self.path[-1]
+        return self.parts[-1]
 
 
 CoercibleToAssetKey = AssetKey | str | Sequence[str]
@@ -79,9 +142,14 @@ def prefix_segments(prefix: CoercibleToAssetKeyPrefix) -> tuple[str, ...]:
         return ()
     if isinstance(prefix, str):
         return (prefix,)
+    if isinstance(prefix, AssetKey):
+        return prefix.parts
     return tuple(prefix)
 
 
 def sorted_keys(keys: Iterable[AssetKey]) -> list[AssetKey]:
     """Keys in a stable order, for messages and snapshots."""
-    return sorted(keys, key=lambda k: k.path)
+    return sorted(keys, key=_parts_of)
+
+
+_parts_of = attrgetter("parts")

@@ -13,7 +13,7 @@ from typing import Any
 
 from codeloc._assets import AssetsDefinition
 from codeloc._definitions import Definitions
-from codeloc._errors import DefinitionError
+from codeloc._errors import DefinitionError, DuplicateKeyError
 from codeloc._key import AssetKey, CoercibleToAssetKeyPrefix
 from codeloc._spec import AssetSpec
 
@@ -35,12 +35,27 @@ def load_assets_from_modules(
     ``group_name`` is applied to each (one that already has a group raises
     ``GroupConflictError``) and ``key_prefix`` is put in front of each key, and of each
     upstream key that is itself among the loaded assets, so that their dependencies hold.
+
+    One definition found in several modules (imported from one into another) is taken once;
+    two definitions of the same key raise ``DuplicateKeyError`` naming both.
     """
     found: dict[int, AssetsDefinition | AssetSpec] = {}
+    found_in: dict[AssetKey, tuple[AssetsDefinition, str]] = {}
     for module in modules:
-        for value in vars(module).values():
+        for name, value in vars(module).items():
             for item in _asset_values(value):
-                found.setdefault(id(item), item)
+                if id(item) in found:
+                    continue
+                found[id(item)] = item
+                if isinstance(item, AssetsDefinition):
+                    where = f"{module.__name__}.{name}"
+                    for key in item.keys:
+                        other = found_in.setdefault(key, (item, where))
+                        if other[0] is not item:
+                            raise DuplicateKeyError(
+                                f"asset key '{key.to_user_string()}' is defined twice, in the "
+                                f"modules loaded together: by {other[1]} and by {where}"
+                            )
     renames: dict[AssetKey, AssetKey] = {}
     if key_prefix:
         renames = {
@@ -74,7 +89,7 @@ def _walk(package: ModuleType) -> list[ModuleType]:
 def _asset_values(value: Any) -> list[AssetsDefinition | AssetSpec]:
     if isinstance(value, AssetsDefinition | AssetSpec):
         return [value]
-    if isinstance(value, list | tuple) and value:
+    if isinstance(value, list | tuple) and value and not isinstance(value, AssetKey):
         items = [v for v in value if isinstance(v, AssetsDefinition | AssetSpec)]
         if len(items) == len(value):
             return items

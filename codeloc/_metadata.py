@@ -94,6 +94,10 @@ class MetadataValue:
         if isinstance(value, str):
             return MetadataValue("text", value)
         if isinstance(value, list | dict | tuple):
+            from codeloc._key import AssetKey
+
+            if isinstance(value, AssetKey):  # a tuple underneath, but a key: as the reference
+                return MetadataValue.asset(value)
             return MetadataValue.json(value)
         raise TypeError(
             f"metadata value {value!r} of type {type(value).__name__} is not supported; "

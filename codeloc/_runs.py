@@ -43,6 +43,8 @@ class EventType(StrEnum):
     STEP_SUCCESS = "STEP_SUCCESS"
     STEP_FAILURE = "STEP_FAILURE"
     STEP_UP_FOR_RETRY = "STEP_UP_FOR_RETRY"
+    STEP_SKIPPED = "STEP_SKIPPED"
+    """Not started: an upstream asset it reads was not materialized (an optional output)."""
     ASSET_MATERIALIZATION = "ASSET_MATERIALIZATION"
     LOG = "LOG"
     ENGINE_EVENT = "ENGINE_EVENT"

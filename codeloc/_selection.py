@@ -130,7 +130,7 @@ class AssetSelection:
                 for item in items
                 for key in (
                     sorted(item.keys)  # a frozenset: sorted, for a stable str()
-                    if hasattr(item, "keys") and not isinstance(item, (str, AssetKey))
+                    if not isinstance(item, (str, AssetKey)) and hasattr(item, "keys")
                     else (AssetKey.from_coercible(item),)
                 )
             )
@@ -419,7 +419,7 @@ class _Key(AssetSelection):
         return {self.key}
 
     def _format(self) -> str:
-        return _format_key(self.key.path)
+        return _format_key(self.key.parts)
 
 
 @dataclass(frozen=True, repr=False)
@@ -441,7 +441,7 @@ class _KeyPrefix(AssetSelection):
 
     def _resolve(self, r: _Resolver) -> set[AssetKey]:
         n = len(self.path)
-        return r.where(lambda key: key.path[:n] == self.path)
+        return r.where(lambda key: key.parts[:n] == self.path)
 
     def _format(self) -> str:
         return f"key_prefix:{_format_key(self.path)}"

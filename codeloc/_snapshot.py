@@ -178,7 +178,7 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
                 key=spec.key,
                 deps=tuple(DepSnap(d, "order") for d in spec.deps),
                 group=spec.group,
-                node_name="__".join(spec.key.path),
+                node_name="__".join(spec.key.parts),
                 description=spec.description,
                 code_version=spec.code_version,
                 metadata=dict(spec.metadata),
@@ -187,7 +187,7 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
                 is_executable=False,
             )
         )
-    nodes.sort(key=lambda n: n.key.path)
+    nodes.sort(key=lambda n: n.key.parts)
     schedules = tuple(
         ScheduleSnap(s.schedule_name, s.job.name, s.cron_schedule, s.execution_timezone)
         for s in defs.schedules
@@ -234,8 +234,8 @@ def snapshot_hash(snapshot: LocationSnapshot) -> str:
         retry = n.retry_policy
         rows.append(
             (
-                n.key.path,
-                tuple((d.key.path, d.kind) for d in n.deps),
+                n.key.parts,
+                tuple((d.key.parts, d.kind) for d in n.deps),
                 n.group,
                 n.node_name,
                 n.description,
@@ -255,7 +255,7 @@ def snapshot_hash(snapshot: LocationSnapshot) -> str:
         [
             (
                 j.name,
-                tuple(k.path for k in j.asset_keys),
+                tuple(k.parts for k in j.asset_keys),
                 j.description,
                 tuple(j.tags.items()),
                 _retry_row(j.op_retry_policy),

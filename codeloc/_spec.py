@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -17,6 +18,7 @@ __all__ = [
     "AssetIn",
     "AssetOut",
     "AssetSpec",
+    "check_computed_keys",
     "dep_keys",
 ]
 
@@ -123,10 +125,10 @@ class AssetSpec:
         dep_keys_ = tuple(unique)
         # Every definition path (decorators, outs, graph assets, prefixes, deps) builds its
         # keys through here, so this one check refuses a "/" wherever it came from.
-        if "/" in _concat(asset_key.path):
+        if "/" in _concat(asset_key.parts):
             raise _slash_in_segment(asset_key, asset_key)
         for dep_key in dep_keys_:
-            if "/" in _concat(dep_key.path):
+            if "/" in _concat(dep_key.parts):
                 raise _slash_in_segment(asset_key, dep_key)
         set_ = object.__setattr__
         set_(self, "key", asset_key)
@@ -162,6 +164,13 @@ class AssetIn:
     key_prefix: CoercibleToAssetKeyPrefix = None
     metadata: Mapping[str, Any] | None = None
     input_manager_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.key is not None and self.key_prefix:
+            raise DefinitionError(
+                f"AssetIn(key={self.key!r}, key_prefix={self.key_prefix!r}): give key= (the "
+                "whole key) or key_prefix= (put before the parameter's name), not both"
+            )
 
     def resolve_key(self, param_name: str) -> AssetKey:
         if self.key is not None:
@@ -229,6 +238,46 @@ def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
 _concat = "".join
 
 
+# What a segment of a computed asset's key may hold, as in the reference (whose op and input
+# names are the keys with "-" and "." made "_", and must match ^[A-Za-z0-9_]+$).
+_name_chars = re.compile(r"[A-Za-z0-9_.\-]+").fullmatch
+
+
+def check_computed_keys(specs: Iterable[AssetSpec], input_keys: Collection[AssetKey]) -> None:
+    """Refuse a key segment of a computed asset, or of a ``deps=`` key, that holds a character
+    other than a letter, a digit, ``_``, ``-`` or ``.``.
+
+    An ``AssetSpec`` of an asset defined elsewhere may hold any character but ``/``; so may the
+    key an ``AssetIn`` maps a parameter to.
+    """
+    # Once per key of every definition: an ASCII identifier (nearly every key) is told by two
+    # C calls; the regular expression reads the others.
+    for spec in specs:
+        key = spec.key
+        text = _concat(key.parts)
+        if not (text.isascii() and text.isidentifier()) and not _name_chars(text):
+            raise _odd_segment(key, key)
+        for dep in spec.deps:
+            text = _concat(dep.parts)
+            plain = (text.isascii() and text.isidentifier()) or _name_chars(text)
+            if not plain and dep not in input_keys:
+                raise _odd_segment(key, dep)
+
+
+def _odd_segment(asset: AssetKey, key: AssetKey) -> DefinitionError:
+    segment = next(text for text in key.parts if not _name_chars(text))
+    odd = next(char for char in segment if not _name_chars(char))
+    where = (
+        f"asset {asset.path!r}: key"
+        if key is asset
+        else f"asset {asset.to_user_string()!r}: upstream key {key.path!r}:"
+    )
+    return DefinitionError(
+        f"{where} segment {segment!r} holds {odd!r}; the segments of the key of a computed "
+        "asset, and of its deps, hold letters, digits, '_', '-' and '.' only"
+    )
+
+
 def _slash_in_segment(asset: AssetKey, key: AssetKey) -> DefinitionError:
     """The error for a key segment with ``/`` in it.
 
@@ -236,12 +285,12 @@ def _slash_in_segment(asset: AssetKey, key: AssetKey) -> DefinitionError:
     expressions, the server's tables), so ``AssetKey(["a/b"])`` would be stored as ``a/b``
     and read back as ``AssetKey(["a", "b"])``: another asset. Refused when it is defined.
     """
-    segment = next(text for text in key.path if "/" in text)
-    nested = [part for text in key.path for part in text.split("/") if part]
+    segment = next(text for text in key.parts if "/" in text)
+    nested = [part for text in key.parts for part in text.split("/") if part]
     where = (
-        f"asset {list(asset.path)!r}: key"
+        f"asset {asset.path!r}: key"
         if key is asset
-        else f"asset {asset.to_user_string()!r}: upstream key {list(key.path)!r}:"
+        else f"asset {asset.to_user_string()!r}: upstream key {key.path!r}:"
     )
     return DefinitionError(
         f"{where} segment {segment!r} contains '/', which separates the segments of a key; "

@@ -101,13 +101,13 @@ def event_to_json(event: Event) -> dict[str, Any]:
         "type": event.type.value,
         "level": event.level,
         "step_key": event.step_key,
-        "asset_key": list(event.asset_key.path) if event.asset_key else None,
+        "asset_key": event.asset_key.path if event.asset_key else None,
         "message": event.message,
         "metadata": metadata_to_json(event.metadata),
         "materialization": None
         if mat is None
         else {
-            "asset_key": list(mat.asset_key.path),
+            "asset_key": mat.asset_key.path,
             "metadata": metadata_to_json(mat.metadata),
             "tags": dict(mat.tags),
             "code_version": mat.code_version,

@@ -124,7 +124,7 @@ def execute_with_celery(
     emitted: dict[str, int] = {}  # events of each running step already emitted
     sent_at: dict[str, float] = {}
     warned: set[str] = set()
-    asset_keys = [list(k.path) for k in plan.asset_keys]
+    asset_keys = [k.path for k in plan.asset_keys]
 
     def send(key: str) -> None:
         payload = {
@@ -133,7 +133,7 @@ def execute_with_celery(
             "asset_keys": asset_keys,
             "run_config": dict(run.run_config),
             "tags": dict(run.tags),
-            "versions": [[list(k.path), v] for k, v in steps.versions.items()],
+            "versions": [[k.path, v] for k, v in steps.versions.items()],
         }
         running[key] = app.send_task(TASK_NAME, args=[payload], queue=settings.queue)
         emitted[key] = 0
@@ -277,6 +277,7 @@ def _outcome(run: RunContext, key: str, result: Any, emitted: int) -> StepOutcom
         bool(answer["success"]),
         {AssetKey(path): version for path, version in answer["data_versions"]},
         answer.get("error"),
+        tuple(AssetKey(path) for path in answer.get("not_materialized", ())),
     )
 
 
@@ -328,7 +329,8 @@ def register_step_task(app: Celery, defs: Definitions) -> Callable[..., Any]:
         return {
             "success": outcome.success,
             "error": outcome.error,
-            "data_versions": [[list(k.path), v] for k, v in outcome.data_versions.items()],
+            "data_versions": [[k.path, v] for k, v in outcome.data_versions.items()],
+            "not_materialized": [k.path for k in outcome.not_materialized],
             "events": [event_to_json(e) for e in events],
         }
 

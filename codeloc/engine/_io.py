@@ -80,7 +80,7 @@ class FilesystemIOManager(IOManager):
 
     def _local_path(self, key: AssetKey) -> Path:
         assert self._local_base is not None
-        return self._local_base.joinpath(*key.path)
+        return self._local_base.joinpath(*key.parts)
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
@@ -133,7 +133,7 @@ class FilesystemIOManager(IOManager):
     def _upath(self, key: AssetKey) -> Any:
         from upath import UPath
 
-        return UPath(self.base_dir).joinpath(*key.path)
+        return UPath(self.base_dir).joinpath(*key.parts)
 
 
 def storage_location() -> str:

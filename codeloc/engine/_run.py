@@ -181,7 +181,9 @@ def resolve_resources(
         elif isinstance(current, partial_base):
             out[key] = current.resolve(key, config if isinstance(config, Mapping) else None)
         elif isinstance(current, resource_base) and isinstance(config, Mapping):
-            out[key] = type(current).model_validate({**current._field_values(), **config})
+            from codeloc._config import configured_by_run_config  # loaded: current is one
+
+            out[key] = configured_by_run_config(current, config, key)
         elif current is None:
             raise TesseraError(f"run config configures resource '{key}', which does not exist")
     for key, value in resources.items():

@@ -6,6 +6,10 @@ when all of its upstream steps have ended; it is skipped instead of started when
 failed or was skipped, and the skip is reported as an ``ENGINE_EVENT``
 (``skipped 'b': upstream step 'a' failed``, naming the step that failed).
 
+A step whose upstream asset was not materialized — an optional output its step did not
+give — is passed over instead: it does not run, a ``STEP_SKIPPED`` event says which asset
+it missed, the steps below it are passed over in turn, and the run still succeeds.
+
 When a skip is reported depends on the executor, as a person watching would expect:
 
 - side by side (multiprocess, Celery), as soon as the failure is known: the steps that a
@@ -39,6 +43,8 @@ class RunOutcome:
     data_versions: dict[AssetKey, str]
     error: str | None = None
     """Why the run failed before any step ran (a resource that did not set up)."""
+    passed_over: tuple[str, ...] = ()
+    """Steps not run because an upstream asset was not materialized: no failure."""
 
     @property
     def success(self) -> bool:
@@ -72,6 +78,8 @@ class StepScheduler:
         self._succeeded: list[str] = []
         self._failed: dict[str, None] = {}
         self._skipped: dict[str, str] = {}  # each skipped step, and the failed step it names
+        self._passed_over: list[str] = []
+        self._absent: set[AssetKey] = set()  # keys of the run that were not materialized
 
     @property
     def versions(self) -> Mapping[AssetKey, str]:
@@ -97,22 +105,32 @@ class StepScheduler:
         if outcome.success:
             self._succeeded.append(key)
             self._versions.update(outcome.data_versions)
+            self._absent.update(outcome.not_materialized)
         else:
             self._failed[key] = None
         if self._one_at_a_time:
             return  # the next steps are looked at in plan order, by ready()
-        for child in self._downstream[key]:
-            if self._upstream_done(child):
-                step = self._plan.step_by_key[child]
-                if self._blocker(step) is None:
-                    self._ready.append(step)
-                else:
-                    self._skip_down_from(child)
+        released = [child for child in self._downstream[key] if self._upstream_done(child)]
+        released.reverse()  # popped in plan order
+        while released:
+            step = self._plan.step_by_key[released.pop()]
+            if self._blocker(step) is not None:
+                self._skip_down_from(step.key)
+            elif (missing := self._missing_input(step)) is None:
+                self._ready.append(step)
+            else:
+                self._pass_over(step, missing)
+                below = [c for c in self._downstream[step.key] if self._upstream_done(c)]
+                released.extend(reversed(below))
 
     def outcome(self) -> RunOutcome:
         """How the steps ended (once no step is running and none is ready)."""
         return RunOutcome(
-            tuple(self._succeeded), tuple(self._failed), tuple(self._skipped), self._versions
+            tuple(self._succeeded),
+            tuple(self._failed),
+            tuple(self._skipped),
+            self._versions,
+            passed_over=tuple(self._passed_over),
         )
 
     def _next_in_plan_order(self) -> list[Step]:
@@ -122,9 +140,12 @@ class StepScheduler:
         while self._next < len(steps):
             step = steps[self._next]
             self._next += 1
-            if self._blocker(step) is None:
+            if self._blocker(step) is not None:
+                self._skip(step.key)
+            elif (missing := self._missing_input(step)) is not None:
+                self._pass_over(step, missing)
+            else:
                 return [step]
-            self._skip(step.key)
         return []
 
     def _upstream_done(self, key: str) -> bool:
@@ -158,6 +179,32 @@ class StepScheduler:
                 level="WARNING",
                 step_key=key,
                 message=f"skipped '{key}': upstream step '{blocker}' failed",
+            )
+        )
+
+    def _missing_input(self, step: Step) -> AssetKey | None:
+        """An upstream asset of ``step`` that this run did not materialize, if there is one."""
+        if not self._absent:
+            return None
+        keys = step.keys
+        for spec in step.definition.specs:
+            if spec.key in keys:
+                for dep in spec.deps:
+                    if dep in self._absent:
+                        return dep
+        return None
+
+    def _pass_over(self, step: Step, missing: AssetKey) -> None:
+        self._passed_over.append(step.key)
+        self._absent.update(step.keys)
+        run = self._run
+        run.emit(
+            Event(
+                EventType.STEP_SKIPPED,
+                run.run_id,
+                step_key=step.key,
+                message=f"skipped '{step.key}': its upstream asset "
+                f"'{missing.to_user_string()}' was not materialized",
             )
         )
 

@@ -39,6 +39,8 @@ class StepOutcome:
     success: bool
     data_versions: dict[AssetKey, str]
     error: str | None = None
+    not_materialized: tuple[AssetKey, ...] = ()
+    """Keys of the step that it did not materialize: optional outputs it did not give."""
 
 
 @dataclass(slots=True)
@@ -121,7 +123,13 @@ def execute_step(
                 },
             )
         )
-        return StepOutcome(True, versions)
+        return StepOutcome(True, versions, not_materialized=_not_given(step, versions))
+
+
+def _not_given(step: Step, versions: Mapping[AssetKey, str]) -> tuple[AssetKey, ...]:
+    if len(versions) == len(step.keys):  # every key was materialized: the common case
+        return ()
+    return tuple(k for k in step.keys if k not in versions)
 
 
 def _retry_terms(exc: Exception, policy: RetryPolicy | None) -> tuple[int, str]:
@@ -322,7 +330,7 @@ def _version_of(item: Output | MaterializeResult) -> str | None:
 def data_version_of(code_version: str, inputs: Iterable[tuple[AssetKey, str | None]]) -> str:
     """A data version: a hash of the code version and the data versions of the inputs."""
     h = hashlib.sha256(code_version.encode())
-    for key, version in sorted(inputs, key=lambda kv: kv[0].path):
+    for key, version in sorted(inputs, key=lambda kv: kv[0].parts):
         h.update(b"\0")
         h.update(key.to_user_string().encode())
         h.update(b"=")

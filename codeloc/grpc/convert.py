@@ -188,14 +188,14 @@ def _node_fields(node: AssetNodeSnap) -> dict[str, Any]:
     # Nested dicts rather than nested messages: upb builds them without a Python object per
     # key and dependency, which halves the cost of a 100,000-asset snapshot.
     fields: dict[str, Any] = {
-        "key": {"path": node.key.path},
+        "key": {"path": node.key.parts},
         "group": node.group,
         "node_name": node.node_name,
         "is_executable": node.is_executable,
     }
     if node.deps:
         fields["deps"] = [
-            {"key": {"path": d.key.path}, "kind": _DEP_KIND[d.kind]} for d in node.deps
+            {"key": {"path": d.key.parts}, "kind": _DEP_KIND[d.kind]} for d in node.deps
         ]
     if node.description is not None:
         fields["description"] = node.description
@@ -622,7 +622,7 @@ _RUN_STATUS_BACK = {v: k for k, v in _RUN_STATUS.items()}
 
 
 def _keys_to_proto(keys: Sequence[AssetKey]) -> list[snap_pb.AssetKey]:
-    return [snap_pb.AssetKey(path=k.path) for k in keys]
+    return [snap_pb.AssetKey(path=k.parts) for k in keys]
 
 
 def to_launch(launch: RunLaunch) -> runs_pb.LaunchRunRequest:

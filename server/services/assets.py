@@ -81,7 +81,7 @@ def list_assets_json(
         more = start + limit < len(keys)
         body = {
             "assets": [_asset_view(graph, k, latest.get(k), stale.get(k, ())) for k in page],
-            "next_cursor": encode_cursor("assets", list(page[-1].path)) if more else None,
+            "next_cursor": encode_cursor("assets", page[-1].path) if more else None,
             "total": len(keys),
         }
         return orjson.dumps(body)
@@ -190,7 +190,7 @@ def _bisect_after(keys: Sequence[AssetKey], after: tuple[str, ...]) -> int:
     lo, hi = 0, len(keys)
     while lo < hi:
         mid = (lo + hi) // 2
-        if keys[mid].path <= after:
+        if keys[mid].parts <= after:
             lo = mid + 1
         else:
             hi = mid
@@ -232,7 +232,7 @@ def _asset_view(
     retry = snap.retry_policy if snap else None
     together = graph.multi_asset_of(key)
     return {
-        "key": list(key.path),
+        "key": key.path,
         "node_name": snap.node_name if snap else None,
         "location": node.location,
         "group": snap.group if snap else None,
@@ -241,19 +241,19 @@ def _asset_view(
         "metadata": metadata_to_json(snap.metadata) if snap else {},
         "tags": dict(snap.tags) if snap else {},
         "owners": list(snap.owners) if snap else [],
-        "deps": [list(k.path) for k in node.parents],
-        "dependents": [list(k.path) for k in node.children],
+        "deps": [k.path for k in node.parents],
+        "dependents": [k.path for k in node.children],
         "config_schema": dict(snap.config_schema) if snap and snap.config_schema else None,
         "latest_materialization": _materialization_view(latest) if latest else None,
         "stale": bool(causes),
         "stale_causes": [
-            {"reason": c.reason, "message": c.message, "key": list(c.key.path) if c.key else None}
+            {"reason": c.reason, "message": c.message, "key": c.key.path if c.key else None}
             for c in causes
         ],
         "is_external": node.is_external,
         "is_executable": bool(node.definitions),
         "conflict": conflict,
-        "cycle": [list(k.path) for k in node.cycle] if node.cycle else None,
+        "cycle": [k.path for k in node.cycle] if node.cycle else None,
         "jobs": list(snap.jobs) if snap else [],
         "required_resources": list(snap.required_resources) if snap else [],
         "required_multi_asset": None
@@ -281,7 +281,7 @@ def _graph_parts(graph: MergedGraph) -> _GraphParts:
     for key in graph.sorted_keys:
         node = graph.nodes[key]
         snap = node.node
-        path = key.path
+        path = key.parts
         static = orjson.dumps(
             {
                 "key": path,
@@ -292,7 +292,7 @@ def _graph_parts(graph: MergedGraph) -> _GraphParts:
             }
         )
         nodes.append(static[:-1] + b',"status":"')
-        edges.extend([path, child.path] for child in node.children)
+        edges.extend([path, child.parts] for child in node.children)
     return _GraphParts(nodes, orjson.dumps(edges))
 
 

@@ -298,7 +298,7 @@ def _refuse_foreign_keys(run: RunRow, events: Sequence[Event], made_with: MadeWi
                 f"run '{run.run_id}' writes only its own assets, and '{key.to_user_string()}' "
                 f"(events.{index}.{field}) is not one of them",
                 run_id=run.run_id,
-                asset_key=list(key.path),
+                asset_key=key.path,
             )
 
 

@@ -24,7 +24,7 @@ MAX_KEY_LENGTH: int = MaterializationRow.__table__.c.asset_key.type.length  # ty
 
 def encode_key(key: AssetKey) -> str:
     """The stored form of a key that :func:`unstorable` accepts."""
-    return SEPARATOR.join(key.path)
+    return SEPARATOR.join(key.parts)
 
 
 def decode_key(stored: str) -> AssetKey:
@@ -37,12 +37,12 @@ def decode_key(stored: str) -> AssetKey:
 
 def unstorable(key: AssetKey) -> str | None:
     """Why ``key`` cannot be stored so as to read back the same, or None if it can."""
-    for segment in key.path:
+    for segment in key.parts:
         if SEPARATOR in segment:
             return (
-                f"asset key {list(key.path)!r}: the segment {segment!r} holds {SEPARATOR!r}, "
+                f"asset key {key.path!r}: the segment {segment!r} holds {SEPARATOR!r}, "
                 "which separates segments; make it segments of their own"
             )
-    if sum(map(len, key.path)) + len(key.path) - 1 > MAX_KEY_LENGTH:
-        return f"asset key {list(key.path)!r} is longer than {MAX_KEY_LENGTH} characters"
+    if sum(map(len, key.parts)) + len(key.parts) - 1 > MAX_KEY_LENGTH:
+        return f"asset key {key.path!r} is longer than {MAX_KEY_LENGTH} characters"
     return None

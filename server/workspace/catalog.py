@@ -26,7 +26,7 @@ def filter_keys(
     needle = (q or "").lower()
     out = []
     for key in keys:
-        if prefix_parts and key.path[: len(prefix_parts)] != prefix_parts:
+        if prefix_parts and key.parts[: len(prefix_parts)] != prefix_parts:
             continue
         if location:
             node = graph.nodes[key]

@@ -130,6 +130,18 @@ def test_a_diamond_runs_on_the_workers(worker: str) -> None:
     assert joined.metadata["product"].value == 6
 
 
+def test_an_output_not_given_on_a_worker_skips_its_reader(worker: str) -> None:
+    result = materialize(
+        celery_assets.defs.assets, selection="optional or after_optional", executor="celery"
+    )
+
+    assert result.success
+    assert result.get_asset_materialization_events() == []
+    [skipped] = result.events_of_type("STEP_SKIPPED")
+    assert skipped.step_key == "after_optional"
+    assert "'optional' was not materialized" in skipped.message
+
+
 def test_a_failing_step_skips_what_is_downstream(worker: str) -> None:
     result = materialize(
         celery_assets.defs.assets,

@@ -43,9 +43,9 @@ def one() -> int:
 
 
 def test_an_asset_key_may_hold_a_slash_as_a_value() -> None:
-    assert AssetKey("a/b").path == ("a/b",)
-    assert AssetKey(["a/b", "c"]).path == ("a/b", "c")
-    assert AssetKey.from_user_string("a/b").path == ("a", "b")
+    assert AssetKey("a/b").path == ["a/b"]
+    assert AssetKey(["a/b", "c"]).path == ["a/b", "c"]
+    assert AssetKey.from_user_string("a/b").path == ["a", "b"]
 
 
 def test_a_slash_in_a_key_string_separates_segments() -> None:
@@ -210,3 +210,40 @@ def test_graph_assets_refuse_a_slash(
 ) -> None:
     with refused(asset_name, segment):
         build()
+
+
+# -- other characters: the reference's rule for the keys of computed assets ---------------------
+
+
+def odd(asset_name: str, segment: str, char: str) -> Any:
+    """``pytest.raises`` for the refusal of ``char`` in ``segment`` of a key of ``asset_name``."""
+    pattern = rf"^asset {re.escape(asset_name)}: .*segment {re.escape(repr(segment))} holds "
+    return pytest.raises(DefinitionError, match=pattern + re.escape(repr(char)))
+
+
+@pytest.mark.parametrize(
+    ("segment", "char"), [("a b", " "), ("a:b", ":"), ("a*b", "*"), ("é", "é"), ("a,b", ",")]
+)
+def test_a_computed_asset_refuses_other_characters(segment: str, char: str) -> None:
+    with odd(repr(["raw", segment]), segment, char):
+        asset(key=["raw", segment])(one)
+    with odd(repr([segment]), segment, char):
+        multi_asset(specs=[AssetSpec([segment])])(one)
+    with odd("'one'", segment, char):
+        asset(deps=[AssetSpec([segment])])(one)
+
+
+def test_letters_digits_underscores_dashes_and_dots_are_taken() -> None:
+    assert asset(key=["raw-eu", "orders.v2", "1_x"])(one).key == AssetKey(
+        ["raw-eu", "orders.v2", "1_x"]
+    )
+
+
+def test_a_spec_of_an_asset_defined_elsewhere_and_an_asset_in_may_hold_them() -> None:
+    assert AssetSpec(["lake", "my table"]).key == AssetKey(["lake", "my table"])
+
+    def reads(raw: int) -> int:
+        return raw
+
+    defined = asset(ins={"raw": AssetIn(key=["lake", "my table"])})(reads)
+    assert defined.spec.deps == (AssetKey(["lake", "my table"]),)

@@ -160,3 +160,46 @@ def test_known_versions_and_those_of_finished_steps_are_handed_on() -> None:
     steps.finish("fine", StepOutcome(True, {AssetKey("fine"): "v1"}))
 
     assert dict(steps.versions) == {AssetKey("elsewhere"): "v0", AssetKey("fine"): "v1"}
+
+
+def test_side_by_side_a_key_not_materialized_passes_over_what_reads_it_at_once() -> None:
+    events: list[Event] = []
+    plan, run = plan_and_run(events)
+    steps = StepScheduler(plan, run)
+    assert keys(steps.ready()) == ["fails", "fine"]
+
+    given_nothing = StepOutcome(True, {}, not_materialized=(fails.key,))
+    steps.finish("fails", given_nothing)  # as an optional output that was not given
+    assert steps.ready() == []
+    assert [(e.type, e.step_key) for e in events] == [
+        (EventType.STEP_SKIPPED, "first_child"),
+        (EventType.STEP_SKIPPED, "grandchild"),
+        (EventType.STEP_SKIPPED, "second_child"),
+    ]
+    assert events[1].message == (
+        "skipped 'grandchild': its upstream asset 'first_child' was not materialized"
+    )
+    steps.finish("fine", SUCCEEDED)
+    assert keys(steps.ready()) == ["after_fine"]
+    steps.finish("after_fine", SUCCEEDED)
+
+    outcome = steps.outcome()
+    assert outcome.success
+    assert outcome.passed_over == ("first_child", "grandchild", "second_child")
+    assert outcome.skipped == ()
+
+
+def test_one_at_a_time_a_key_not_materialized_passes_over_in_plan_order() -> None:
+    events: list[Event] = []
+    plan, run = plan_and_run(events)
+    steps = StepScheduler(plan, run, one_at_a_time=True)
+    assert keys(steps.ready()) == ["fails"]
+    steps.finish("fails", StepOutcome(True, {}, not_materialized=(fails.key,)))
+    assert keys(steps.ready()) == ["fine"]
+    steps.finish("fine", SUCCEEDED)
+    assert keys(steps.ready()) == ["after_fine"]
+    assert [e.step_key for e in events] == ["first_child", "second_child"]
+    steps.finish("after_fine", SUCCEEDED)
+    assert steps.ready() == []
+    assert [e.step_key for e in events] == ["first_child", "second_child", "grandchild"]
+    assert steps.outcome().success

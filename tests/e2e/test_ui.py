@@ -232,6 +232,7 @@ def test_lineage_selection_materializes_across_locations(
     expect(latest_card).to_contain_text(latest["data_version"])
     expect(latest_card).to_contain_text("tessera/data_version")
     expect(page.locator(f'#history a[href="#/runs/{run_id}"]')).to_have_count(1)
+    expect(page.locator("#history td.data-version").first).to_have_text(latest["data_version"])
     upstream = page.locator('#upstream li[data-asset="code_location_1_asset"]')
     expect(upstream).to_contain_text("other location")
     save_screenshot(page, "asset-details")
@@ -301,6 +302,28 @@ def test_config_form_is_validated_before_launch(
         run = client.get(f"/api/v1/runs/{run_id_of(page)}").json()
     assert run["run_config"]["ops"]["top_cereals"]["config"]["limit"] == 2
     expect(page.locator("pre.json")).to_contain_text('"limit": 2')
+
+
+def test_a_step_without_its_upstream_output_shows_as_skipped(
+    tessera_dev: TesseraServer, browser_page: Page, save_screenshot: Screenshot
+) -> None:
+    page = browser_page
+    with tessera_dev.client() as client:
+        [run] = launch_and_wait(client, ["optional_asset", "after_optional"])
+    assert run["status"] == "SUCCESS"
+    open_ui(page, tessera_dev, f"runs/{run['run_id']}")
+    wait_for_run_status(page, "SUCCESS")
+    expect(page.locator('tr[data-step="optional_asset"]')).to_have_attribute(
+        "data-status", "SUCCESS"
+    )
+    skipped = page.locator('tr[data-step="after_optional"]')
+    expect(skipped).to_have_attribute("data-status", "SKIPPED")
+    expect(skipped.locator(".step-status")).to_have_text("SKIPPED")
+    expect(page.locator('#event-log tr[data-type="STEP_SKIPPED"]')).to_contain_text(
+        "'optional_asset' was not materialized"
+    )
+    expect(page.locator('#event-log tr[data-type="ASSET_MATERIALIZATION"]')).to_have_count(0)
+    save_screenshot(page, "run-step-skipped")
 
 
 def test_runs_list_filters_by_status(

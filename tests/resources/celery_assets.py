@@ -1,4 +1,5 @@
-"""Assets for the celery executor's tests: a diamond, a failure, two slow ones side by side."""
+"""Assets for the celery executor's tests: a diamond, a failure, two slow ones side by side,
+an optional output."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import PrivateAttr
@@ -115,7 +117,30 @@ def tracked(tracker: Tracked) -> str | None:
     return tracker._opened
 
 
+@asset(output_required=False)
+def optional() -> Iterator[Output]:
+    yield from ()
+
+
+@asset
+def after_optional(optional: int) -> int:
+    return optional
+
+
 defs = Definitions(
-    assets=[source, left, right, joined, broken, after_broken, slow_a, slow_b, sleepy, tracked],
+    assets=[
+        source,
+        left,
+        right,
+        joined,
+        broken,
+        after_broken,
+        slow_a,
+        slow_b,
+        sleepy,
+        tracked,
+        optional,
+        after_optional,
+    ],
     resources={"tracker": Tracked()},
 )

@@ -190,6 +190,7 @@ function historySection(asset, history, ctx) {
         h("td", null, h("span", { title: formatTime(m.timestamp) }, formatTime(m.timestamp))),
         h("td", null, h("a", { class: "mono", href: `#/runs/${m.run_id}` }, m.run_id.slice(0, 8))),
         h("td", null, m.code_version ? h("code", null, m.code_version) : h("span", { class: "muted" }, "—")),
+        h("td", { class: "data-version" }, m.data_version ? h("code", null, m.data_version) : h("span", { class: "muted" }, "—")),
         h("td", { class: "metadata-summary" }, Object.entries(m.metadata || {}).map(([k, v]) =>
           h("span", { class: "chip", title: JSON.stringify(v.value) }, `${k}: `, v.kind === "json" || v.kind === "md" ? "…" : formatNumber(v.value))))));
     }
@@ -209,7 +210,7 @@ function historySection(asset, history, ctx) {
   return h("section", { class: "card", id: "history" },
     h("h2", null, "Materializations"),
     history.materializations.length
-      ? h("table", { class: "table" }, h("thead", null, h("tr", null, h("th", null, "Time"), h("th", null, "Run"), h("th", null, "Code version"), h("th", null, "Metadata"))), body)
+      ? h("table", { class: "table" }, h("thead", null, h("tr", null, h("th", null, "Time"), h("th", null, "Run"), h("th", null, "Code version"), h("th", null, "Data version"), h("th", null, "Metadata"))), body)
       : h("p", { class: "muted" }, "None yet."),
     more);
 }

@@ -34,6 +34,9 @@ function stepsOf(events) {
         step.end = e.timestamp;
         step.status = "FAILURE";
         break;
+      case "STEP_SKIPPED": // an upstream asset it reads was not materialized
+        step.status = "SKIPPED";
+        break;
       case "ASSET_MATERIALIZATION":
         if (e.asset_key) step.assets.push(e.asset_key);
         break;
