@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from codeloc._errors import DefinitionError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
-from codeloc._metadata import MetadataValue, normalize_metadata
+from codeloc._validation import (
+    check_group_name,
+    check_kinds,
+    check_owners,
+    check_tags,
+    kinds_of,
+)
 
-__all__ = ["DEFAULT_GROUP", "AssetIn", "AssetOut", "AssetSpec", "coerce_dep_key"]
+__all__ = [
+    "DEFAULT_GROUP",
+    "AssetIn",
+    "AssetOut",
+    "AssetSpec",
+    "coerce_dep_key",
+    "with_compute_kind",
+]
 
 DEFAULT_GROUP = "default"
 
@@ -24,15 +37,20 @@ class AssetSpec:
     ``AssetsDefinition`` there is one per key it produces.
 
     ``group_name`` is ``None`` until someone sets it; it then reads as ``"default"``.
+    ``metadata`` reads back as given (``spec.metadata["rows"] == 3``), as in the reference;
+    the snapshot sent to the server carries it typed (see ``definition_metadata``).
+    ``kinds`` are kept as tags ``dagster/kind/<kind>`` and read back from them.
 
     Raises:
-        DefinitionError: A segment of the key, or of an upstream key, contains ``/``.
+        DefinitionError: A segment of the key, or of an upstream key, contains ``/``; the
+            group name, a tag, an owner is not valid by the reference's rules; more than
+            ten kinds.
     """
 
     key: AssetKey
     deps: tuple[AssetKey, ...]
     description: str | None
-    metadata: Mapping[str, MetadataValue]
+    metadata: Mapping[str, Any]
     group_name: str | None
     code_version: str | None
     owners: tuple[str, ...]
@@ -50,6 +68,7 @@ class AssetSpec:
         code_version: str | None = None,
         owners: Sequence[str] | None = None,
         tags: Mapping[str, str] | None = None,
+        kinds: Iterable[str] | None = None,
         skippable: bool = False,
     ) -> None:
         asset_key = AssetKey.from_coercible(key)
@@ -61,15 +80,16 @@ class AssetSpec:
         for dep in dep_keys:
             if "/" in _concat(dep.path):
                 raise _slash_in_segment(asset_key, dep)
+        check_group_name(asset_key, group_name)
         set_ = object.__setattr__
         set_(self, "key", asset_key)
         set_(self, "deps", dep_keys)
         set_(self, "description", description)
-        set_(self, "metadata", normalize_metadata(metadata))
+        set_(self, "metadata", dict(metadata) if metadata else {})
         set_(self, "group_name", group_name)
         set_(self, "code_version", code_version)
-        set_(self, "owners", tuple(owners or ()))
-        set_(self, "tags", _check_tags(tags))
+        set_(self, "owners", check_owners(asset_key, owners))
+        set_(self, "tags", check_kinds(asset_key, check_tags(asset_key, tags), kinds))
         set_(self, "skippable", skippable)
 
     @property
@@ -77,9 +97,37 @@ class AssetSpec:
         """The group, ``"default"`` when none was set."""
         return self.group_name or DEFAULT_GROUP
 
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of the asset (``kinds=``, or tags ``dagster/kind/<kind>``)."""
+        return kinds_of(self.tags)
+
     def replace(self, **changes: Any) -> AssetSpec:
-        """A copy with some fields changed (``key`` and ``deps`` already normalized)."""
-        return replace(self, **changes)
+        """A copy with some fields changed (``key`` and ``deps`` already normalized).
+
+        Only what changes is checked again: the rest was checked when this spec was built,
+        and loaders replace the group or the key of every asset of a module.
+        """
+        copy = object.__new__(AssetSpec)
+        set_ = object.__setattr__
+        for name in _FIELDS:
+            set_(copy, name, changes.pop(name, getattr(self, name)))
+        if changes:
+            raise TypeError(f"AssetSpec has no field {sorted(changes)[0]!r}")
+        key = copy.key
+        if key is not self.key and "/" in _concat(key.path):
+            raise _slash_in_segment(key, key)
+        if copy.deps is not self.deps:
+            for dep in copy.deps:
+                if "/" in _concat(dep.path):
+                    raise _slash_in_segment(key, dep)
+        if copy.group_name is not self.group_name:
+            check_group_name(key, copy.group_name)
+        if copy.owners is not self.owners:
+            set_(copy, "owners", check_owners(key, copy.owners))
+        if copy.tags is not self.tags:
+            set_(copy, "tags", check_kinds(key, check_tags(key, copy.tags), None))
+        return copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +159,23 @@ class AssetOut:
     tags: Mapping[str, str] | None = None
     is_required: bool = True
     dagster_type: Any = None
+    kinds: Iterable[str] | None = None
 
     def resolve_key(self, output_name: str) -> AssetKey:
         if self.key is not None:
             return AssetKey.from_coercible(self.key)
         return AssetKey((*prefix_segments(self.key_prefix), output_name))
+
+
+def with_compute_kind(spec: AssetSpec, compute_kind: str) -> AssetSpec:
+    """``spec`` with a tag ``compute_kind`` (unless its tags set one).
+
+    Not checked as tags are: the reference keeps ``compute_kind`` apart from the asset's
+    tags and takes any text for it (``"dbt cloud"``).
+    """
+    copy = spec.replace()
+    object.__setattr__(copy, "tags", {"compute_kind": compute_kind, **spec.tags})
+    return copy
 
 
 def coerce_dep_key(dep: Any) -> AssetKey:
@@ -140,19 +200,19 @@ def coerce_dep_key(dep: Any) -> AssetKey:
     )
 
 
-def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    if not tags:
-        return {}
-    out: dict[str, str] = {}
-    for k, v in tags.items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise TypeError(f"tags must map strings to strings, got {k!r}: {v!r}")
-        out[k] = v
-    return out
-
-
 # One C call per key finds a "/" in any of its segments, cheaper than a loop over them.
 _concat = "".join
+_FIELDS = (
+    "key",
+    "deps",
+    "description",
+    "metadata",
+    "group_name",
+    "code_version",
+    "owners",
+    "tags",
+    "skippable",
+)
 
 
 def _slash_in_segment(asset: AssetKey, key: AssetKey) -> DefinitionError:
