@@ -167,12 +167,12 @@ class MetadataValue:
             return MetadataValue("float", value)
         if isinstance(value, str):
             return MetadataValue("text", value)
+        if isinstance(value, AssetKey):  # before tuple: a key may be one
+            return MetadataValue("asset", value.to_user_string())
         if isinstance(value, list | dict | tuple):
             return MetadataValue.json(value)
         if isinstance(value, os.PathLike):
             return MetadataValue("path", os.fspath(value))
-        if isinstance(value, AssetKey):
-            return MetadataValue("asset", value.to_user_string())
         raise TypeError(
             f"metadata value {value!r} of type {type(value).__name__} is not supported; "
             "use a str, int, float, bool, list, dict or a MetadataValue"
