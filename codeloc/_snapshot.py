@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue, definition_metadata
+from codeloc._validation import kinds_of
 
 if TYPE_CHECKING:
     # An annotation only: the server reads snapshots without loading the SDK's definitions.
@@ -71,6 +72,11 @@ class AssetNodeSnap:
     retry_policy: RetryPolicySnap | None = None
     is_executable: bool = True
     jobs: tuple[str, ...] = ()
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The asset's kinds, read from its ``dagster/kind/<kind>`` tags."""
+        return kinds_of(self.tags)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from codeloc._key import AssetKey
-from codeloc._snapshot import AssetNodeSnap, LocationSnapshot
+from codeloc._snapshot import AssetNodeSnap, LocationSnapshot, ResourceSnap
 
 __all__ = ["MergedAssetNode", "MergedGraph"]
 
@@ -77,6 +77,11 @@ class MergedGraph:
 
     def _build(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
         self.version = self.version_of(snapshots)
+        #: Each location's resources by key, for the assets that require them.
+        self.resources: dict[str, dict[str, ResourceSnap]] = {
+            location: {r.key: r for r in snapshot.resources}
+            for location, snapshot in snapshots.items()
+        }
         nodes: dict[AssetKey, MergedAssetNode] = {}
         for location in sorted(snapshots):
             for snap in snapshots[location].assets:

@@ -100,7 +100,7 @@ def test_more_metadata_value_constructors() -> None:
         "repository_name": None,
     }
     with pytest.raises(ValueError, match="must have timezones"):
-        MetadataValue.timestamp(dt.datetime(2024, 1, 1))  # noqa: DTZ001
+        MetadataValue.timestamp(dt.datetime(2024, 1, 1))
 
 
 # -- kinds --------------------------------------------------------------------------------------
