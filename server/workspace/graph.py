@@ -6,7 +6,7 @@ import contextlib
 import gc
 import threading
 from collections import deque
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from codeloc._key import AssetKey
 from codeloc._snapshot import AssetNodeSnap, LocationSnapshot, ResourceSnap
@@ -146,6 +146,11 @@ class MergedGraph:
         node = self.nodes.get(key)
         snap = node.node if node else None
         return snap.tags if snap else {}
+
+    def owners_of(self, key: AssetKey) -> Sequence[str]:
+        node = self.nodes.get(key)
+        snap = node.node if node else None
+        return snap.owners if snap else ()
 
     # -- queries -----------------------------------------------------------------------------
 

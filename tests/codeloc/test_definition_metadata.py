@@ -17,6 +17,7 @@ import pytest
 from codeloc import (
     AssetKey,
     AssetOut,
+    AssetSelection,
     AssetSpec,
     DefinitionError,
     Definitions,
@@ -253,3 +254,34 @@ def test_tags_of_a_decorated_asset_are_checked() -> None:
         @asset(key_prefix="raw", tags={"k": "a b"})
         def orders() -> int:
             return 1
+
+
+# -- selections by kind and owner ----------------------------------------------------------------
+
+
+def test_select_by_kind_and_owner() -> None:
+    @asset(kinds={"python", "snowflake"}, owners=["team:data"])
+    def orders() -> int:
+        return 1
+
+    @asset(kinds={"python"}, owners=["bob@example.com"])
+    def files() -> int:
+        return 1
+
+    @asset
+    def summary() -> int:
+        return 1
+
+    everything = [orders, files, summary]
+
+    def names(selection: AssetSelection) -> list[str]:
+        return sorted(k.to_user_string() for k in selection.resolve(everything))
+
+    assert names(AssetSelection.kind("python")) == ["files", "orders"]
+    assert names(AssetSelection.owner("team:data")) == ["orders"]
+    assert names(AssetSelection.from_string("kind:snowflake")) == ["orders"]
+    assert names(AssetSelection.from_string('owner:"bob@example.com"')) == ["files"]
+    both = AssetSelection.from_string('kind:python and not owner:"team:data"')
+    assert names(both) == ["files"]
+    assert str(AssetSelection.owner("team:data")) == 'owner:"team:data"'
+    assert AssetSelection.from_string(str(both)) == both

@@ -85,3 +85,12 @@ def test_an_asset_lists_the_resources_it_requires(api: TestClient) -> None:
     assert '"b"' not in api.get("/api/v1/assets/files").text
 
     assert api.get("/api/v1/assets/summary").json()["resources"] == []
+
+
+def test_a_selection_by_kind_or_owner_launches_those_assets(api: TestClient) -> None:
+    answer = api.post(
+        "/api/v1/runs", json={"selection": 'kind:snowflake or owner:"bob@example.com"'}
+    )
+    assert answer.status_code == 201, answer.text
+    (run,) = answer.json()["runs"]
+    assert sorted("/".join(k) for k in run["asset_keys"]) == ["orders", "summary"]
