@@ -82,6 +82,14 @@ def test_asset_page_lists_kinds_owners_and_resources(
     expect(resource).to_contain_text("srv_catalog.Warehouse")
     expect(resource).to_contain_text("A SQL warehouse.")
     expect(resource.locator("summary")).to_have_text("Config: dsn, pool_size")
+    metadata = page.locator(".kv .metadata-table")
+    expect(metadata.locator('tr[data-metadata="reload"] td').first).to_have_text(
+        "nightly · catalog"
+    )
+    expect(metadata.locator('tr[data-metadata="loader"] td').first).to_have_text(
+        "codeloc._definitions.Definitions"
+    )
+    expect(metadata.locator('tr[data-metadata="landed"] .timestamp')).to_contain_text("2024-05-01")
     save_screenshot(page, "asset-resources")
 
     page.goto(f"{catalog_server.url}/#/assets/files")

@@ -1,6 +1,8 @@
 """A location whose assets have kinds, owners and resources, for the catalog's filters."""
 
-from codeloc import ConfigurableResource, Definitions, asset, resource
+import datetime as dt
+
+from codeloc import ConfigurableResource, Definitions, MetadataValue, asset, resource
 
 
 class Warehouse(ConfigurableResource):
@@ -15,7 +17,17 @@ def object_store(context):
     return context.resource_config
 
 
-@asset(kinds={"python", "snowflake"}, owners=["team:data", "alice@example.com"])
+@asset(
+    kinds={"python", "snowflake"},
+    owners=["team:data", "alice@example.com"],
+    metadata={
+        "rows": 3,
+        "landed": MetadataValue.timestamp(dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)),
+        "reload": MetadataValue.job("nightly", "catalog"),
+        "loader": MetadataValue.python_artifact(Definitions),
+        "when": dt.date(2024, 5, 1),
+    },
+)
 def orders(warehouse: Warehouse) -> int:
     return 1
 

@@ -36,6 +36,18 @@ def test_assets_show_their_kinds_and_owners(api: TestClient) -> None:
     assert api.get("/api/v1/assets/summary").json()["kinds"] == []
 
 
+def test_definition_metadata_is_typed_on_the_server(api: TestClient) -> None:
+    metadata = api.get("/api/v1/assets/orders").json()["metadata"]
+    assert metadata["rows"] == {"kind": "int", "value": 3}
+    assert metadata["landed"] == {"kind": "timestamp", "value": 1714564800.0}
+    assert metadata["reload"] == {
+        "kind": "job",
+        "value": {"job_name": "nightly", "location_name": "catalog", "repository_name": None},
+    }
+    assert metadata["loader"]["value"] == {"module": "codeloc._definitions", "name": "Definitions"}
+    assert metadata["when"] == {"kind": "text", "value": "[date] (unserializable)"}
+
+
 def test_the_list_filters_by_kind_and_owner(api: TestClient) -> None:
     assert keys(api.get("/api/v1/assets", params={"kind": "python"}).json()) == [
         "files",

@@ -235,8 +235,11 @@ export function metadataValue(entry) {
     case "run":
       return h("a", { class: "mono", href: `#/runs/${encodeURIComponent(String(value))}` }, String(value).slice(0, 8));
     case "job":
-      return h("span", null, h("code", null, value.job_name), h("span", { class: "muted" }, ` · ${value.location_name}`));
+      // From user code, through the server: a value of the wrong shape shows as JSON.
+      if (!value || typeof value !== "object") break;
+      return h("span", null, h("code", null, String(value.job_name)), h("span", { class: "muted" }, ` · ${value.location_name}`));
     case "python_artifact":
+      if (!value || typeof value !== "object") break;
       return h("code", null, `${value.module}.${value.name}`);
     case "pool":
       return h("span", { class: "chip" }, String(value));
@@ -245,4 +248,5 @@ export function metadataValue(entry) {
     default:
       return String(value);
   }
+  return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
 }

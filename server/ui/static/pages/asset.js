@@ -200,7 +200,7 @@ function historySection(asset, history, ctx) {
         h("td", null, h("a", { class: "mono", href: `#/runs/${m.run_id}` }, m.run_id.slice(0, 8))),
         h("td", null, m.code_version ? h("code", null, m.code_version) : h("span", { class: "muted" }, "—")),
         h("td", { class: "metadata-summary" }, Object.entries(m.metadata || {}).map(([k, v]) =>
-          h("span", { class: "chip", title: JSON.stringify(v.value) }, `${k}: `, v.kind === "json" || v.kind === "md" ? "…" : formatNumber(v.value))))));
+          h("span", { class: "chip", title: JSON.stringify(v.value) }, `${k}: `, v.value && typeof v.value === "object" || v.kind === "md" ? "…" : formatNumber(v.value))))));
     }
   };
   addRows(history.materializations);
