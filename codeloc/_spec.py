@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import EllipsisType
 from typing import Any
 
 from codeloc._errors import DefinitionError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._validation import (
+    KIND_TAG_PREFIX,
     check_group_name,
     check_kinds,
     check_owners,
@@ -101,6 +103,64 @@ class AssetSpec:
     def kinds(self) -> frozenset[str]:
         """The kinds of the asset (``kinds=``, or tags ``dagster/kind/<kind>``)."""
         return kinds_of(self.tags)
+
+    def replace_attributes(
+        self,
+        *,
+        key: CoercibleToAssetKey | EllipsisType = ...,
+        deps: Iterable[Any] | EllipsisType | None = ...,
+        description: str | EllipsisType | None = ...,
+        metadata: Mapping[str, Any] | EllipsisType | None = ...,
+        group_name: str | EllipsisType | None = ...,
+        code_version: str | EllipsisType | None = ...,
+        owners: Sequence[str] | EllipsisType | None = ...,
+        tags: Mapping[str, str] | EllipsisType | None = ...,
+        kinds: Iterable[str] | EllipsisType | None = ...,
+        skippable: bool | EllipsisType = ...,
+    ) -> AssetSpec:
+        """A new spec with the given attributes replaced, checked as a new spec is.
+
+        As in the reference, ``tags=`` replaces the tags but keeps the kinds; ``kinds=``
+        replaces the kinds.
+        """
+        user_tags = {k: v for k, v in self.tags.items() if not k.startswith(KIND_TAG_PREFIX)}
+        return AssetSpec(
+            self.key if key is ... else key,
+            deps=self.deps if deps is ... else deps,
+            description=self.description if description is ... else description,
+            metadata=self.metadata if metadata is ... else metadata,
+            group_name=self.group_name if group_name is ... else group_name,
+            code_version=self.code_version if code_version is ... else code_version,
+            owners=self.owners if owners is ... else owners,
+            tags=user_tags if tags is ... else tags,
+            kinds=self.kinds if kinds is ... else kinds,
+            skippable=self.skippable if skippable is ... else skippable,
+        )
+
+    def merge_attributes(
+        self,
+        *,
+        deps: Iterable[Any] | EllipsisType = ...,
+        metadata: Mapping[str, Any] | EllipsisType = ...,
+        owners: Sequence[str] | EllipsisType = ...,
+        tags: Mapping[str, str] | EllipsisType = ...,
+        kinds: Iterable[str] | EllipsisType = ...,
+    ) -> AssetSpec:
+        """A new spec with the given deps, owners and kinds added, and metadata and tags
+        merged (a given entry wins), checked as a new spec is."""
+        user_tags = {k: v for k, v in self.tags.items() if not k.startswith(KIND_TAG_PREFIX)}
+        return AssetSpec(
+            self.key,
+            deps=[*self.deps, *(() if deps is ... else deps)],
+            description=self.description,
+            metadata={**self.metadata, **({} if metadata is ... else metadata)},
+            group_name=self.group_name,
+            code_version=self.code_version,
+            owners=list(dict.fromkeys([*self.owners, *(() if owners is ... else owners)])),
+            tags={**user_tags, **({} if tags is ... else tags)},
+            kinds={*self.kinds, *(() if kinds is ... else kinds)},
+            skippable=self.skippable,
+        )
 
     def replace(self, **changes: Any) -> AssetSpec:
         """A copy with some fields changed (``key`` and ``deps`` already normalized).

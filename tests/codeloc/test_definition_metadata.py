@@ -285,3 +285,31 @@ def test_select_by_kind_and_owner() -> None:
     assert names(both) == ["files"]
     assert str(AssetSelection.owner("team:data")) == 'owner:"team:data"'
     assert AssetSelection.from_string(str(both)) == both
+
+
+# -- replacing and merging attributes ------------------------------------------------------------
+
+
+def test_replace_attributes_keeps_kinds_unless_given() -> None:
+    spec = AssetSpec("x", kinds={"a"}, tags={"t": "1"}, owners=["team:a"], metadata={"m": 1})
+
+    assert spec.replace_attributes(tags={"u": "2"}).tags == {"u": "2", "dagster/kind/a": ""}
+    assert spec.replace_attributes(kinds={"b"}).tags == {"t": "1", "dagster/kind/b": ""}
+    assert spec.replace_attributes(metadata={"n": 2}).metadata == {"n": 2}
+    assert spec.replace_attributes(group_name="sales").owners == ("team:a",)
+    with pytest.raises(DefinitionError, match="asset 'x': \"a b\" is not a valid asset group"):
+        spec.replace_attributes(group_name="a b")
+
+
+def test_merge_attributes_adds_to_what_is_there() -> None:
+    spec = AssetSpec("x", kinds={"a"}, tags={"t": "1"}, owners=["team:a"], metadata={"m": 1})
+
+    merged = spec.merge_attributes(
+        owners=["team:a", "team:b"], tags={"t": "9"}, kinds={"c"}, metadata={"n": 2}, deps=["up"]
+    )
+    assert merged.owners == ("team:a", "team:b")
+    assert merged.tags == {"t": "9", "dagster/kind/a": "", "dagster/kind/c": ""}
+    assert merged.metadata == {"m": 1, "n": 2}
+    assert merged.deps == (AssetKey("up"),)
+    with pytest.raises(DefinitionError, match="asset 'x': Invalid owner 'nobody'"):
+        spec.merge_attributes(owners=["nobody"])
