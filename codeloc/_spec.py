@@ -123,8 +123,8 @@ class AssetSpec:
         As in the reference, ``tags=`` replaces the tags but keeps the kinds; ``kinds=``
         replaces the kinds.
         """
-        user_tags = {k: v for k, v in self.tags.items() if not k.startswith(KIND_TAG_PREFIX)}
-        return AssetSpec(
+        user_tags, compute_kind = self._user_tags()
+        spec = AssetSpec(
             self.key if key is ... else key,
             deps=self.deps if deps is ... else deps,
             description=self.description if description is ... else description,
@@ -136,6 +136,7 @@ class AssetSpec:
             kinds=self.kinds if kinds is ... else kinds,
             skippable=self.skippable if skippable is ... else skippable,
         )
+        return with_compute_kind(spec, compute_kind) if compute_kind is not None else spec
 
     def merge_attributes(
         self,
@@ -148,8 +149,8 @@ class AssetSpec:
     ) -> AssetSpec:
         """A new spec with the given deps, owners and kinds added, and metadata and tags
         merged (a given entry wins), checked as a new spec is."""
-        user_tags = {k: v for k, v in self.tags.items() if not k.startswith(KIND_TAG_PREFIX)}
-        return AssetSpec(
+        user_tags, compute_kind = self._user_tags()
+        spec = AssetSpec(
             self.key,
             deps=[*self.deps, *(() if deps is ... else deps)],
             description=self.description,
@@ -161,6 +162,13 @@ class AssetSpec:
             kinds={*self.kinds, *(() if kinds is ... else kinds)},
             skippable=self.skippable,
         )
+        return with_compute_kind(spec, compute_kind) if compute_kind is not None else spec
+
+    def _user_tags(self) -> tuple[dict[str, str], str | None]:
+        """The tags but the kinds and ``compute_kind`` (which is not checked as tags are),
+        and ``compute_kind``."""
+        tags = {k: v for k, v in self.tags.items() if not k.startswith(KIND_TAG_PREFIX)}
+        return tags, tags.pop("compute_kind", None)
 
     def replace(self, **changes: Any) -> AssetSpec:
         """A copy with some fields changed (``key`` and ``deps`` already normalized).

@@ -313,3 +313,12 @@ def test_merge_attributes_adds_to_what_is_there() -> None:
     assert merged.deps == (AssetKey("up"),)
     with pytest.raises(DefinitionError, match="asset 'x': Invalid owner 'nobody'"):
         spec.merge_attributes(owners=["nobody"])
+
+
+def test_a_compute_kind_survives_replacing_attributes() -> None:
+    @asset(compute_kind="dbt cloud", tags={"t": "1"})
+    def modelled() -> int:
+        return 1
+
+    replaced = modelled.spec.replace_attributes(tags={"u": "2"}, kinds={"dbt"})
+    assert replaced.tags == {"compute_kind": "dbt cloud", "u": "2", "dagster/kind/dbt": ""}
