@@ -37,6 +37,8 @@ _GROUP_NAME = re.compile(rf"{_NAME}(/{_NAME})*")
 # only the kinds' namespace has two levels.
 _TAG_KEY = re.compile(r"([A-Za-z0-9_.-]{1,63}/|dagster/kind/)?[A-Za-z0-9_.-]{1,63}")
 _TAG_VALUE = re.compile(r"[A-Za-z0-9_.-]{0,63}")
+# The reference's pattern, quirks kept ("|" among the top-level domain's letters), so that an
+# owner accepted there is accepted here.
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Z|a-z]{2,7}\b")
 _TAG_KEY_RULE = (
     "Allowed characters: alpha-numeric, '_', '-', '.'. Tag keys can also contain a namespace "
