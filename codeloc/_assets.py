@@ -176,6 +176,14 @@ class AssetsDefinition:
     def owners_by_key(self) -> dict[AssetKey, tuple[str, ...]]:
         return {s.key: s.owners for s in self.specs}
 
+    @property
+    def descriptions_by_key(self) -> dict[AssetKey, str | None]:
+        return {s.key: s.description for s in self.specs}
+
+    @property
+    def code_versions_by_key(self) -> dict[AssetKey, str | None]:
+        return {s.key: s.code_version for s in self.specs}
+
     def spec_for(self, key: AssetKey) -> AssetSpec:
         for spec in self.specs:
             if spec.key == key:

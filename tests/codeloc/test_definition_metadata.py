@@ -54,6 +54,8 @@ def test_definition_metadata_reads_back_as_given() -> None:
     assert spec.metadata["typed"] == MetadataValue.int(4)
     assert spec.metadata["doc"] == MetadataValue.md("# hi")
     assert orders.metadata_by_key == {orders.key: spec.metadata}
+    assert orders.descriptions_by_key == {orders.key: None}
+    assert orders.code_versions_by_key == {orders.key: None}
     assert list(spec.metadata) == ["n", "s", "f", "b", "l", "d", "none", "typed", "doc"]
     assert AssetSpec("x", metadata={"n": 3}).metadata == {"n": 3}
 
