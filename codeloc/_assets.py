@@ -27,7 +27,14 @@ from codeloc._signature import (
     inspect_function,
     with_required_resources,
 )
-from codeloc._spec import AssetIn, AssetOut, AssetSpec, check_computed_keys, dep_keys
+from codeloc._spec import (
+    AssetIn,
+    AssetOut,
+    AssetSpec,
+    check_computed_keys,
+    dep_keys,
+    with_compute_kind,
+)
 
 if TYPE_CHECKING:
     from codeloc._config import Config
@@ -214,6 +221,32 @@ class AssetsDefinition:
         """The upstream keys of each asset produced here (``internal_asset_deps=`` narrows
         them for a multi-asset)."""
         return {spec.key: frozenset(spec.deps) for spec in self.specs}
+
+    @property
+    def specs_by_key(self) -> dict[AssetKey, AssetSpec]:
+        return {s.key: s for s in self.specs}
+
+    @property
+    def metadata_by_key(self) -> dict[AssetKey, Mapping[str, Any]]:
+        """Each asset's definition metadata, as given (raw values stay raw)."""
+        return {s.key: s.metadata for s in self.specs}
+
+    @property
+    def tags_by_key(self) -> dict[AssetKey, Mapping[str, str]]:
+        """Each asset's tags, kind tags (``dagster/kind/<kind>``) included."""
+        return {s.key: s.tags for s in self.specs}
+
+    @property
+    def owners_by_key(self) -> dict[AssetKey, tuple[str, ...]]:
+        return {s.key: s.owners for s in self.specs}
+
+    @property
+    def descriptions_by_key(self) -> dict[AssetKey, str | None]:
+        return {s.key: s.description for s in self.specs}
+
+    @property
+    def code_versions_by_key(self) -> dict[AssetKey, str | None]:
+        return {s.key: s.code_version for s in self.specs}
 
     def spec_for(self, key: AssetKey) -> AssetSpec:
         for spec in self.specs:
@@ -535,12 +568,12 @@ def asset(
             if key is not None
             else AssetKey((*prefix_segments(key_prefix), asset_name))
         )
+        if compute_kind and kinds:
+            raise DefinitionError(
+                f"asset '{asset_key.to_user_string()}': Cannot specify compute_kind and kinds "
+                "on the @asset decorator."
+            )
         sig, inputs = inspect_function(func, asset_key.to_user_string(), ins or {})
-        all_tags = dict(tags or {})
-        if compute_kind:
-            all_tags.setdefault("compute_kind", compute_kind)
-        for kind in kinds or ():
-            all_tags[f"kind/{kind}"] = ""
         sig = with_required_resources(sig, required_resource_keys)
         if config_schema is not None:
             sig = _with_config_schema(sig, config_schema, asset_key.to_user_string())
@@ -562,9 +595,12 @@ def asset(
             group_name=group_name,
             code_version=code_version,
             owners=owners,
-            tags=all_tags,
+            tags=tags,
+            kinds=kinds,
             skippable=not output_required,
         )
+        if compute_kind:
+            spec = with_compute_kind(spec, compute_kind)
         return AssetsDefinition(
             node_name="__".join(asset_key.parts),
             specs=[spec],
@@ -624,24 +660,23 @@ def multi_asset(
         built: list[AssetSpec] = []
         output_names: list[str] = []
         io_keys: dict[AssetKey, str] = {}
-        extra_tags = {"compute_kind": compute_kind} if compute_kind else {}
         if outs:
             narrowed = _internal_deps(node, outs, input_keys, extra_deps, internal_asset_deps)
             for out_name, out in outs.items():
                 key = out.resolve_key(out_name)
-                built.append(
-                    AssetSpec(
-                        key,
-                        deps=narrowed.get(out_name, [*input_keys, *extra_deps]),
-                        description=out.description,
-                        metadata=out.metadata,
-                        group_name=out.group_name or group_name,
-                        code_version=out.code_version,
-                        owners=out.owners,
-                        tags={**extra_tags, **(out.tags or {})},
-                        skippable=not out.is_required,
-                    )
+                spec = AssetSpec(
+                    key,
+                    deps=narrowed.get(out_name, [*input_keys, *extra_deps]),
+                    description=out.description,
+                    metadata=out.metadata,
+                    group_name=out.group_name or group_name,
+                    code_version=out.code_version,
+                    owners=out.owners,
+                    tags=out.tags,
+                    kinds=out.kinds,
+                    skippable=not out.is_required,
                 )
+                built.append(with_compute_kind(spec, compute_kind) if compute_kind else spec)
                 output_names.append(out_name)
                 if out.io_manager_key:
                     io_keys[key] = out.io_manager_key

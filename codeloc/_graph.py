@@ -110,6 +110,10 @@ class AssetGraph:
         spec = self.spec_by_key.get(key)
         return spec.tags if spec else {}
 
+    def owners_of(self, key: AssetKey) -> Sequence[str]:
+        spec = self.spec_by_key.get(key)
+        return spec.owners if spec else ()
+
     def required_neighbors(self, key: AssetKey) -> Iterable[AssetKey]:
         """The keys that must run with ``key``: all of its multi-asset if that can't subset."""
         definition = self.definition_by_key.get(key)

@@ -1,33 +1,60 @@
 """Typed metadata values attached to assets and to materializations.
 
-Plain Python values are normalized once, when a definition is built or a materialization
-recorded: ``5`` becomes ``IntMetadataValue(5)``, ``"x"`` a ``TextMetadataValue``, and so on,
-so that the UI can plot numbers and the wire format stays typed.
+Plain Python values are normalized to typed ones: ``5`` becomes ``MetadataValue.int(5)``,
+``"x"`` ``MetadataValue.text("x")``, and so on, so that the UI can plot numbers and the wire
+format stays typed. A materialization's metadata is normalized when it is recorded, and a
+value of no known type is refused (``normalize_metadata``). A definition's metadata is kept
+as given, as in the reference, and normalized when the snapshot is built; there a value of
+no known type is shown as ``"[TypeName] (unserializable)"`` (``definition_metadata``).
 """
 
 from __future__ import annotations
 
+import builtins
+import datetime as dt
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-__all__ = ["MetadataValue", "normalize_metadata"]
+from codeloc._key import AssetKey
+
+__all__ = ["MetadataValue", "definition_metadata", "normalize_metadata"]
 
 
 @dataclass(frozen=True, slots=True)
 class MetadataValue:
     """A typed metadata value; build one with a static constructor: ``MetadataValue.int(3)``.
 
-    ``kind`` is one of ``text``, ``int``, ``float``, ``bool``, ``json``, ``md``, ``url``,
-    ``path``, ``null``, ``asset``.
+    ``kind`` is one of ``KINDS``. ``value`` is a JSON value: a ``str`` for text, markdown,
+    URLs, paths, notebooks, run ids, pools and assets (the key as ``"a/b"``); seconds since
+    the epoch for a timestamp; ``{"module", "name"}`` for a Python artifact;
+    ``{"job_name", "location_name", "repository_name"}`` for a job.
     """
 
     kind: str
     value: Any
 
     KINDS: ClassVar[frozenset[str]] = frozenset(
-        {"text", "int", "float", "bool", "json", "md", "url", "path", "null", "asset"}
+        {
+            "text",
+            "int",
+            "float",
+            "bool",
+            "json",
+            "md",
+            "url",
+            "path",
+            "null",
+            "asset",
+            "notebook",
+            "timestamp",
+            "run",
+            "job",
+            "python_artifact",
+            "pool",
+        }
     )
 
     def __post_init__(self) -> None:
@@ -73,9 +100,56 @@ class MetadataValue:
 
     @staticmethod
     def asset(value: Any) -> MetadataValue:
-        from codeloc._key import AssetKey
-
         return MetadataValue("asset", AssetKey.from_coercible(value).to_user_string())
+
+    @staticmethod
+    def notebook(path: str | os.PathLike[str]) -> MetadataValue:
+        """The path of a Jupyter notebook."""
+        return MetadataValue("notebook", os.fspath(path))
+
+    @staticmethod
+    def timestamp(value: builtins.float | dt.datetime) -> MetadataValue:
+        """A point in time: seconds since the epoch, or a ``datetime`` with a time zone."""
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                raise ValueError(
+                    "Datetime values provided to MetadataValue.timestamp must have timezones, "
+                    f"but {value.isoformat()} does not"
+                )
+            return MetadataValue("timestamp", value.timestamp())
+        return MetadataValue("timestamp", float(value))
+
+    @staticmethod
+    def dagster_run(run_id: str) -> MetadataValue:
+        """A link to a run, by its id."""
+        return MetadataValue("run", str(run_id))
+
+    @staticmethod
+    def job(
+        job_name: str, location_name: str, *, repository_name: str | None = None
+    ) -> MetadataValue:
+        """A link to a job of a code location."""
+        return MetadataValue(
+            "job",
+            {
+                "job_name": job_name,
+                "location_name": location_name,
+                "repository_name": repository_name,
+            },
+        )
+
+    @staticmethod
+    def python_artifact(python_artifact: Callable[..., Any]) -> MetadataValue:
+        """A Python function or class, by its module and name."""
+        return MetadataValue(
+            "python_artifact",
+            {"module": python_artifact.__module__, "name": python_artifact.__name__},
+        )
+
+    @staticmethod
+    def pool(pool: str) -> MetadataValue:
+        """The name of a concurrency pool."""
+        return MetadataValue("pool", str(pool))
 
     @staticmethod
     def coerce(value: Any) -> MetadataValue:
@@ -93,12 +167,12 @@ class MetadataValue:
             return MetadataValue("float", value)
         if isinstance(value, str):
             return MetadataValue("text", value)
+        if isinstance(value, AssetKey):  # before tuple: a key may be one
+            return MetadataValue("asset", value.to_user_string())
         if isinstance(value, list | dict | tuple):
-            from codeloc._key import AssetKey
-
-            if isinstance(value, AssetKey):  # a tuple underneath, but a key: as the reference
-                return MetadataValue.asset(value)
             return MetadataValue.json(value)
+        if isinstance(value, os.PathLike):
+            return MetadataValue("path", os.fspath(value))
         raise TypeError(
             f"metadata value {value!r} of type {type(value).__name__} is not supported; "
             "use a str, int, float, bool, list, dict or a MetadataValue"
@@ -110,3 +184,21 @@ def normalize_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Metadata
     if not metadata:
         return {}
     return {str(k): MetadataValue.coerce(v) for k, v in metadata.items()}
+
+
+def definition_metadata(metadata: Mapping[str, Any]) -> dict[str, MetadataValue]:
+    """A definition's metadata, typed for the snapshot.
+
+    As in the reference, a value of no known type (or a ``dict`` that is not JSON) does not
+    fail the definition: it is shown as ``"[TypeName] (unserializable)"``, and the code
+    still reads the value itself from ``spec.metadata``.
+    """
+    if not metadata:
+        return {}
+    out: dict[str, MetadataValue] = {}
+    for name, value in metadata.items():
+        try:
+            out[str(name)] = MetadataValue.coerce(value)
+        except (TypeError, ValueError):
+            out[str(name)] = MetadataValue("text", f"[{type(value).__name__}] (unserializable)")
+    return out

@@ -159,8 +159,6 @@ def build_node_assets(
     # A spec reads each entry of ``deps``: a key, a spec, an ``AssetDep``, a definition.
     extra_deps = list(deps or ())
     all_tags = dict(tags or {})
-    for kind in kinds or ():
-        all_tags[f"kind/{kind}"] = ""
     specs: list[AssetSpec] = []
     io_keys: dict[AssetKey, str] = {}
     for out_name in output_names:
@@ -213,6 +211,7 @@ def build_node_assets(
                     **((asset_out and asset_out.tags) or {}),
                     **(given.get("tags") or {}),
                 },
+                kinds=[*(kinds or ()), *((asset_out and asset_out.kinds) or ())],
                 skippable=(asset_out is not None and not asset_out.is_required)
                 or node.may_skip(out_name),
             )

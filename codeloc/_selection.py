@@ -14,7 +14,8 @@ Grammar, loosest binding first (keywords are case-insensitive)::
     not_expr := "not" not_expr | lineage
     lineage  := ["*" | "+"... | N "+"] primary ["*" | "+"... | "+" N]
     primary  := "(" expr ")" | "*" | key | "key:" key | "key_prefix:" key | "group:" NAME
-              | "location:" NAME | "tag:" NAME ["=" NAME] | FUNCTION "(" expr ")"
+              | "location:" NAME | "tag:" NAME ["=" NAME] | "kind:" NAME | "owner:" NAME
+              | FUNCTION "(" expr ")"
     key      := segment ("/" segment)* | '"' quoted key '"'
 
 Lineage reads as the reference reads it. Around a bare key, each ``+`` is one level and
@@ -26,7 +27,8 @@ FUNCTION is ``sinks``, ``roots`` or ``required_multi_asset_neighbors`` (the meth
 same names). A bare segment is ``[A-Za-z0-9_.-]+``; a quoted key may hold anything, with
 ``\\"``, ``\\\\`` and ``\\/`` (a slash inside a segment) escaped. Right after ``key:``, ``*``
 is a wildcard, not lineage: ``key:raw/*`` is matched with ``fnmatch`` against the
-``/``-joined key, and its descendants are written ``(key:raw/*)*``.
+``/``-joined key, and its descendants are written ``(key:raw/*)*``. An owner has a ``:`` or
+an ``@`` in it, so it is written quoted: ``owner:"team:data"``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from codeloc._errors import SelectionError
 from codeloc._key import AssetKey, CoercibleToAssetKey
+from codeloc._validation import KIND_TAG_PREFIX
 
 __all__ = ["KEYWORDS", "SEGMENT_CHARS", "AssetSelection", "SelectableGraph", "parse_selection"]
 
@@ -71,6 +74,8 @@ class SelectableGraph(Protocol):
     def location_of(self, key: AssetKey) -> str | None: ...
 
     def tags_of(self, key: AssetKey) -> Mapping[str, str]: ...
+
+    def owners_of(self, key: AssetKey) -> Sequence[str]: ...
 
 
 class _HasAssetKeys(Protocol):
@@ -176,6 +181,16 @@ class AssetSelection:
     def tag(key: str, value: str | None = None) -> AssetSelection:
         """The assets tagged ``key=value``, or carrying tag ``key`` at all if value is None."""
         return _Tag(key, value)
+
+    @staticmethod
+    def kind(kind: str) -> AssetSelection:
+        """The assets of that kind (``kinds={"python"}``), as ``kind:python`` does."""
+        return _Kind(kind)
+
+    @staticmethod
+    def owner(owner: str) -> AssetSelection:
+        """The assets with that owner, as ``owner:"team:data"`` does."""
+        return _Owner(owner)
 
     @staticmethod
     def key_glob(pattern: str) -> AssetSelection:
@@ -508,6 +523,29 @@ class _Tag(AssetSelection):
     def _format(self) -> str:
         value = "" if self.value is None else f"={_format_value(self.value)}"
         return f"tag:{_format_value(self.key)}{value}"
+
+
+@dataclass(frozen=True, repr=False)
+class _Kind(AssetSelection):
+    name: str  # not ``kind``: that is AssetSelection.kind
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        tag = KIND_TAG_PREFIX + self.name
+        return r.where(lambda asset: tag in r.graph.tags_of(asset))
+
+    def _format(self) -> str:
+        return f"kind:{_format_value(self.name)}"
+
+
+@dataclass(frozen=True, repr=False)
+class _Owner(AssetSelection):
+    name: str
+
+    def _resolve(self, r: _Resolver) -> set[AssetKey]:
+        return r.where(lambda asset: self.name in r.graph.owners_of(asset))
+
+    def _format(self) -> str:
+        return f"owner:{_format_value(self.name)}"
 
 
 @dataclass(frozen=True, repr=False)

@@ -20,7 +20,7 @@ __all__ = ["parse_selection"]
 
 _WORD_CHARS = frozenset(SEGMENT_CHARS + "/")
 _GLOB_CHARS = _WORD_CHARS | {"*"}  # right after "key:", where "*" is a wildcard
-_ATTRIBUTES = ("key", "group", "location", "tag", "key_prefix")
+_ATTRIBUTES = ("key", "group", "location", "tag", "key_prefix", "kind", "owner")
 _FUNCTIONS = ("sinks", "roots", "required_multi_asset_neighbors")
 
 
@@ -274,6 +274,10 @@ class _Parser:
             return AssetSelection.groups(value)
         if name == "location":
             return AssetSelection.locations(value)
+        if name == "kind":
+            return AssetSelection.kind(value)
+        if name == "owner":
+            return AssetSelection.owner(value)
         tag_value = self.value(self.take()) if self.peek().kind == "=" else None
         return AssetSelection.tag(value, tag_value)
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from codeloc._key import AssetKey
-from codeloc._metadata import MetadataValue
+from codeloc._metadata import MetadataValue, definition_metadata
+from codeloc._validation import kinds_of
 
 if TYPE_CHECKING:
     # An annotation only: the server reads snapshots without loading the SDK's definitions.
@@ -25,6 +26,7 @@ __all__ = [
     "DepSnap",
     "JobSnap",
     "LocationSnapshot",
+    "ResourceSnap",
     "RetryPolicySnap",
     "ScheduleSnap",
     "SensorSnap",
@@ -77,6 +79,11 @@ class AssetNodeSnap:
     jobs: tuple[str, ...] = ()
     can_subset: bool = True
 
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The asset's kinds, read from its ``dagster/kind/<kind>`` tags."""
+        return kinds_of(self.tags)
+
 
 @dataclass(frozen=True, slots=True)
 class JobSnap:
@@ -104,6 +111,17 @@ class SensorSnap:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceSnap:
+    """A resource of the location, as the asset page lists it: never its configured values,
+    which may hold secrets, only its type and the JSON Schema of its config."""
+
+    key: str
+    type: str
+    description: str | None = None
+    config_schema: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class LocationSnapshot:
     """Everything a location defines. ``hash`` changes exactly when the content does."""
 
@@ -112,6 +130,7 @@ class LocationSnapshot:
     schedules: tuple[ScheduleSnap, ...] = ()
     sensors: tuple[SensorSnap, ...] = ()
     hash: str = ""
+    resources: tuple[ResourceSnap, ...] = ()
 
 
 def snapshot_of(defs: Definitions) -> LocationSnapshot:
@@ -161,7 +180,7 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
                     node_name=definition.node_name,
                     description=spec.description,
                     code_version=spec.code_version,
-                    metadata=spec.metadata,
+                    metadata=definition_metadata(spec.metadata),
                     tags=spec.tags,
                     owners=spec.owners,
                     config_schema=schema,
@@ -181,7 +200,7 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
                 node_name="__".join(spec.key.parts),
                 description=spec.description,
                 code_version=spec.code_version,
-                metadata=dict(spec.metadata),
+                metadata=definition_metadata(spec.metadata),
                 tags=dict(spec.tags),
                 owners=spec.owners,
                 is_executable=False,
@@ -196,13 +215,54 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
         SensorSnap(s.name, s.job.name if s.job else None, s.minimum_interval_seconds)
         for s in defs.sensors
     )
-    snapshot = LocationSnapshot(tuple(nodes), tuple(jobs), schedules, sensors)
+    resource_snaps = tuple(resource_snap(k, v) for k, v in sorted(defs.resources.items()))
+    snapshot = LocationSnapshot(tuple(nodes), tuple(jobs), schedules, sensors, "", resource_snaps)
     return LocationSnapshot(
         snapshot.assets,
         snapshot.jobs,
         snapshot.schedules,
         snapshot.sensors,
         snapshot_hash(snapshot),
+        snapshot.resources,
+    )
+
+
+_TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean"}
+
+
+def resource_snap(key: str, resource: Any) -> ResourceSnap:
+    """What the asset page shows of one resource: its class, description and config schema.
+
+    A ``ConfigurableResource`` (a pydantic model) gives its JSON Schema; a
+    ``ResourceDefinition`` whose ``config_schema`` maps names to plain types gives one made
+    from them. Anything else has no schema.
+    """
+    cls = type(resource)
+    schema: Mapping[str, Any] | None = None
+    description = getattr(resource, "description", None)
+    model_schema = getattr(cls, "model_json_schema", None)
+    if model_schema is not None:
+        try:
+            schema = model_schema()
+        except Exception:  # a field of a type pydantic cannot describe: no schema, no failure
+            schema = None
+        description = description or (cls.__doc__ and cls.__doc__.strip().splitlines()[0])
+    else:
+        fields = getattr(resource, "config_schema", None)
+        if isinstance(fields, Mapping):
+            schema = {
+                "type": "object",
+                "properties": {
+                    str(name): {"type": _TYPE_NAMES[t]} if t in _TYPE_NAMES else {}
+                    for name, t in fields.items()
+                },
+                "required": sorted(str(name) for name in fields),
+            }
+    return ResourceSnap(
+        key,
+        f"{cls.__module__}.{cls.__qualname__}",
+        description if isinstance(description, str) else None,
+        schema,
     )
 
 
@@ -265,5 +325,6 @@ def snapshot_hash(snapshot: LocationSnapshot) -> str:
         ],
         [(s.name, s.job_name, s.cron_schedule, s.execution_timezone) for s in snapshot.schedules],
         [(s.name, s.job_name, s.minimum_interval_seconds) for s in snapshot.sensors],
+        [(r.key, r.type, r.description, r.config_schema) for r in snapshot.resources],
     )
     return hashlib.sha256(repr((rows, rest)).encode()).hexdigest()[:32]

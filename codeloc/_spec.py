@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from dataclasses import dataclass, field
+from types import EllipsisType, MappingProxyType
 from typing import Any
 
 from codeloc._errors import DefinitionError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
-from codeloc._metadata import MetadataValue, normalize_metadata
+from codeloc._validation import (
+    KIND_TAG_PREFIX,
+    check_group_name,
+    check_kinds,
+    check_owners,
+    check_tags,
+    kinds_of,
+)
 
 __all__ = [
     "DEFAULT_GROUP",
@@ -20,6 +27,7 @@ __all__ = [
     "AssetSpec",
     "check_computed_keys",
     "dep_keys",
+    "with_compute_kind",
 ]
 
 DEFAULT_GROUP = "default"
@@ -73,17 +81,21 @@ class AssetSpec:
     ``group_name`` is ``None`` until someone sets it; it then reads as ``"default"``.
     ``deps`` takes keys, strings, ``AssetDep``s, specs and definitions; a multi-asset stands
     for all of its keys. ``partition_mappings`` holds the ``partition_mapping`` of each
-    ``AssetDep`` that gave one.
+    ``AssetDep`` that gave one. ``metadata`` reads back as given (``spec.metadata["rows"] ==
+    3``), as in the reference; the snapshot sent to the server carries it typed (see
+    ``definition_metadata``). ``kinds`` are kept as tags ``dagster/kind/<kind>`` and read
+    back from them.
 
     Raises:
-        DefinitionError: A segment of the key, or of an upstream key, contains ``/``; or the
-            asset depends on itself.
+        DefinitionError: A segment of the key, or of an upstream key, contains ``/``; the
+            asset depends on itself; the group name, a tag, an owner is not valid by the
+            reference's rules; more than ten kinds.
     """
 
     key: AssetKey
     deps: tuple[AssetKey, ...]
     description: str | None
-    metadata: Mapping[str, MetadataValue]
+    metadata: Mapping[str, Any]
     group_name: str | None
     code_version: str | None
     owners: tuple[str, ...]
@@ -102,27 +114,12 @@ class AssetSpec:
         code_version: str | None = None,
         owners: Sequence[str] | None = None,
         tags: Mapping[str, str] | None = None,
+        kinds: Iterable[str] | None = None,
         skippable: bool = False,
         partition_mappings: Mapping[AssetKey, Any] | None = None,
     ) -> None:
         asset_key = AssetKey.from_coercible(key)
-        mappings = partition_mappings or _NO_MAPPINGS
-        found: list[AssetKey] = []
-        for dep in deps or ():
-            # Most entries are keys already (the decorators pass their inputs' keys).
-            if type(dep) is AssetKey:
-                found.append(dep)
-                continue
-            if isinstance(dep, AssetDep) and dep.partition_mapping is not None:
-                mappings = {**mappings, dep.asset_key: dep.partition_mapping}
-            found.extend(dep_keys(dep))
-        unique = dict.fromkeys(found)
-        if asset_key in unique:
-            raise DefinitionError(
-                f"asset '{asset_key.to_user_string()}' depends on itself (through deps= or a "
-                "parameter named after it); an asset can only depend on other assets"
-            )
-        dep_keys_ = tuple(unique)
+        dep_keys_, mappings = _resolve_deps(asset_key, deps, partition_mappings or _NO_MAPPINGS)
         # Every definition path (decorators, outs, graph assets, prefixes, deps) builds its
         # keys through here, so this one check refuses a "/" wherever it came from.
         if "/" in _concat(asset_key.parts):
@@ -130,15 +127,16 @@ class AssetSpec:
         for dep_key in dep_keys_:
             if "/" in _concat(dep_key.parts):
                 raise _slash_in_segment(asset_key, dep_key)
+        check_group_name(asset_key, group_name)
         set_ = object.__setattr__
         set_(self, "key", asset_key)
         set_(self, "deps", dep_keys_)
         set_(self, "description", description)
-        set_(self, "metadata", normalize_metadata(metadata))
+        set_(self, "metadata", dict(metadata) if metadata else {})
         set_(self, "group_name", group_name)
         set_(self, "code_version", code_version)
-        set_(self, "owners", tuple(owners or ()))
-        set_(self, "tags", _check_tags(tags))
+        set_(self, "owners", check_owners(asset_key, owners))
+        set_(self, "tags", check_kinds(asset_key, check_tags(asset_key, tags), kinds))
         set_(self, "skippable", skippable)
         set_(self, "partition_mappings", mappings)
 
@@ -147,9 +145,107 @@ class AssetSpec:
         """The group, ``"default"`` when none was set."""
         return self.group_name or DEFAULT_GROUP
 
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of the asset (``kinds=``, or tags ``dagster/kind/<kind>``)."""
+        return kinds_of(self.tags)
+
+    def replace_attributes(
+        self,
+        *,
+        key: CoercibleToAssetKey | EllipsisType = ...,
+        deps: Iterable[Any] | EllipsisType | None = ...,
+        description: str | EllipsisType | None = ...,
+        metadata: Mapping[str, Any] | EllipsisType | None = ...,
+        group_name: str | EllipsisType | None = ...,
+        code_version: str | EllipsisType | None = ...,
+        owners: Sequence[str] | EllipsisType | None = ...,
+        tags: Mapping[str, str] | EllipsisType | None = ...,
+        kinds: Iterable[str] | EllipsisType | None = ...,
+        skippable: bool | EllipsisType = ...,
+    ) -> AssetSpec:
+        """A new spec with the given attributes replaced, checked as a new spec is.
+
+        As in the reference, ``tags=`` replaces the tags but keeps the kinds; ``kinds=``
+        replaces the kinds.
+        """
+        user_tags, compute_kind = self._user_tags()
+        spec = AssetSpec(
+            self.key if key is ... else key,
+            deps=self.deps if deps is ... else deps,
+            description=self.description if description is ... else description,
+            metadata=self.metadata if metadata is ... else metadata,
+            group_name=self.group_name if group_name is ... else group_name,
+            code_version=self.code_version if code_version is ... else code_version,
+            owners=self.owners if owners is ... else owners,
+            tags=user_tags if tags is ... else tags,
+            kinds=self.kinds if kinds is ... else kinds,
+            skippable=self.skippable if skippable is ... else skippable,
+        )
+        return with_compute_kind(spec, compute_kind) if compute_kind is not None else spec
+
+    def merge_attributes(
+        self,
+        *,
+        deps: Iterable[Any] | EllipsisType = ...,
+        metadata: Mapping[str, Any] | EllipsisType = ...,
+        owners: Sequence[str] | EllipsisType = ...,
+        tags: Mapping[str, str] | EllipsisType = ...,
+        kinds: Iterable[str] | EllipsisType = ...,
+    ) -> AssetSpec:
+        """A new spec with the given deps, owners and kinds added, and metadata and tags
+        merged (a given entry wins), checked as a new spec is."""
+        user_tags, compute_kind = self._user_tags()
+        spec = AssetSpec(
+            self.key,
+            deps=[*self.deps, *(() if deps is ... else deps)],
+            description=self.description,
+            metadata={**self.metadata, **({} if metadata is ... else metadata)},
+            group_name=self.group_name,
+            code_version=self.code_version,
+            owners=list(dict.fromkeys([*self.owners, *(() if owners is ... else owners)])),
+            tags={**user_tags, **({} if tags is ... else tags)},
+            kinds={*self.kinds, *(() if kinds is ... else kinds)},
+            skippable=self.skippable,
+        )
+        return with_compute_kind(spec, compute_kind) if compute_kind is not None else spec
+
+    def _user_tags(self) -> tuple[dict[str, str], str | None]:
+        """The tags but the kinds and ``compute_kind`` (which is not checked as tags are),
+        and ``compute_kind``."""
+        tags = {k: v for k, v in self.tags.items() if not k.startswith(KIND_TAG_PREFIX)}
+        return tags, tags.pop("compute_kind", None)
+
     def replace(self, **changes: Any) -> AssetSpec:
-        """A copy with some fields changed (``key`` and ``deps`` already normalized)."""
-        return replace(self, **changes)
+        """A copy with some fields changed (``key`` and ``deps`` already normalized).
+
+        Only what changes is checked again: the rest was checked when this spec was built,
+        and loaders replace the group or the key of every asset of a module.
+        """
+        copy = object.__new__(AssetSpec)
+        set_ = object.__setattr__
+        for name in _FIELDS:
+            set_(copy, name, changes.pop(name, getattr(self, name)))
+        if changes:
+            raise TypeError(f"AssetSpec has no field {sorted(changes)[0]!r}")
+        key = copy.key
+        if key is not self.key and "/" in _concat(key.path):
+            raise _slash_in_segment(key, key)
+        if copy.deps is not self.deps:
+            # Entries may be AssetDeps or definitions, as for a new spec.
+            deps, mappings = _resolve_deps(key, copy.deps, copy.partition_mappings)
+            set_(copy, "deps", deps)
+            set_(copy, "partition_mappings", mappings)
+            for dep in copy.deps:
+                if "/" in _concat(dep.path):
+                    raise _slash_in_segment(key, dep)
+        if copy.group_name is not self.group_name:
+            check_group_name(key, copy.group_name)
+        if copy.owners is not self.owners:
+            set_(copy, "owners", check_owners(key, copy.owners))
+        if copy.tags is not self.tags:
+            set_(copy, "tags", check_kinds(key, check_tags(key, copy.tags), None))
+        return copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +289,23 @@ class AssetOut:
     tags: Mapping[str, str] | None = None
     is_required: bool = True
     dagster_type: Any = None
+    kinds: Iterable[str] | None = None
 
     def resolve_key(self, output_name: str) -> AssetKey:
         if self.key is not None:
             return AssetKey.from_coercible(self.key)
         return AssetKey((*prefix_segments(self.key_prefix), output_name))
+
+
+def with_compute_kind(spec: AssetSpec, compute_kind: str) -> AssetSpec:
+    """``spec`` with a tag ``compute_kind`` (unless its tags set one).
+
+    Not checked as tags are: the reference keeps ``compute_kind`` apart from the asset's
+    tags and takes any text for it (``"dbt cloud"``).
+    """
+    copy = spec.replace()
+    object.__setattr__(copy, "tags", {"compute_kind": compute_kind, **spec.tags})
+    return copy
 
 
 def dep_keys(dep: Any) -> tuple[AssetKey, ...]:
@@ -223,19 +331,46 @@ def dep_keys(dep: Any) -> tuple[AssetKey, ...]:
     )
 
 
-def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    if not tags:
-        return {}
-    out: dict[str, str] = {}
-    for k, v in tags.items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise TypeError(f"tags must map strings to strings, got {k!r}: {v!r}")
-        out[k] = v
-    return out
-
-
 # One C call per key finds a "/" in any of its segments, cheaper than a loop over them.
 _concat = "".join
+_FIELDS = (
+    "key",
+    "deps",
+    "description",
+    "metadata",
+    "group_name",
+    "code_version",
+    "owners",
+    "tags",
+    "skippable",
+    "partition_mappings",
+)
+
+
+def _resolve_deps(
+    asset_key: AssetKey, deps: Iterable[Any] | None, mappings: Mapping[AssetKey, Any]
+) -> tuple[tuple[AssetKey, ...], Mapping[AssetKey, Any]]:
+    """The upstream keys of ``deps=`` entries, each once, and the partition mappings that
+    ``AssetDep`` entries add to ``mappings``.
+
+    Raises ``DefinitionError`` when the asset is among its own upstream keys.
+    """
+    found: list[AssetKey] = []
+    for dep in deps or ():
+        # Most entries are keys already (the decorators pass their inputs' keys).
+        if type(dep) is AssetKey:
+            found.append(dep)
+            continue
+        if isinstance(dep, AssetDep) and dep.partition_mapping is not None:
+            mappings = {**mappings, dep.asset_key: dep.partition_mapping}
+        found.extend(dep_keys(dep))
+    unique = dict.fromkeys(found)
+    if asset_key in unique:
+        raise DefinitionError(
+            f"asset '{asset_key.to_user_string()}' depends on itself (through deps= or a "
+            "parameter named after it); an asset can only depend on other assets"
+        )
+    return tuple(unique), mappings
 
 
 # What a segment of a computed asset's key may hold, as in the reference (whose op and input

@@ -166,6 +166,16 @@ class RequiredMultiAssetPublic(BaseModel):
     keys: list[list[str]]
 
 
+class ResourcePublic(BaseModel):
+    """A resource an asset requires, as its location describes it (never its values)."""
+
+    key: str
+    #: the resource's class, ``module.QualifiedName``; null when the location does not list it
+    type: str | None
+    description: str | None
+    config_schema: dict[str, Any] | None
+
+
 class AssetPublic(BaseModel):
     key: list[str]
     #: the name run config uses for the asset: ``{"ops": {node_name: {"config": …}}}``
@@ -177,6 +187,8 @@ class AssetPublic(BaseModel):
     metadata: MetadataPublic
     tags: dict[str, str]
     owners: list[str]
+    #: the kinds (tags ``dagster/kind/<kind>``), sorted
+    kinds: list[str] = []
     deps: list[list[str]]
     dependents: list[list[str]]
     config_schema: dict[str, Any] | None
@@ -189,6 +201,8 @@ class AssetPublic(BaseModel):
     cycle: list[list[str]] | None = None
     jobs: list[str] = []
     required_resources: list[str] = []
+    #: each required resource with its type and config schema
+    resources: list[ResourcePublic] = []
     retry_policy: dict[str, Any] | None = None
     required_multi_asset: RequiredMultiAssetPublic | None = None
 
@@ -197,6 +211,19 @@ class AssetsPublic(BaseModel):
     assets: list[AssetPublic]
     next_cursor: str | None
     total: int
+
+
+class FacetPublic(BaseModel):
+    name: str
+    count: int
+
+
+class AssetFacetsPublic(BaseModel):
+    """The values the catalog can be filtered by, each with its number of assets."""
+
+    groups: list[FacetPublic]
+    kinds: list[FacetPublic]
+    owners: list[FacetPublic]
 
 
 class AssetGraphPublic(BaseModel):

@@ -26,6 +26,7 @@ from codeloc._snapshot import (
     DepSnap,
     JobSnap,
     LocationSnapshot,
+    ResourceSnap,
     RetryPolicySnap,
     ScheduleSnap,
     SensorSnap,
@@ -126,6 +127,10 @@ _SCALAR_FIELDS = {
     "md": "markdown",
     "url": "url",
     "path": "path",
+    "notebook": "notebook",
+    "timestamp": "timestamp",
+    "run": "run_id",
+    "pool": "pool",
 }
 _KIND_OF_FIELD = {f: k for k, f in _SCALAR_FIELDS.items()}
 
@@ -141,6 +146,15 @@ def to_metadata_value(value: MetadataValue) -> snap_pb.MetadataValue:
         _to_value(value.value, msg.json)
     elif kind == "null":
         msg.null = struct_pb2.NULL_VALUE
+    elif kind == "python_artifact":
+        msg.python_artifact.module = value.value["module"]
+        msg.python_artifact.name = value.value["name"]
+    elif kind == "job":
+        job = value.value
+        msg.job.job_name = job["job_name"]
+        msg.job.location_name = job["location_name"]
+        if job.get("repository_name") is not None:
+            msg.job.repository_name = job["repository_name"]
     else:  # asset
         msg.asset.path.extend(AssetKey.from_user_string(value.value).path)
     return msg
@@ -154,6 +168,19 @@ def from_metadata_value(msg: snap_pb.MetadataValue) -> MetadataValue:
         return MetadataValue("json", _from_value(msg.json))
     if which == "asset":
         return MetadataValue("asset", "/".join(msg.asset.path))
+    if which == "python_artifact":
+        artifact = msg.python_artifact
+        return MetadataValue("python_artifact", {"module": artifact.module, "name": artifact.name})
+    if which == "job":
+        job = msg.job
+        return MetadataValue(
+            "job",
+            {
+                "job_name": job.job_name,
+                "location_name": job.location_name,
+                "repository_name": job.repository_name if job.HasField("repository_name") else None,
+            },
+        )
     return MetadataValue("null", None)
 
 
@@ -345,6 +372,7 @@ def to_snapshot_chunks(
                 minimum_interval_seconds=sensor.minimum_interval_seconds,
             )
         )
+    chunks[0].resources.extend(_to_resource(r) for r in snapshot.resources)
     chunks[0].header.CopyFrom(
         snap_pb.SnapshotHeader(
             snapshot_hash=snapshot.hash,
@@ -353,6 +381,24 @@ def to_snapshot_chunks(
         )
     )
     return chunks
+
+
+def _to_resource(resource: ResourceSnap) -> snap_pb.Resource:
+    msg = snap_pb.Resource(key=resource.key, type=resource.type)
+    if resource.description is not None:
+        msg.description = resource.description
+    if resource.config_schema is not None:
+        msg.config_schema.update(resource.config_schema)
+    return msg
+
+
+def _from_resource(msg: snap_pb.Resource) -> ResourceSnap:
+    return ResourceSnap(
+        msg.key,
+        msg.type,
+        msg.description if msg.HasField("description") else None,
+        from_struct(msg.config_schema) if msg.HasField("config_schema") else None,
+    )
 
 
 def _job_pieces(job: JobSnap) -> Iterator[snap_pb.Job]:
@@ -406,6 +452,7 @@ class SnapshotAssembler:
         self._jobs: list[JobSnap] = []
         self._schedules: list[ScheduleSnap] = []
         self._sensors: list[SensorSnap] = []
+        self._resources: list[ResourceSnap] = []
 
     @property
     def unchanged(self) -> bool:
@@ -434,7 +481,7 @@ class SnapshotAssembler:
 
     def clear(self) -> None:
         """Drop what was read so far: the stream was cut off."""
-        for parts in (self._assets, self._jobs, self._schedules, self._sensors):
+        for parts in (self._assets, self._jobs, self._schedules, self._sensors, self._resources):
             parts.clear()
         self._keys = _Keys()
 
@@ -497,6 +544,7 @@ class SnapshotAssembler:
             )
             for s in chunk.sensors
         )
+        self._resources.extend(_from_resource(r) for r in chunk.resources)
 
     def result(self) -> LocationSnapshot:
         header = self.header
@@ -518,6 +566,7 @@ class SnapshotAssembler:
             tuple(self._schedules),
             tuple(self._sensors),
             header.snapshot_hash,
+            tuple(self._resources),
         )
 
 

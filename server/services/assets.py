@@ -13,19 +13,21 @@ import orjson
 from sqlalchemy.orm import Session
 
 from codeloc._key import AssetKey
+from codeloc._snapshot import AssetNodeSnap
 from codeloc._wire import metadata_to_json
 from server.errors import InvalidRequest, NotFound
-from server.schemas import AssetPublic, MaterializationsPublic
+from server.schemas import AssetFacetsPublic, AssetPublic, MaterializationsPublic
 from server.services.cursor import decode_cursor, decode_id_cursor, encode_cursor
 from server.storage import events as event_store
 from server.storage.models import LatestMaterializationRow, MaterializationRow
-from server.workspace.catalog import filter_keys
+from server.workspace.catalog import facets, filter_keys
 from server.workspace.graph import MergedAssetNode, MergedGraph
 from server.workspace.staleness import StaleCause, StalenessCache
 
 __all__ = [
     "STATUSES",
     "AssetStatus",
+    "asset_facets",
     "asset_graph_json",
     "get_asset",
     "list_assets_json",
@@ -50,6 +52,8 @@ def list_assets_json(
     prefix: str | None = None,
     q: str | None = None,
     status: str | None = None,
+    kind: str | None = None,
+    owner: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
 ) -> bytes:
@@ -66,7 +70,9 @@ def list_assets_json(
     generation, stale = _staleness(session, graph, cache, version)
 
     def build() -> bytes:
-        keys = filter_keys(graph, group=group, location=location, prefix=prefix, q=q)
+        keys = filter_keys(
+            graph, group=group, location=location, prefix=prefix, q=q, kind=kind, owner=owner
+        )
         if status is not None:
             keys = _with_status(graph, keys, stale, status)
         after = decode_cursor(cursor, "assets")
@@ -89,7 +95,7 @@ def list_assets_json(
     # The last page built is kept until the graph, the staleness or the history changes:
     # readers of the catalog mostly ask for the same page (the first), and under 50 of them
     # and 200 launches the pages' queries and views took most of the server's time.
-    request = (group, location, prefix, q, status, limit, cursor)
+    request = (group, location, prefix, q, status, kind, owner, limit, cursor)
     return cache.derived("assets-page", (graph.version, generation, version, request), build)
 
 
@@ -101,6 +107,21 @@ def get_asset(
     _, stale = _staleness(session, graph, cache)
     latest = event_store.latest_materializations(session, [key])
     return AssetPublic.model_validate(_asset_view(graph, key, latest.get(key), stale.get(key, ())))
+
+
+def asset_facets(graph: MergedGraph, cache: StalenessCache) -> AssetFacetsPublic:
+    """The groups, kinds and owners of the merged graph, counted; built once per graph."""
+
+    def build() -> AssetFacetsPublic:
+        found = facets(graph)
+        return AssetFacetsPublic.model_validate(
+            {
+                field: [{"name": n, "count": c} for n, c in getattr(found, field).items()]
+                for field in found._fields
+            }
+        )
+
+    return cache.derived("asset-facets", graph.version, build)
 
 
 def list_materializations(
@@ -241,6 +262,7 @@ def _asset_view(
         "metadata": metadata_to_json(snap.metadata) if snap else {},
         "tags": dict(snap.tags) if snap else {},
         "owners": list(snap.owners) if snap else [],
+        "kinds": sorted(snap.kinds) if snap else [],
         "deps": [k.path for k in node.parents],
         "dependents": [k.path for k in node.children],
         "config_schema": dict(snap.config_schema) if snap and snap.config_schema else None,
@@ -259,6 +281,7 @@ def _asset_view(
         "required_multi_asset": None
         if together is None
         else {"node_name": together[0], "keys": [list(k.path) for k in sorted(together[1])]},
+        "resources": _resources_view(graph, node.location, snap),
         "retry_policy": None
         if retry is None
         else {
@@ -268,6 +291,28 @@ def _asset_view(
             "jitter": retry.jitter,
         },
     }
+
+
+def _resources_view(
+    graph: MergedGraph, location: str | None, snap: AssetNodeSnap | None
+) -> list[dict[str, Any]]:
+    if snap is None or not snap.required_resources:
+        return []
+    known = graph.resources.get(location or "", {})
+    views = []
+    for key in snap.required_resources:
+        resource = known.get(key)
+        views.append(
+            {
+                "key": key,
+                "type": resource.type if resource else None,
+                "description": resource.description if resource else None,
+                "config_schema": dict(resource.config_schema)
+                if resource and resource.config_schema
+                else None,
+            }
+        )
+    return views
 
 
 class _GraphParts(NamedTuple):

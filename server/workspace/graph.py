@@ -6,10 +6,10 @@ import contextlib
 import gc
 import threading
 from collections import deque
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from codeloc._key import AssetKey
-from codeloc._snapshot import AssetNodeSnap, LocationSnapshot
+from codeloc._snapshot import AssetNodeSnap, LocationSnapshot, ResourceSnap
 
 __all__ = ["MergedAssetNode", "MergedGraph"]
 
@@ -77,6 +77,11 @@ class MergedGraph:
 
     def _build(self, snapshots: Mapping[str, LocationSnapshot]) -> None:
         self.version = self.version_of(snapshots)
+        #: Each location's resources by key, for the assets that require them.
+        self.resources: dict[str, dict[str, ResourceSnap]] = {
+            location: {r.key: r for r in snapshot.resources}
+            for location, snapshot in snapshots.items()
+        }
         nodes: dict[AssetKey, MergedAssetNode] = {}
         # The keys of each multi-asset that cannot subset, by location and node name; only
         # those, so that the common case costs one attribute test per asset.
@@ -168,6 +173,11 @@ class MergedGraph:
             if not snap.can_subset:
                 return snap.node_name, self._run_together[(location, snap.node_name)]
         return None
+
+    def owners_of(self, key: AssetKey) -> Sequence[str]:
+        node = self.nodes.get(key)
+        snap = node.node if node else None
+        return snap.owners if snap else ()
 
     # -- queries -----------------------------------------------------------------------------
 

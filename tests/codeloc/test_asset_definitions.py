@@ -249,9 +249,10 @@ def test_attributes_given() -> None:
     assert spec.group == "sales"
     assert spec.code_version == "v3"
     assert spec.description == "explicit wins over the docstring"
-    assert spec.metadata["rows"] == MetadataValue.int(10)
-    assert spec.metadata["owner_team"].value == "data"
-    assert spec.metadata["schema"].kind == "json"
+    # Read back as given, as in the reference: raw values raw, typed values typed.
+    assert spec.metadata["rows"] == 10
+    assert spec.metadata["owner_team"] == "data"
+    assert spec.metadata["schema"] == MetadataValue.json({"a": "int"})
     assert spec.tags == {"tier": "gold"}
     assert spec.owners == ("alice@example.com", "team:data")
     assert orders.retry_policy is policy
@@ -264,7 +265,7 @@ def test_attributes_given() -> None:
 
 
 def test_tags_must_be_strings() -> None:
-    with pytest.raises(TypeError, match="tags must map strings to strings"):
+    with pytest.raises(DefinitionError, match="asset 'tagged': Tag values must be strings"):
 
         @asset(tags={"n": 1})  # type: ignore[dict-item]
         def tagged():
@@ -506,7 +507,7 @@ def test_from_graph_takes_the_keywords_of_graph_asset() -> None:
     assert definition.node_name == "g__renamed"
     assert spec.deps == (AssetKey("extra"), AssetKey("side"))
     assert (spec.group, spec.description, spec.code_version) == ("graphs", "merged values", "v2")
-    assert spec.metadata["rows"].value == 4
+    assert spec.metadata["rows"] == 4
     assert (spec.owners, spec.tags) == (("team@example.com",), {"tier": "gold"})
     assert definition.retry_policy == RetryPolicy(max_retries=2)
     side = AssetSpec("side")

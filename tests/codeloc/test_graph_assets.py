@@ -78,11 +78,12 @@ def test_graph_asset_takes_key_kinds_and_the_asset_keywords() -> None:
 
     assert summed.key == AssetKey(["lake", "sum"])
     assert summed.node_name == "lake__sum"
-    assert summed.spec.tags == {"t": "v", "kind/python": ""}
+    assert summed.spec.tags == {"t": "v", "dagster/kind/python": ""}
+    assert summed.spec.kinds == {"python"}
     assert summed.spec.owners == ("team:data",)
     assert other.key == AssetKey(["p", "nm"])
     assert (other.spec.code_version, other.spec.description) == ("1", "Doc of the graph.")
-    assert other.spec.metadata["rows"].value == 3
+    assert other.spec.metadata["rows"] == 3
     with pytest.raises(DefinitionError, match="either key= or name=/key_prefix="):
         graph_asset(key="a", key_prefix="x")(lambda: total(fetch()))
 
@@ -378,7 +379,7 @@ def test_from_op_maps_inputs_and_outputs_to_keys() -> None:
     assert definition.node_name == "plus_one"
     assert definition.spec.deps == (AssetKey("up"),)
     assert (definition.spec.group, definition.spec.description) == ("ops", "one more")
-    assert definition.spec.metadata["q"].value == 2
+    assert definition.spec.metadata["q"] == 2
     assert materialize([up, definition]).asset_value(["p", "down"]) == 2
 
     default = AssetsDefinition.from_op(plus_one, key_prefix="p")
@@ -544,7 +545,7 @@ def test_from_graph_sets_properties_by_output_name() -> None:
         {"tier": "gold"},
         "2",
     )
-    assert (low.metadata["rows"].value, low.owners) == (1, ("team:data",))
+    assert (low.metadata["rows"], low.owners) == (1, ("team:data",))
     with pytest.raises(DefinitionError, match=r"tags_by_output_name names \['mid'\]"):
         AssetsDefinition.from_graph(bounds, tags_by_output_name={"mid": {}})
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import pytest
 
@@ -48,6 +48,9 @@ class Graph:
 
     def tags_of(self, key: AssetKey) -> Mapping[str, str]:
         return self._tags.get(key, {})
+
+    def owners_of(self, key: AssetKey) -> Sequence[str]:
+        return ()
 
 
 def k(text: str) -> AssetKey:
@@ -108,6 +111,9 @@ class ChainGraph:
 
     def tags_of(self, key: AssetKey) -> Mapping[str, str]:
         return {}
+
+    def owners_of(self, key: AssetKey) -> Sequence[str]:
+        return ()
 
 
 def select(selection: str | AssetSelection, graph: SelectableGraph = GRAPH) -> set[str]:
@@ -571,7 +577,7 @@ def test_error_message_points_at_the_offending_token() -> None:
         parse_selection("group:raw and grp:x")
     assert str(info.value) == (
         "unknown attribute 'grp'; did you mean 'group:'? use key:, group:, location:, tag:,"
-        " key_prefix: at position 14:\n  group:raw and grp:x\n                ^"
+        " key_prefix:, kind:, owner: at position 14:\n  group:raw and grp:x\n                ^"
     )
 
 

@@ -15,6 +15,7 @@ from codeloc import (
     asset,
     define_asset_job,
     multi_asset,
+    resource,
     sensor,
 )
 
@@ -57,7 +58,15 @@ vendor_feed = AssetSpec(
         "nothing": None,
         "upstream": MetadataValue.asset(["vendor", "feed"]),
         "big": MetadataValue.int(2**62),
+        "notebook": MetadataValue.notebook("notebooks/orders.ipynb"),
+        "landed_at": MetadataValue.timestamp(1_700_000_000.25),
+        "first_run": MetadataValue.dagster_run("0f1e2d3c"),
+        "loader": MetadataValue.python_artifact(Definitions),
+        "reload_job": MetadataValue.job("nightly", "sales", repository_name="__repository__"),
+        "other_job": MetadataValue.job("everything", "sales"),
+        "pool": MetadataValue.pool("warehouse"),
     },
+    kinds={"python", "snowflake"},
     owners=["alice@example.com", "team:data"],
     tags={"domain": "sales", "pii": "no"},
     retry_policy=RetryPolicy(
@@ -101,6 +110,11 @@ def watchdog(context):
     return None
 
 
+@resource(config_schema={"bucket": str, "retries": int}, description="An object store.")
+def object_store(context):
+    return context.resource_config
+
+
 defs = Definitions(
     assets=[vendor_feed, orders, top_orders, rollups],
     jobs=[everything],
@@ -111,5 +125,5 @@ defs = Definitions(
         ScheduleDefinition(job=everything, cron_schedule="@weekly", name="weekly_all"),
     ],
     sensors=[new_orders, watchdog],
-    resources={"warehouse": Warehouse()},
+    resources={"warehouse": Warehouse(), "store": object_store},
 )

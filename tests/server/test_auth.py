@@ -93,6 +93,7 @@ ROUTE_SCOPES = {
     ("GET", "/api/v1/assets/{key:path}/materializations"): Scope.READ,
     ("GET", "/api/v1/assets/{key:path}"): Scope.READ,
     ("GET", "/api/v1/asset-graph"): Scope.READ,
+    ("GET", "/api/v1/asset-facets"): Scope.READ,
     ("POST", "/api/v1/runs"): Scope.LAUNCH,
     ("GET", "/api/v1/runs"): Scope.READ,
     ("GET", "/api/v1/runs/{run_id}"): Scope.READ,

@@ -10,7 +10,13 @@ from codeloc._key import AssetKey
 from server.api.deps import RegistryDep, StalenessDep, ThreadsDep, require
 from server.auth import Scope
 from server.errors import InvalidRequest
-from server.schemas import AssetGraphPublic, AssetPublic, AssetsPublic, MaterializationsPublic
+from server.schemas import (
+    AssetFacetsPublic,
+    AssetGraphPublic,
+    AssetPublic,
+    AssetsPublic,
+    MaterializationsPublic,
+)
 from server.services import assets
 
 router = APIRouter(tags=["assets"], dependencies=[Depends(require(Scope.READ))])
@@ -42,6 +48,13 @@ async def list_assets(
         str | None,
         Query(description="fresh, stale, missing (never materialized), conflict, external"),
     ] = None,
+    kind: Annotated[
+        str | None, Query(max_length=1000, description="assets of this kind (`python`, `dbt`)")
+    ] = None,
+    owner: Annotated[
+        str | None,
+        Query(max_length=1000, description="assets with this owner (`team:data`, an e-mail)"),
+    ] = None,
     limit: Limit = 100,
     cursor: str | None = None,
 ) -> Response:
@@ -55,10 +68,20 @@ async def list_assets(
         prefix=prefix,
         q=q,
         status=status,
+        kind=kind,
+        owner=owner,
         limit=limit,
         cursor=cursor,
     )
     return Response(body, media_type="application/json")
+
+
+@router.get("/asset-facets")
+async def asset_facets(
+    threads: ThreadsDep, registry: RegistryDep, staleness: StalenessDep
+) -> AssetFacetsPublic:
+    """The groups, kinds and owners the catalog can be filtered by, with their counts."""
+    return await threads.read_alone(assets.asset_facets, registry.graph, staleness)
 
 
 @router.get("/assets/{key:path}/materializations")

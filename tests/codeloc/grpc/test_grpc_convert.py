@@ -56,6 +56,10 @@ def test_every_field_of_a_snapshot_survives(rich: LocationSnapshot) -> None:
     assert kinds == MetadataValue.KINDS
     assert rich.schedules[0].execution_timezone == "Europe/Paris"
     assert {s.job_name for s in rich.sensors} == {"nightly", None}
+    assert [(r.key, r.description) for r in rich.resources] == [
+        ("store", "An object store."),
+        ("warehouse", None),
+    ]
 
     back = through_the_wire(rich)
 

@@ -80,6 +80,7 @@ export const listAssets = (params, opts) => api(`/assets${query(params)}`, opts)
 export const listMaterializations = (key, params, opts) =>
   api(`/assets/${keyPath(key)}/materializations${query(params)}`, opts);
 export const getAssetGraph = (opts) => api("/asset-graph", opts);
+export const getAssetFacets = (opts) => api("/asset-facets", opts);
 export const listLocations = (opts) => api("/code-locations", opts);
 export const reloadLocation = (name) =>
   api(`/code-locations/${encodeURIComponent(name)}/reload`, { method: "POST" });

@@ -141,6 +141,18 @@ export function assetBadges(asset) {
   return out;
 }
 
+/** One chip per kind of the asset (`python`, `dbt`), each a link to the catalog filtered by it. */
+export function kindChips(asset) {
+  return (asset.kinds || []).map((kind) =>
+    h("a", { class: "chip chip-kind", href: `#/assets?kind=${encodeURIComponent(kind)}`, "data-kind": kind }, kind));
+}
+
+/** One chip per owner (`team:data`, an e-mail), each a link to the catalog filtered by it. */
+export function ownerChips(asset) {
+  return (asset.owners || []).map((owner) =>
+    h("a", { class: "chip chip-owner", href: `#/assets?owner=${encodeURIComponent(owner)}`, "data-owner": owner }, owner));
+}
+
 // -- small widgets ---------------------------------------------------------------------------
 
 /** A toast in the corner: `toast("Launched", "ok")`; `body` may be a node. */
@@ -216,10 +228,25 @@ export function metadataValue(entry) {
     case "md":
       return h("pre", { class: "md" }, value);
     case "path":
+    case "notebook":
       return h("code", null, value);
+    case "timestamp":
+      return h("span", { class: "timestamp", title: String(value) }, formatTime(value));
+    case "run":
+      return h("a", { class: "mono", href: `#/runs/${encodeURIComponent(String(value))}` }, String(value).slice(0, 8));
+    case "job":
+      // From user code, through the server: a value of the wrong shape shows as JSON.
+      if (!value || typeof value !== "object") break;
+      return h("span", null, h("code", null, String(value.job_name)), h("span", { class: "muted" }, ` · ${value.location_name}`));
+    case "python_artifact":
+      if (!value || typeof value !== "object") break;
+      return h("code", null, `${value.module}.${value.name}`);
+    case "pool":
+      return h("span", { class: "chip" }, String(value));
     case "null":
       return h("span", { class: "muted" }, "null");
     default:
       return String(value);
   }
+  return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
 }

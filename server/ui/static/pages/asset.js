@@ -4,8 +4,8 @@
 import { getAsset, listMaterializations } from "../lib/api.js";
 import { lineChart, numericSeries } from "../lib/chart.js";
 import {
-  assetBadges, badge, emptyState, errorBox, formatNumber, formatTime, h, keyLink, keyString, loading,
-  metadataValue, replace, timeAgo,
+  assetBadges, badge, emptyState, errorBox, formatNumber, formatTime, h, keyLink, keyString, kindChips, loading,
+  metadataValue, ownerChips, replace, timeAgo,
 } from "../lib/dom.js";
 import { loadGraph } from "../lib/graphdata.js";
 import { materialize } from "../lib/launch.js";
@@ -132,14 +132,33 @@ function definition(asset) {
     kvRow("Code location", asset.location),
     kvRow("Description", asset.description ? h("p", { class: "description" }, asset.description) : null),
     kvRow("Code version", asset.code_version ? h("code", { id: "code-version" }, asset.code_version) : null),
-    kvRow("Owners", asset.owners.length ? asset.owners.map((o) => h("span", { class: "chip" }, o)) : null),
-    kvRow("Tags", Object.keys(asset.tags).length ? Object.entries(asset.tags).map(([k, v]) => h("span", { class: "chip" }, `${k}=${v}`)) : null),
+    kvRow("Kinds", asset.kinds && asset.kinds.length ? kindChips(asset) : null),
+    kvRow("Owners", asset.owners.length ? ownerChips(asset) : null),
+    kvRow("Tags", userTags(asset).length ? userTags(asset).map(([k, v]) => h("span", { class: "chip" }, `${k}=${v}`)) : null),
     kvRow("Metadata", Object.keys(asset.metadata).length ? metadataTable(asset.metadata) : null),
     kvRow("Config", schema ? [h("span", null, fields.length ? fields.join(", ") : "(no fields)"),
       h("details", null, h("summary", null, "JSON Schema"), h("pre", { class: "json" }, JSON.stringify(schema, null, 2)))] : null),
     kvRow("Retry policy", retry ? `${retry.max_retries} retries${retry.delay ? `, ${retry.delay} s delay` : ""}${retry.backoff ? `, ${retry.backoff.toLowerCase()} backoff` : ""}` : null),
     kvRow("Jobs", asset.jobs.length ? asset.jobs.join(", ") : null),
-    kvRow("Resources", asset.required_resources.length ? asset.required_resources.join(", ") : null));
+    kvRow("Resources", asset.required_resources.length ? resourceList(asset) : null));
+}
+
+/** The tags but the kind tags (`dagster/kind/<kind>`), which show as Kinds. */
+const userTags = (asset) => Object.entries(asset.tags).filter(([k]) => !k.startsWith("dagster/kind/"));
+
+/** Each resource the asset requires: its key, its type, and its config fields with their schema. */
+function resourceList(asset) {
+  const described = new Map((asset.resources || []).map((r) => [r.key, r]));
+  return h("ul", { class: "resource-list", id: "resources" }, asset.required_resources.map((key) => {
+    const r = described.get(key) || { key, type: null, description: null, config_schema: null };
+    const fields = r.config_schema && r.config_schema.properties ? Object.keys(r.config_schema.properties).sort() : []; // a Struct keeps no order
+    return h("li", { "data-resource": key },
+      h("code", null, key),
+      r.type ? h("span", { class: "muted resource-type" }, ` · ${r.type}`) : null,
+      r.description ? h("div", { class: "resource-description" }, r.description) : null,
+      r.config_schema ? h("details", null, h("summary", null, fields.length ? `Config: ${fields.join(", ")}` : "Config"),
+        h("pre", { class: "json" }, JSON.stringify(r.config_schema, null, 2))) : null);
+  }));
 }
 
 function latestBlock(asset, latest) {
@@ -192,7 +211,7 @@ function historySection(asset, history, ctx) {
         h("td", null, m.code_version ? h("code", null, m.code_version) : h("span", { class: "muted" }, "—")),
         h("td", { class: "data-version" }, m.data_version ? h("code", null, m.data_version) : h("span", { class: "muted" }, "—")),
         h("td", { class: "metadata-summary" }, Object.entries(m.metadata || {}).map(([k, v]) =>
-          h("span", { class: "chip", title: JSON.stringify(v.value) }, `${k}: `, v.kind === "json" || v.kind === "md" ? "…" : formatNumber(v.value))))));
+          h("span", { class: "chip", title: JSON.stringify(v.value) }, `${k}: `, v.value && typeof v.value === "object" || v.kind === "md" ? "…" : formatNumber(v.value))))));
     }
   };
   addRows(history.materializations);

@@ -1,10 +1,11 @@
 // #/assets — the asset catalog: every asset of every location, paged from the server
-// (search, group and location are filtered there). The status filter is not an API
-// parameter, so with one set the pager scans larger server pages and keeps the matches.
+// (search, group, location, kind and owner are filtered there). The status filter is not an
+// API parameter, so with one set the pager scans larger server pages and keeps the matches.
 
-import { listAssets, listLocations } from "../lib/api.js";
+import { getAssetFacets, listAssets, listLocations } from "../lib/api.js";
 import {
-  assetBadges, debounce, emptyState, errorBox, h, keyLink, keyString, loading, replace, timeAgo,
+  assetBadges, debounce, emptyState, errorBox, h, keyLink, keyString, kindChips, loading, ownerChips,
+  replace, timeAgo,
 } from "../lib/dom.js";
 import { loadGraph } from "../lib/graphdata.js";
 import { materialize } from "../lib/launch.js";
@@ -38,8 +39,8 @@ class Pager {
     const need = (i + 1) * PAGE;
     while (this.matched.length < need && !this.done) {
       const limit = this.filters.status ? SCAN : PAGE;
-      const { q, group, location } = this.filters;
-      const answer = await listAssets({ q, group, location, limit, cursor: this.cursor }, { signal: this.signal });
+      const { q, group, location, kind, owner } = this.filters;
+      const answer = await listAssets({ q, group, location, kind, owner, limit, cursor: this.cursor }, { signal: this.signal });
       this.total = answer.total;
       for (const asset of answer.assets) if (this.test(asset)) this.matched.push(asset);
       this.cursor = answer.next_cursor;
@@ -64,6 +65,8 @@ function readFilters(params) {
     q: params.get("q") || "",
     group: params.get("group") || "",
     location: params.get("location") || "",
+    kind: params.get("kind") || "",
+    owner: params.get("owner") || "",
     status: status in STATUS_FILTERS ? status : "",
   };
 }
@@ -84,6 +87,8 @@ export async function render(root, { params }, ctx) {
   const search = h("input", { type: "search", class: "input", placeholder: "Search by key or description", value: filters.q, "aria-label": "Search assets", id: "asset-search" });
   const groupSelect = h("select", { class: "input", "aria-label": "Group", id: "filter-group" }, h("option", { value: "" }, "All groups"));
   const locationSelect = h("select", { class: "input", "aria-label": "Code location", id: "filter-location" }, h("option", { value: "" }, "All locations"));
+  const kindSelect = h("select", { class: "input", "aria-label": "Kind", id: "filter-kind" }, h("option", { value: "" }, "All kinds"));
+  const ownerSelect = h("select", { class: "input", "aria-label": "Owner", id: "filter-owner" }, h("option", { value: "" }, "All owners"));
   const statusSelect = h("select", { class: "input", "aria-label": "Status", id: "filter-status" },
     Object.entries(STATUS_FILTERS).map(([value, { label }]) => h("option", { value, selected: value === filters.status }, label)));
   const count = h("span", { class: "muted", id: "asset-count" });
@@ -99,7 +104,7 @@ export async function render(root, { params }, ctx) {
       h("span", { class: "spacer" }),
       viewLineage,
       materializeButton),
-    h("div", { class: "filters" }, search, groupSelect, locationSelect, statusSelect, count),
+    h("div", { class: "filters" }, search, groupSelect, locationSelect, kindSelect, ownerSelect, statusSelect, count),
     tableHost, pagerBar);
 
   // Filter options: groups from the merged graph, locations from the registry.
@@ -112,6 +117,16 @@ export async function render(root, { params }, ctx) {
       locationSelect.appendChild(h("option", { value: loc.name, selected: loc.name === filters.location }, loc.name));
     }
     if (filters.group && !graph.groups.has(filters.group)) groupSelect.appendChild(h("option", { value: filters.group, selected: true }, filters.group));
+  }).catch(() => {});
+  // Kinds and owners, each with how many assets have it.
+  getAssetFacets({ signal: ctx.signal }).then((facets) => {
+    if (!ctx.alive()) return;
+    const fill = (select, entries, current) => {
+      for (const { name, count } of entries) select.appendChild(h("option", { value: name, selected: name === current }, `${name} (${count})`));
+      if (current && !entries.some((e) => e.name === current)) select.appendChild(h("option", { value: current, selected: true }, current));
+    };
+    fill(kindSelect, facets.kinds, filters.kind);
+    fill(ownerSelect, facets.owners, filters.owner);
   }).catch(() => {});
 
   const updateSelection = () => {
@@ -132,7 +147,7 @@ export async function render(root, { params }, ctx) {
     if (!ctx.alive()) return;
     count.textContent = pager.countLabel();
     replace(tableHost, rows.length ? table(rows) : emptyState("No assets match.",
-      pager.total === 0 && !filters.q && !filters.group && !filters.location
+      pager.total === 0 && !filters.q && !filters.group && !filters.location && !filters.kind && !filters.owner
         ? "No code location has loaded any asset yet. See Code locations."
         : "Try another search or filter."));
     const from = i * PAGE + 1;
@@ -156,7 +171,7 @@ export async function render(root, { params }, ctx) {
     return h("table", { class: "table assets-table" },
       h("thead", null, h("tr", null,
         h("th", { class: "col-check" }, allBox), h("th", null, "Asset"), h("th", null, "Group"),
-        h("th", null, "Code location"), h("th", null, "Latest materialization"), h("th", null, "Status"))),
+        h("th", null, "Kinds"), h("th", null, "Owners"), h("th", null, "Code location"), h("th", null, "Latest materialization"), h("th", null, "Status"))),
       h("tbody", null, rows.map((a) => row(a))));
   }
 
@@ -173,6 +188,8 @@ export async function render(root, { params }, ctx) {
       h("td", { class: "col-check" }, box),
       h("td", null, keyLink(asset.key), asset.description ? h("div", { class: "row-description" }, asset.description) : null),
       h("td", null, asset.group ? h("a", { href: `#/assets?group=${encodeURIComponent(asset.group)}`, class: "chip" }, asset.group) : "—"),
+      h("td", { class: "col-kinds" }, asset.kinds && asset.kinds.length ? kindChips(asset) : h("span", { class: "muted" }, "—")),
+      h("td", { class: "col-owners" }, asset.owners && asset.owners.length ? ownerChips(asset) : h("span", { class: "muted" }, "—")),
       h("td", null, asset.location ? h("span", { class: "location-name" }, asset.location) : h("span", { class: "muted" }, "—")),
       h("td", null, latest ? [timeAgo(latest.timestamp), " ", h("a", { class: "muted mono", href: `#/runs/${latest.run_id}` }, latest.run_id.slice(0, 8))] : h("span", { class: "muted" }, "—")),
       h("td", null, h("div", { class: "badges" }, assetBadges(asset))));
@@ -187,6 +204,8 @@ export async function render(root, { params }, ctx) {
   search.addEventListener("input", debounce(() => { filters.q = search.value.trim(); reload(); }, 250));
   groupSelect.addEventListener("change", () => { filters.group = groupSelect.value; reload(); });
   locationSelect.addEventListener("change", () => { filters.location = locationSelect.value; reload(); });
+  kindSelect.addEventListener("change", () => { filters.kind = kindSelect.value; reload(); });
+  ownerSelect.addEventListener("change", () => { filters.owner = ownerSelect.value; reload(); });
   statusSelect.addEventListener("change", () => { filters.status = statusSelect.value; reload(); });
   reload();
   search.focus();

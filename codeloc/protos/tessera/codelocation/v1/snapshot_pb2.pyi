@@ -112,6 +112,12 @@ class MetadataValue(google.protobuf.message.Message):
     PATH_FIELD_NUMBER: builtins.int
     NULL_FIELD_NUMBER: builtins.int
     ASSET_FIELD_NUMBER: builtins.int
+    NOTEBOOK_FIELD_NUMBER: builtins.int
+    TIMESTAMP_FIELD_NUMBER: builtins.int
+    RUN_ID_FIELD_NUMBER: builtins.int
+    POOL_FIELD_NUMBER: builtins.int
+    PYTHON_ARTIFACT_FIELD_NUMBER: builtins.int
+    JOB_FIELD_NUMBER: builtins.int
     text: builtins.str
     int_value: builtins.int
     float_value: builtins.float
@@ -120,6 +126,14 @@ class MetadataValue(google.protobuf.message.Message):
     url: builtins.str
     path: builtins.str
     null: google.protobuf.struct_pb2.NullValue.ValueType
+    notebook: builtins.str
+    """The path of a Jupyter notebook."""
+    timestamp: builtins.float
+    """Seconds since the epoch."""
+    run_id: builtins.str
+    """The id of a run."""
+    pool: builtins.str
+    """The name of a concurrency pool."""
     @property
     def json(self) -> google.protobuf.struct_pb2.Value:
         """Any JSON value (object, list, number, ...)."""
@@ -128,6 +142,10 @@ class MetadataValue(google.protobuf.message.Message):
     def asset(self) -> Global___AssetKey:
         """A reference to another asset."""
 
+    @property
+    def python_artifact(self) -> Global___PythonArtifact: ...
+    @property
+    def job(self) -> Global___JobReference: ...
     def __init__(
         self,
         *,
@@ -141,16 +159,72 @@ class MetadataValue(google.protobuf.message.Message):
         path: builtins.str = ...,
         null: google.protobuf.struct_pb2.NullValue.ValueType = ...,
         asset: Global___AssetKey | None = ...,
+        notebook: builtins.str = ...,
+        timestamp: builtins.float = ...,
+        run_id: builtins.str = ...,
+        pool: builtins.str = ...,
+        python_artifact: Global___PythonArtifact | None = ...,
+        job: Global___JobReference | None = ...,
     ) -> None: ...
-    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset", b"asset", "bool_value", b"bool_value", "float_value", b"float_value", "int_value", b"int_value", "json", b"json", "markdown", b"markdown", "null", b"null", "path", b"path", "text", b"text", "url", b"url", "value", b"value"]
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset", b"asset", "bool_value", b"bool_value", "float_value", b"float_value", "int_value", b"int_value", "job", b"job", "json", b"json", "markdown", b"markdown", "notebook", b"notebook", "null", b"null", "path", b"path", "pool", b"pool", "python_artifact", b"python_artifact", "run_id", b"run_id", "text", b"text", "timestamp", b"timestamp", "url", b"url", "value", b"value"]
     def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
-    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset", b"asset", "bool_value", b"bool_value", "float_value", b"float_value", "int_value", b"int_value", "json", b"json", "markdown", b"markdown", "null", b"null", "path", b"path", "text", b"text", "url", b"url", "value", b"value"]
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset", b"asset", "bool_value", b"bool_value", "float_value", b"float_value", "int_value", b"int_value", "job", b"job", "json", b"json", "markdown", b"markdown", "notebook", b"notebook", "null", b"null", "path", b"path", "pool", b"pool", "python_artifact", b"python_artifact", "run_id", b"run_id", "text", b"text", "timestamp", b"timestamp", "url", b"url", "value", b"value"]
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_value: typing_extensions.TypeAlias = typing.Literal["text", "int_value", "float_value", "bool_value", "json", "markdown", "url", "path", "null", "asset"]
+    _WhichOneofReturnType_value: typing_extensions.TypeAlias = typing.Literal["text", "int_value", "float_value", "bool_value", "json", "markdown", "url", "path", "null", "asset", "notebook", "timestamp", "run_id", "pool", "python_artifact", "job"]
     _WhichOneofArgType_value: typing_extensions.TypeAlias = typing.Literal["value", b"value"]
     def WhichOneof(self, oneof_group: _WhichOneofArgType_value) -> _WhichOneofReturnType_value | None: ...
 
 Global___MetadataValue: typing_extensions.TypeAlias = MetadataValue
+
+@typing.final
+class PythonArtifact(google.protobuf.message.Message):
+    """A Python function or class, by where it is defined."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    MODULE_FIELD_NUMBER: builtins.int
+    NAME_FIELD_NUMBER: builtins.int
+    module: builtins.str
+    name: builtins.str
+    def __init__(
+        self,
+        *,
+        module: builtins.str = ...,
+        name: builtins.str = ...,
+    ) -> None: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["module", b"module", "name", b"name"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+
+Global___PythonArtifact: typing_extensions.TypeAlias = PythonArtifact
+
+@typing.final
+class JobReference(google.protobuf.message.Message):
+    """A job of some code location."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    JOB_NAME_FIELD_NUMBER: builtins.int
+    LOCATION_NAME_FIELD_NUMBER: builtins.int
+    REPOSITORY_NAME_FIELD_NUMBER: builtins.int
+    job_name: builtins.str
+    location_name: builtins.str
+    repository_name: builtins.str
+    def __init__(
+        self,
+        *,
+        job_name: builtins.str = ...,
+        location_name: builtins.str = ...,
+        repository_name: builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["_repository_name", b"_repository_name", "repository_name", b"repository_name"]
+    def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["_repository_name", b"_repository_name", "job_name", b"job_name", "location_name", b"location_name", "repository_name", b"repository_name"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__repository_name: typing_extensions.TypeAlias = typing.Literal["repository_name"]
+    _WhichOneofArgType__repository_name: typing_extensions.TypeAlias = typing.Literal["_repository_name", b"_repository_name"]
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__repository_name) -> _WhichOneofReturnType__repository_name | None: ...
+
+Global___JobReference: typing_extensions.TypeAlias = JobReference
 
 @typing.final
 class MetadataEntry(google.protobuf.message.Message):
@@ -462,6 +536,44 @@ class Sensor(google.protobuf.message.Message):
 Global___Sensor: typing_extensions.TypeAlias = Sensor
 
 @typing.final
+class Resource(google.protobuf.message.Message):
+    """A resource of the location: its type and the JSON Schema of its config, never the values
+    it was configured with (they may be secrets).
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: builtins.int
+    TYPE_FIELD_NUMBER: builtins.int
+    DESCRIPTION_FIELD_NUMBER: builtins.int
+    CONFIG_SCHEMA_FIELD_NUMBER: builtins.int
+    key: builtins.str
+    type: builtins.str
+    """The resource's class, "module.QualifiedName"."""
+    description: builtins.str
+    @property
+    def config_schema(self) -> google.protobuf.struct_pb2.Struct:
+        """Unset when the resource has no schema to show."""
+
+    def __init__(
+        self,
+        *,
+        key: builtins.str = ...,
+        type: builtins.str = ...,
+        description: builtins.str | None = ...,
+        config_schema: google.protobuf.struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["_description", b"_description", "config_schema", b"config_schema", "description", b"description"]
+    def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["_description", b"_description", "config_schema", b"config_schema", "description", b"description", "key", b"key", "type", b"type"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__description: typing_extensions.TypeAlias = typing.Literal["description"]
+    _WhichOneofArgType__description: typing_extensions.TypeAlias = typing.Literal["_description", b"_description"]
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+
+Global___Resource: typing_extensions.TypeAlias = Resource
+
+@typing.final
 class SnapshotHeader(google.protobuf.message.Message):
     """Sent first in every snapshot stream, so that the receiver can check it got everything."""
 
@@ -503,6 +615,7 @@ class SnapshotChunk(google.protobuf.message.Message):
     JOBS_FIELD_NUMBER: builtins.int
     SCHEDULES_FIELD_NUMBER: builtins.int
     SENSORS_FIELD_NUMBER: builtins.int
+    RESOURCES_FIELD_NUMBER: builtins.int
     index: builtins.int
     @property
     def header(self) -> Global___SnapshotHeader:
@@ -516,6 +629,10 @@ class SnapshotChunk(google.protobuf.message.Message):
     def schedules(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___Schedule]: ...
     @property
     def sensors(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___Sensor]: ...
+    @property
+    def resources(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___Resource]:
+        """The location's resources; all in the first chunk (a location has few)."""
+
     def __init__(
         self,
         *,
@@ -525,10 +642,11 @@ class SnapshotChunk(google.protobuf.message.Message):
         jobs: collections.abc.Iterable[Global___Job] | None = ...,
         schedules: collections.abc.Iterable[Global___Schedule] | None = ...,
         sensors: collections.abc.Iterable[Global___Sensor] | None = ...,
+        resources: collections.abc.Iterable[Global___Resource] | None = ...,
     ) -> None: ...
     _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["header", b"header"]
     def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
-    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["assets", b"assets", "header", b"header", "index", b"index", "jobs", b"jobs", "schedules", b"schedules", "sensors", b"sensors"]
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["assets", b"assets", "header", b"header", "index", b"index", "jobs", b"jobs", "resources", b"resources", "schedules", b"schedules", "sensors", b"sensors"]
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
 
 Global___SnapshotChunk: typing_extensions.TypeAlias = SnapshotChunk
