@@ -678,7 +678,7 @@ def _with_config_schema(sig: Signature, schema: Any, owner: str) -> Signature:
     # Imported here: only assets with classic config need it.
     from codeloc._config_schema import ConfigSchema
 
-    return replace(sig, config_schema=ConfigSchema(schema, owner))
+    return replace(sig, config_schema=ConfigSchema(schema, f"asset '{owner}'"))
 
 
 def _by_output_name(*given: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:

@@ -15,17 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codeloc._assets import AssetsDefinition
+from codeloc._config_schema import ConfigSchema
 from codeloc._errors import ConfigInvalid, DefinitionError
 from codeloc._key import CoercibleToAssetKey, CoercibleToAssetKeyPrefix
 from codeloc._node_assets import NodeExecution, build_node_assets
-from codeloc._ops import (
-    NO_VALUE,
-    OpDefinition,
-    Out,
-    check_config_value,
-    composing,
-    json_schema_of,
-)
+from codeloc._ops import NO_VALUE, OpDefinition, Out, composing
 from codeloc._results import Output
 from codeloc._retry import RetryPolicy
 from codeloc._spec import AssetIn, AssetOut
@@ -43,11 +37,11 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class ConfigMapping:
     """How a graph is configured: ``config_fn`` maps the graph's own config (checked against
-    ``config_schema``, a mapping of field name to type) to the config of its ops, shaped
-    ``{op_name: {"config": {...}}}``."""
+    ``config_schema``, classic config as ``@op(config_schema=)`` takes it, defaults filled
+    in) to the config of its ops, shaped ``{op_name: {"config": {...}}}``."""
 
     config_fn: Callable[[Any], Mapping[str, Any]]
-    config_schema: Mapping[str, Any] | type | None = None
+    config_schema: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +157,11 @@ class GraphDefinition:
         doc = inspect.getdoc(fn)
         self.description = description if description is not None else doc
         self.config = config
+        self._mapping_schema = (
+            ConfigSchema(config.config_schema, f"graph '{name}'")
+            if isinstance(config, ConfigMapping) and config.config_schema is not None
+            else None
+        )
         params = inspect.signature(fn).parameters.values()
         self.input_names: list[str] = [
             p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
@@ -274,8 +273,8 @@ class GraphDefinition:
         config = self.config
         if isinstance(config, ConfigMapping):
             given = entry.get("config")
-            if config.config_schema is not None:
-                given = check_config_value(config.config_schema, given, where, "")
+            if self._mapping_schema is not None:
+                given = self._mapping_schema.validate(given, where, where)
             return config.config_fn(given) or {}
         if config is not None:
             return config
@@ -392,10 +391,7 @@ class GraphDefinition:
     def config_json_schema(self) -> dict[str, Any] | None:
         """The schema of the graph's own config (a ``ConfigMapping``'s), or ``None``: the
         config of its ops sits under ``ops``, which the schema of ``config`` does not cover."""
-        config = self.config
-        if isinstance(config, ConfigMapping) and config.config_schema is not None:
-            return json_schema_of(config.config_schema)
-        return None
+        return None if self._mapping_schema is None else self._mapping_schema.json_schema()
 
 
 def _value_of(
