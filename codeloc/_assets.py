@@ -48,12 +48,14 @@ _NO_RESOURCES: frozenset[str] = frozenset()
 class NodeDefinition(Protocol):
     """How an op- or graph-backed definition checks the config of its ops before a run
     (``codeloc._node_assets``): ``entry`` is its entry of run config's ``ops``. Its
-    ``config_json_schema`` describes ``entry["config"]`` for the snapshot (``None``: no
-    schema the server can check)."""
+    ``config_json_schema`` describes ``entry["config"]`` for the snapshot, and
+    ``ops_config_json_schema`` ``entry["ops"]`` (``None``: no schema the server can check)."""
 
     def check_config(self, entry: Mapping[str, Any], where: str) -> None: ...
 
     def config_json_schema(self) -> Mapping[str, Any] | None: ...
+
+    def ops_config_json_schema(self) -> Mapping[str, Any] | None: ...
 
 
 class Composition(Protocol):

@@ -381,7 +381,9 @@ class GraphDefinition:
             inner = self.inner_config(entry, f"asset '{context.assets_def.node_name}'")
             return self.execute(context, inputs, inner, wanted)
 
-        execution = NodeExecution(execute, self.check_config, self.config_json_schema)
+        execution = NodeExecution(
+            execute, self.check_config, self.config_json_schema, self.ops_config_json_schema
+        )
         if "node_name" not in options and options.get("name") is None:
             # As in the reference, run config names the graph: {"ops": {graph_name: ...}}.
             # (``@graph_asset`` names it after the asset's key, as the reference does too.)
@@ -390,8 +392,58 @@ class GraphDefinition:
 
     def config_json_schema(self) -> dict[str, Any] | None:
         """The schema of the graph's own config (a ``ConfigMapping``'s), or ``None``: the
-        config of its ops sits under ``ops``, which the schema of ``config`` does not cover."""
+        config of its ops sits under ``ops`` (``ops_config_json_schema``)."""
         return None if self._mapping_schema is None else self._mapping_schema.json_schema()
+
+    def ops_config_json_schema(self) -> dict[str, Any] | None:
+        """The schema of the config of the graph's calls, its entry's ``ops`` (nested graphs
+        nest), as strict as ``check_inner_config``; ``None`` when the graph's own
+        ``config=`` sets its ops' config instead."""
+        if self.config is not None:
+            return None
+        defs: dict[str, Any] = {}
+        schema = self._calls_schema(defs)
+        if defs:
+            schema["$defs"] = defs  # the definitions a Config class's schema refers to
+        return schema
+
+    def _calls_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        properties = {call.name: _entry_schema(call.node, defs) for call in self.calls}
+        return _object(properties, additional=False)
+
+
+def _entry_schema(node: OpDefinition | GraphDefinition, defs: dict[str, Any]) -> dict[str, Any]:
+    """The schema of one call's entry in a graph's ``ops``: an op's ``config``, or an inner
+    graph's ``config`` (a ``ConfigMapping``) or ``ops``. Other keys are left to the ops."""
+    if isinstance(node, OpDefinition):
+        return _object({"config": _hoisted(node.config_json_schema() or {}, defs)})
+    if isinstance(node.config, ConfigMapping):
+        return _object({"config": node.config_json_schema() or {}})
+    if node.config is not None:
+        return {"type": "object"}  # fixed config: what run config says is not read
+    return _object({"ops": node._calls_schema(defs)})
+
+
+def _object(properties: dict[str, Any], additional: bool = True) -> dict[str, Any]:
+    """An object of ``properties``; one whose schema requires something is required."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if not additional:
+        schema["additionalProperties"] = False
+    required = [name for name, prop in properties.items() if prop.get("required")]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _hoisted(schema: Mapping[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$defs`` moved into ``defs``, the root's: a ``Config`` class's
+    schema refers to them as ``#/$defs/Name``. Two different definitions of one name cannot
+    both sit there; the op's config is then left to the location to check."""
+    own = dict(schema)
+    for name, definition in (own.pop("$defs", None) or {}).items():
+        if defs.setdefault(name, definition) != definition:
+            return {}
+    return own
 
 
 def _value_of(

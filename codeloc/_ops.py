@@ -126,7 +126,9 @@ class OpDefinition:
         self.fn = fn
         self.name = name
         self.config_schema = config_schema
-        self._schema = None if config_schema is None else ConfigSchema(config_schema, f"op '{name}'")
+        self._schema = (
+            None if config_schema is None else ConfigSchema(config_schema, f"op '{name}'")
+        )
         self.retry_policy = retry_policy
         self.description = description if description is not None else _doc(fn)
         self.tags = dict(tags or {})

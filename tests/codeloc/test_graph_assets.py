@@ -246,7 +246,10 @@ def test_nested_graphs_and_op_config_from_run_config() -> None:
     assert started == ["op 'fetch' started", "op 'inner.total' started", "op 'inner.scale' started"]
 
     # checked before any step runs, naming the op and the field
-    for bad, field in [({"k": "10"}, "field 'k': expected an int"), ({}, "field 'k': field required")]:
+    for bad, field in [
+        ({"k": "10"}, "field 'k': expected an int"),
+        ({}, "field 'k': field required"),
+    ]:
         config = {"ops": {"nested": {"ops": {"inner": {"ops": {"scale": {"config": bad}}}}}}}
         with pytest.raises(ConfigInvalid, match=f"'nested', op 'inner.scale' is invalid: {field}"):
             materialize([nested], run_config=config)

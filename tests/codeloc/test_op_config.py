@@ -147,5 +147,26 @@ def test_the_snapshot_schema_of_an_op_asset_has_the_defaults() -> None:
         "additionalProperties": False,
     }
     validator = jsonschema.Draft202012Validator(dict(node.config_schema))
-    assert validator.is_valid({}) and validator.is_valid({"ratio": 1})
-    assert not validator.is_valid({"k": "1"}) and not validator.is_valid({"kk": 1})
+    assert [validator.is_valid(c) for c in ({}, {"ratio": 1}, {"k": "1"}, {"kk": 1})] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_the_snapshot_describes_the_config_of_a_graph_assets_ops_under_ops() -> None:
+    (node,) = snapshot_of(Definitions(assets=[nested])).assets
+    assert node.config_schema is None  # an unmapped graph asset takes no "config" of its own
+    assert node.ops_config_schema is not None
+    validator = jsonschema.Draft202012Validator(dict(node.ops_config_schema))
+
+    def errors(ops: Any) -> list[list[Any]]:
+        return [list(e.absolute_path) for e in validator.iter_errors(ops)]
+
+    assert errors({}) == []  # every field has a default or is optional
+    assert errors({"inner": {"ops": {"scale": {"config": {"ratio": 2, "name": "n"}}}}}) == []
+    assert errors({"inner": {"ops": {"scale": {"config": {"k": "1"}}}}}) == [
+        ["inner", "ops", "scale", "config", "k"]
+    ]
+    assert errors({"outer": {}}) == [[]]  # no call of that name

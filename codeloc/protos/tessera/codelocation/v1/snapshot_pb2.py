@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&tessera/codelocation/v1/snapshot.proto\x12\x17tessera.codelocation.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x18\n\x08\x41ssetKey\x12\x0c\n\x04path\x18\x01 \x03(\t\"\xa5\x02\n\rMetadataValue\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x13\n\tint_value\x18\x02 \x01(\x03H\x00\x12\x15\n\x0b\x66loat_value\x18\x03 \x01(\x01H\x00\x12\x14\n\nbool_value\x18\x04 \x01(\x08H\x00\x12&\n\x04json\x18\x05 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00\x12\x12\n\x08markdown\x18\x06 \x01(\tH\x00\x12\r\n\x03url\x18\x07 \x01(\tH\x00\x12\x0e\n\x04path\x18\x08 \x01(\tH\x00\x12*\n\x04null\x18\t \x01(\x0e\x32\x1a.google.protobuf.NullValueH\x00\x12\x32\n\x05\x61sset\x18\n \x01(\x0b\x32!.tessera.codelocation.v1.AssetKeyH\x00\x42\x07\n\x05value\"T\n\rMetadataEntry\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x35\n\x05value\x18\x02 \x01(\x0b\x32&.tessera.codelocation.v1.MetadataValue\"j\n\x08\x41ssetDep\x12.\n\x03key\x18\x01 \x01(\x0b\x32!.tessera.codelocation.v1.AssetKey\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .tessera.codelocation.v1.DepKind\"\xa4\x01\n\x0bRetryPolicy\x12\x13\n\x0bmax_retries\x18\x01 \x01(\x05\x12\x12\n\x05\x64\x65lay\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x31\n\x07\x62\x61\x63koff\x18\x03 \x01(\x0e\x32 .tessera.codelocation.v1.Backoff\x12/\n\x06jitter\x18\x04 \x01(\x0e\x32\x1f.tessera.codelocation.v1.JitterB\x08\n\x06_delay\"\xc4\x04\n\tAssetNode\x12.\n\x03key\x18\x01 \x01(\x0b\x32!.tessera.codelocation.v1.AssetKey\x12/\n\x04\x64\x65ps\x18\x02 \x03(\x0b\x32!.tessera.codelocation.v1.AssetDep\x12\r\n\x05group\x18\x03 \x01(\t\x12\x11\n\tnode_name\x18\x04 \x01(\t\x12\x18\n\x0b\x64\x65scription\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x63ode_version\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x38\n\x08metadata\x18\x07 \x03(\x0b\x32&.tessera.codelocation.v1.MetadataEntry\x12:\n\x04tags\x18\x08 \x03(\x0b\x32,.tessera.codelocation.v1.AssetNode.TagsEntry\x12\x0e\n\x06owners\x18\t \x03(\t\x12.\n\rconfig_schema\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1a\n\x12required_resources\x18\x0b \x03(\t\x12:\n\x0cretry_policy\x18\x0c \x01(\x0b\x32$.tessera.codelocation.v1.RetryPolicy\x12\x15\n\ris_executable\x18\r \x01(\x08\x12\x0c\n\x04jobs\x18\x0e \x03(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_descriptionB\x0f\n\r_code_version\"\xd2\x02\n\x03Job\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x35\n\nasset_keys\x18\x02 \x03(\x0b\x32!.tessera.codelocation.v1.AssetKey\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x34\n\x04tags\x18\x04 \x03(\x0b\x32&.tessera.codelocation.v1.Job.TagsEntry\x12\x11\n\tcontinued\x18\x05 \x01(\x08\x12=\n\x0fop_retry_policy\x18\x06 \x01(\x0b\x32$.tessera.codelocation.v1.RetryPolicy\x12\'\n\x06\x63onfig\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_description\"y\n\x08Schedule\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08job_name\x18\x02 \x01(\t\x12\x15\n\rcron_schedule\x18\x03 \x01(\t\x12\x1f\n\x12\x65xecution_timezone\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x15\n\x13_execution_timezone\"\\\n\x06Sensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\x08job_name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12 \n\x18minimum_interval_seconds\x18\x03 \x01(\x05\x42\x0b\n\t_job_name\"d\n\x0eSnapshotHeader\x12\x15\n\rsnapshot_hash\x18\x01 \x01(\t\x12\x13\n\x0b\x61sset_count\x18\x02 \x01(\r\x12\x13\n\x0b\x63hunk_count\x18\x03 \x01(\r\x12\x11\n\tunchanged\x18\x04 \x01(\x08\"\x9f\x02\n\rSnapshotChunk\x12\x37\n\x06header\x18\x01 \x01(\x0b\x32\'.tessera.codelocation.v1.SnapshotHeader\x12\r\n\x05index\x18\x02 \x01(\r\x12\x32\n\x06\x61ssets\x18\x03 \x03(\x0b\x32\".tessera.codelocation.v1.AssetNode\x12*\n\x04jobs\x18\x04 \x03(\x0b\x32\x1c.tessera.codelocation.v1.Job\x12\x34\n\tschedules\x18\x05 \x03(\x0b\x32!.tessera.codelocation.v1.Schedule\x12\x30\n\x07sensors\x18\x06 \x03(\x0b\x32\x1f.tessera.codelocation.v1.Sensor*J\n\x07\x44\x65pKind\x12\x18\n\x14\x44\x45P_KIND_UNSPECIFIED\x10\x00\x12\x11\n\rDEP_KIND_DATA\x10\x01\x12\x12\n\x0e\x44\x45P_KIND_ORDER\x10\x02*O\n\x07\x42\x61\x63koff\x12\x17\n\x13\x42\x41\x43KOFF_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42\x41\x43KOFF_LINEAR\x10\x01\x12\x17\n\x13\x42\x41\x43KOFF_EXPONENTIAL\x10\x02*H\n\x06Jitter\x12\x16\n\x12JITTER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bJITTER_FULL\x10\x01\x12\x15\n\x11JITTER_PLUS_MINUS\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&tessera/codelocation/v1/snapshot.proto\x12\x17tessera.codelocation.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x18\n\x08\x41ssetKey\x12\x0c\n\x04path\x18\x01 \x03(\t\"\xa5\x02\n\rMetadataValue\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x13\n\tint_value\x18\x02 \x01(\x03H\x00\x12\x15\n\x0b\x66loat_value\x18\x03 \x01(\x01H\x00\x12\x14\n\nbool_value\x18\x04 \x01(\x08H\x00\x12&\n\x04json\x18\x05 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00\x12\x12\n\x08markdown\x18\x06 \x01(\tH\x00\x12\r\n\x03url\x18\x07 \x01(\tH\x00\x12\x0e\n\x04path\x18\x08 \x01(\tH\x00\x12*\n\x04null\x18\t \x01(\x0e\x32\x1a.google.protobuf.NullValueH\x00\x12\x32\n\x05\x61sset\x18\n \x01(\x0b\x32!.tessera.codelocation.v1.AssetKeyH\x00\x42\x07\n\x05value\"T\n\rMetadataEntry\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x35\n\x05value\x18\x02 \x01(\x0b\x32&.tessera.codelocation.v1.MetadataValue\"j\n\x08\x41ssetDep\x12.\n\x03key\x18\x01 \x01(\x0b\x32!.tessera.codelocation.v1.AssetKey\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .tessera.codelocation.v1.DepKind\"\xa4\x01\n\x0bRetryPolicy\x12\x13\n\x0bmax_retries\x18\x01 \x01(\x05\x12\x12\n\x05\x64\x65lay\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12\x31\n\x07\x62\x61\x63koff\x18\x03 \x01(\x0e\x32 .tessera.codelocation.v1.Backoff\x12/\n\x06jitter\x18\x04 \x01(\x0e\x32\x1f.tessera.codelocation.v1.JitterB\x08\n\x06_delay\"\xf8\x04\n\tAssetNode\x12.\n\x03key\x18\x01 \x01(\x0b\x32!.tessera.codelocation.v1.AssetKey\x12/\n\x04\x64\x65ps\x18\x02 \x03(\x0b\x32!.tessera.codelocation.v1.AssetDep\x12\r\n\x05group\x18\x03 \x01(\t\x12\x11\n\tnode_name\x18\x04 \x01(\t\x12\x18\n\x0b\x64\x65scription\x18\x05 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0c\x63ode_version\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x38\n\x08metadata\x18\x07 \x03(\x0b\x32&.tessera.codelocation.v1.MetadataEntry\x12:\n\x04tags\x18\x08 \x03(\x0b\x32,.tessera.codelocation.v1.AssetNode.TagsEntry\x12\x0e\n\x06owners\x18\t \x03(\t\x12.\n\rconfig_schema\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1a\n\x12required_resources\x18\x0b \x03(\t\x12:\n\x0cretry_policy\x18\x0c \x01(\x0b\x32$.tessera.codelocation.v1.RetryPolicy\x12\x15\n\ris_executable\x18\r \x01(\x08\x12\x0c\n\x04jobs\x18\x0e \x03(\t\x12\x32\n\x11ops_config_schema\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_descriptionB\x0f\n\r_code_version\"\xd2\x02\n\x03Job\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x35\n\nasset_keys\x18\x02 \x03(\x0b\x32!.tessera.codelocation.v1.AssetKey\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x34\n\x04tags\x18\x04 \x03(\x0b\x32&.tessera.codelocation.v1.Job.TagsEntry\x12\x11\n\tcontinued\x18\x05 \x01(\x08\x12=\n\x0fop_retry_policy\x18\x06 \x01(\x0b\x32$.tessera.codelocation.v1.RetryPolicy\x12\'\n\x06\x63onfig\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0e\n\x0c_description\"y\n\x08Schedule\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08job_name\x18\x02 \x01(\t\x12\x15\n\rcron_schedule\x18\x03 \x01(\t\x12\x1f\n\x12\x65xecution_timezone\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x15\n\x13_execution_timezone\"\\\n\x06Sensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\x08job_name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12 \n\x18minimum_interval_seconds\x18\x03 \x01(\x05\x42\x0b\n\t_job_name\"d\n\x0eSnapshotHeader\x12\x15\n\rsnapshot_hash\x18\x01 \x01(\t\x12\x13\n\x0b\x61sset_count\x18\x02 \x01(\r\x12\x13\n\x0b\x63hunk_count\x18\x03 \x01(\r\x12\x11\n\tunchanged\x18\x04 \x01(\x08\"\x9f\x02\n\rSnapshotChunk\x12\x37\n\x06header\x18\x01 \x01(\x0b\x32\'.tessera.codelocation.v1.SnapshotHeader\x12\r\n\x05index\x18\x02 \x01(\r\x12\x32\n\x06\x61ssets\x18\x03 \x03(\x0b\x32\".tessera.codelocation.v1.AssetNode\x12*\n\x04jobs\x18\x04 \x03(\x0b\x32\x1c.tessera.codelocation.v1.Job\x12\x34\n\tschedules\x18\x05 \x03(\x0b\x32!.tessera.codelocation.v1.Schedule\x12\x30\n\x07sensors\x18\x06 \x03(\x0b\x32\x1f.tessera.codelocation.v1.Sensor*J\n\x07\x44\x65pKind\x12\x18\n\x14\x44\x45P_KIND_UNSPECIFIED\x10\x00\x12\x11\n\rDEP_KIND_DATA\x10\x01\x12\x12\n\x0e\x44\x45P_KIND_ORDER\x10\x02*O\n\x07\x42\x61\x63koff\x12\x17\n\x13\x42\x41\x43KOFF_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42\x41\x43KOFF_LINEAR\x10\x01\x12\x17\n\x13\x42\x41\x43KOFF_EXPONENTIAL\x10\x02*H\n\x06Jitter\x12\x16\n\x12JITTER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bJITTER_FULL\x10\x01\x12\x15\n\x11JITTER_PLUS_MINUS\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,12 +36,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ASSETNODE_TAGSENTRY']._serialized_options = b'8\001'
   _globals['_JOB_TAGSENTRY']._loaded_options = None
   _globals['_JOB_TAGSENTRY']._serialized_options = b'8\001'
-  _globals['_DEPKIND']._serialized_start=2313
-  _globals['_DEPKIND']._serialized_end=2387
-  _globals['_BACKOFF']._serialized_start=2389
-  _globals['_BACKOFF']._serialized_end=2468
-  _globals['_JITTER']._serialized_start=2470
-  _globals['_JITTER']._serialized_end=2542
+  _globals['_DEPKIND']._serialized_start=2365
+  _globals['_DEPKIND']._serialized_end=2439
+  _globals['_BACKOFF']._serialized_start=2441
+  _globals['_BACKOFF']._serialized_end=2520
+  _globals['_JITTER']._serialized_start=2522
+  _globals['_JITTER']._serialized_end=2594
   _globals['_ASSETKEY']._serialized_start=97
   _globals['_ASSETKEY']._serialized_end=121
   _globals['_METADATAVALUE']._serialized_start=124
@@ -53,19 +53,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RETRYPOLICY']._serialized_start=614
   _globals['_RETRYPOLICY']._serialized_end=778
   _globals['_ASSETNODE']._serialized_start=781
-  _globals['_ASSETNODE']._serialized_end=1361
-  _globals['_ASSETNODE_TAGSENTRY']._serialized_start=1285
-  _globals['_ASSETNODE_TAGSENTRY']._serialized_end=1328
-  _globals['_JOB']._serialized_start=1364
-  _globals['_JOB']._serialized_end=1702
-  _globals['_JOB_TAGSENTRY']._serialized_start=1285
-  _globals['_JOB_TAGSENTRY']._serialized_end=1328
-  _globals['_SCHEDULE']._serialized_start=1704
-  _globals['_SCHEDULE']._serialized_end=1825
-  _globals['_SENSOR']._serialized_start=1827
-  _globals['_SENSOR']._serialized_end=1919
-  _globals['_SNAPSHOTHEADER']._serialized_start=1921
-  _globals['_SNAPSHOTHEADER']._serialized_end=2021
-  _globals['_SNAPSHOTCHUNK']._serialized_start=2024
-  _globals['_SNAPSHOTCHUNK']._serialized_end=2311
+  _globals['_ASSETNODE']._serialized_end=1413
+  _globals['_ASSETNODE_TAGSENTRY']._serialized_start=1337
+  _globals['_ASSETNODE_TAGSENTRY']._serialized_end=1380
+  _globals['_JOB']._serialized_start=1416
+  _globals['_JOB']._serialized_end=1754
+  _globals['_JOB_TAGSENTRY']._serialized_start=1337
+  _globals['_JOB_TAGSENTRY']._serialized_end=1380
+  _globals['_SCHEDULE']._serialized_start=1756
+  _globals['_SCHEDULE']._serialized_end=1877
+  _globals['_SENSOR']._serialized_start=1879
+  _globals['_SENSOR']._serialized_end=1971
+  _globals['_SNAPSHOTHEADER']._serialized_start=1973
+  _globals['_SNAPSHOTHEADER']._serialized_end=2073
+  _globals['_SNAPSHOTCHUNK']._serialized_start=2076
+  _globals['_SNAPSHOTCHUNK']._serialized_end=2363
 # @@protoc_insertion_point(module_scope)
