@@ -425,11 +425,16 @@ def _entry_schema(node: OpDefinition | GraphDefinition, defs: dict[str, Any]) ->
 
 
 def _object(properties: dict[str, Any], additional: bool = True) -> dict[str, Any]:
-    """An object of ``properties``; one whose schema requires something is required."""
+    """An object of ``properties``. A property is required when its schema requires a field,
+    or is of a scalar or a list (``config_schema=int``), which no config cannot fit."""
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if not additional:
         schema["additionalProperties"] = False
-    required = [name for name, prop in properties.items() if prop.get("required")]
+    required = [
+        name
+        for name, prop in properties.items()
+        if prop.get("required") or prop.get("type") not in (None, "object")
+    ]
     if required:
         schema["required"] = required
     return schema

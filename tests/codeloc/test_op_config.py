@@ -170,3 +170,23 @@ def test_the_snapshot_describes_the_config_of_a_graph_assets_ops_under_ops() -> 
         ["inner", "ops", "scale", "config", "k"]
     ]
     assert errors({"outer": {}}) == [[]]  # no call of that name
+
+
+def test_an_op_with_a_scalar_schema_needs_its_config_at_the_server_as_at_the_location() -> None:
+    @op(config_schema=int)
+    def times(context: Any) -> int:
+        return 2 * int(context.op_config)
+
+    @graph_asset
+    def doubled() -> Any:
+        return times()
+
+    config = {"ops": {"doubled": {"ops": {"times": {"config": 4}}}}}
+    assert materialize([doubled], run_config=config).asset_value("doubled") == 8
+    with pytest.raises(ConfigInvalid, match="op 'times' is invalid: field '<root>': expected an"):
+        materialize([doubled])
+    (node,) = snapshot_of(Definitions(assets=[doubled])).assets
+    assert node.ops_config_schema is not None
+    validator = jsonschema.Draft202012Validator(dict(node.ops_config_schema))
+    assert not validator.is_valid({})
+    assert validator.is_valid(config["ops"]["doubled"]["ops"])
