@@ -55,12 +55,14 @@ _NO_RESOURCES: frozenset[str] = frozenset()
 class NodeDefinition(Protocol):
     """How an op- or graph-backed definition checks the config of its ops before a run
     (``codeloc._node_assets``): ``entry`` is its entry of run config's ``ops``. Its
-    ``config_json_schema`` describes ``entry["config"]`` for the snapshot (``None``: no
-    schema the server can check)."""
+    ``config_json_schema`` describes ``entry["config"]`` for the snapshot, and
+    ``ops_config_json_schema`` ``entry["ops"]`` (``None``: no schema the server can check)."""
 
     def check_config(self, entry: Mapping[str, Any], where: str) -> None: ...
 
     def config_json_schema(self) -> Mapping[str, Any] | None: ...
+
+    def ops_config_json_schema(self) -> Mapping[str, Any] | None: ...
 
 
 class Composition(Protocol):
@@ -811,7 +813,7 @@ def _with_config_schema(sig: Signature, schema: Any, owner: str) -> Signature:
     # Imported here: only assets with classic config need it.
     from codeloc._config_schema import ConfigSchema
 
-    return replace(sig, config_schema=ConfigSchema(schema, owner))
+    return replace(sig, config_schema=ConfigSchema(schema, f"asset '{owner}'"))
 
 
 def _by_output_name(*given: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:

@@ -15,17 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codeloc._assets import AssetsDefinition
+from codeloc._config_schema import ConfigSchema
 from codeloc._errors import ConfigInvalid, DefinitionError
 from codeloc._key import CoercibleToAssetKey, CoercibleToAssetKeyPrefix
 from codeloc._node_assets import NodeExecution, build_node_assets
-from codeloc._ops import (
-    NO_VALUE,
-    OpDefinition,
-    Out,
-    check_config_value,
-    composing,
-    json_schema_of,
-)
+from codeloc._ops import NO_VALUE, OpDefinition, Out, composing
 from codeloc._results import Output
 from codeloc._retry import RetryPolicy
 from codeloc._spec import AssetIn, AssetOut
@@ -43,11 +37,11 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class ConfigMapping:
     """How a graph is configured: ``config_fn`` maps the graph's own config (checked against
-    ``config_schema``, a mapping of field name to type) to the config of its ops, shaped
-    ``{op_name: {"config": {...}}}``."""
+    ``config_schema``, classic config as ``@op(config_schema=)`` takes it, defaults filled
+    in) to the config of its ops, shaped ``{op_name: {"config": {...}}}``."""
 
     config_fn: Callable[[Any], Mapping[str, Any]]
-    config_schema: Mapping[str, Any] | type | None = None
+    config_schema: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +157,11 @@ class GraphDefinition:
         doc = inspect.getdoc(fn)
         self.description = description if description is not None else doc
         self.config = config
+        self._mapping_schema = (
+            ConfigSchema(config.config_schema, f"graph '{name}'")
+            if isinstance(config, ConfigMapping) and config.config_schema is not None
+            else None
+        )
         params = inspect.signature(fn).parameters.values()
         self.input_names: list[str] = [
             p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
@@ -274,8 +273,8 @@ class GraphDefinition:
         config = self.config
         if isinstance(config, ConfigMapping):
             given = entry.get("config")
-            if config.config_schema is not None:
-                given = check_config_value(config.config_schema, given, where, "")
+            if self._mapping_schema is not None:
+                given = self._mapping_schema.validate(given, where, where)
             return config.config_fn(given) or {}
         if config is not None:
             return config
@@ -382,7 +381,9 @@ class GraphDefinition:
             inner = self.inner_config(entry, f"asset '{context.assets_def.node_name}'")
             return self.execute(context, inputs, inner, wanted)
 
-        execution = NodeExecution(execute, self.check_config, self.config_json_schema)
+        execution = NodeExecution(
+            execute, self.check_config, self.config_json_schema, self.ops_config_json_schema
+        )
         if "node_name" not in options and options.get("name") is None:
             # As in the reference, run config names the graph: {"ops": {graph_name: ...}}.
             # (``@graph_asset`` names it after the asset's key, as the reference does too.)
@@ -391,11 +392,63 @@ class GraphDefinition:
 
     def config_json_schema(self) -> dict[str, Any] | None:
         """The schema of the graph's own config (a ``ConfigMapping``'s), or ``None``: the
-        config of its ops sits under ``ops``, which the schema of ``config`` does not cover."""
-        config = self.config
-        if isinstance(config, ConfigMapping) and config.config_schema is not None:
-            return json_schema_of(config.config_schema)
-        return None
+        config of its ops sits under ``ops`` (``ops_config_json_schema``)."""
+        return None if self._mapping_schema is None else self._mapping_schema.json_schema()
+
+    def ops_config_json_schema(self) -> dict[str, Any] | None:
+        """The schema of the config of the graph's calls, its entry's ``ops`` (nested graphs
+        nest), as strict as ``check_inner_config``; ``None`` when the graph's own
+        ``config=`` sets its ops' config instead."""
+        if self.config is not None:
+            return None
+        defs: dict[str, Any] = {}
+        schema = self._calls_schema(defs)
+        if defs:
+            schema["$defs"] = defs  # the definitions a Config class's schema refers to
+        return schema
+
+    def _calls_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        properties = {call.name: _entry_schema(call.node, defs) for call in self.calls}
+        return _object(properties, additional=False)
+
+
+def _entry_schema(node: OpDefinition | GraphDefinition, defs: dict[str, Any]) -> dict[str, Any]:
+    """The schema of one call's entry in a graph's ``ops``: an op's ``config``, or an inner
+    graph's ``config`` (a ``ConfigMapping``) or ``ops``. Other keys are left to the ops."""
+    if isinstance(node, OpDefinition):
+        return _object({"config": _hoisted(node.config_json_schema() or {}, defs)})
+    if isinstance(node.config, ConfigMapping):
+        return _object({"config": node.config_json_schema() or {}})
+    if node.config is not None:
+        return {"type": "object"}  # fixed config: what run config says is not read
+    return _object({"ops": node._calls_schema(defs)})
+
+
+def _object(properties: dict[str, Any], additional: bool = True) -> dict[str, Any]:
+    """An object of ``properties``. A property is required when its schema requires a field,
+    or is of a scalar or a list (``config_schema=int``), which no config cannot fit."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if not additional:
+        schema["additionalProperties"] = False
+    required = [
+        name
+        for name, prop in properties.items()
+        if prop.get("required") or prop.get("type") not in (None, "object")
+    ]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _hoisted(schema: Mapping[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$defs`` moved into ``defs``, the root's: a ``Config`` class's
+    schema refers to them as ``#/$defs/Name``. Two different definitions of one name cannot
+    both sit there; the op's config is then left to the location to check."""
+    own = dict(schema)
+    for name, definition in (own.pop("$defs", None) or {}).items():
+        if defs.setdefault(name, definition) != definition:
+            return {}
+    return own
 
 
 def _value_of(

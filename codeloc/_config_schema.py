@@ -1,4 +1,5 @@
-"""Classic config: ``@asset(config_schema={...})`` read with ``context.op_config``.
+"""Classic config: ``@asset(config_schema={...})`` and ``@op(config_schema={...})``, read with
+``context.op_config`` (and the schema of a ``ConfigMapping``).
 
 A schema is built from Python values, as in the reference: a scalar type (``int``, ``float``,
 ``str``, ``bool``), ``[T]`` for a list of ``T``, a dict for an object of those fields, or a
@@ -60,8 +61,9 @@ class Field:
 
 
 class ConfigSchema:
-    """A classic config schema, checked once when the asset is defined.
+    """A classic config schema, checked once when its owner is defined.
 
+    ``owner`` names the definition in errors (``"asset 'a'"``, ``"op 'scale'"``).
     ``validate`` returns the config with defaults filled in; ``json_schema`` describes it
     for the snapshot (the server validates launches against it).
     """
@@ -70,13 +72,17 @@ class ConfigSchema:
         self.owner = owner
         self._node = _node(schema, owner, "")
 
-    def validate(self, value: Any, asset: str) -> Any:
-        """``value`` checked against the schema, with defaults filled in.
+    def validate(self, value: Any, asset: str, where: str | None = None) -> Any:
+        """``value`` checked against the schema, with defaults filled in. ``None`` stands for
+        no config at all (an empty mapping under a schema of fields).
 
         Raises:
-            ConfigInvalid: Naming the asset and the dotted path of the failing field.
+            ConfigInvalid: Naming the asset (or ``where``, as ``"asset 'a', op 'inner.b'"``)
+                and the dotted path of the failing field.
         """
-        return _check(self._node, value, asset, ())
+        if value is None and self._node[0] in ("shape", "map"):
+            value = {}
+        return _check(self._node, value, (asset, where or f"asset '{asset}'"), ())
 
     def json_schema(self) -> dict[str, Any]:
         """The schema in JSON Schema terms."""
@@ -105,15 +111,13 @@ def _node(schema: Any, owner: str, path: str) -> _Node:
         fields: dict[str, tuple[_Node, Field]] = {}
         for name, value in schema.items():
             if not isinstance(name, str):
-                raise DefinitionError(
-                    f"asset '{owner}': config_schema keys are strings, got {name!r}"
-                )
+                raise DefinitionError(f"{owner}: config_schema keys are strings, got {name!r}")
             field = value if isinstance(value, Field) else Field(value)
             fields[name] = (_node(field.config, owner, _join(path, name)), field)
         return ("shape", fields)
     where = f" at '{path}'" if path else ""
     raise DefinitionError(
-        f"asset '{owner}': config_schema{where} has {schema!r}, which is not a config type: "
+        f"{owner}: config_schema{where} has {schema!r}, which is not a config type: "
         "use int, float, str, bool, [T], a dict of fields, Field(...), list, dict or Any"
     )
 
@@ -122,7 +126,11 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _check(node: _Node, value: Any, asset: str, path: tuple[str, ...]) -> Any:
+# The asset, and the words that say where the config sits (for errors).
+_Where = tuple[str, str]
+
+
+def _check(node: _Node, value: Any, where: _Where, path: tuple[str, ...]) -> Any:
     kind, detail = node
     if kind == "any":
         return value
@@ -131,37 +139,38 @@ def _check(node: _Node, value: Any, asset: str, path: tuple[str, ...]) -> Any:
         if detail is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
         if not ok:
-            _invalid(asset, path, f"expected {_SCALARS[detail][1]}, got {value!r}")
+            _invalid(where, path, f"expected {_SCALARS[detail][1]}, got {value!r}")
         return value
     if kind == "list":
         if not isinstance(value, list | tuple):
-            _invalid(asset, path, f"expected a list, got {value!r}")
+            _invalid(where, path, f"expected a list, got {value!r}")
         if detail is None:
             return list(value)
-        return [_check(detail, item, asset, (*path, str(i))) for i, item in enumerate(value)]
+        return [_check(detail, item, where, (*path, str(i))) for i, item in enumerate(value)]
     if not isinstance(value, Mapping):
-        _invalid(asset, path, f"expected a mapping, got {value!r}")
+        _invalid(where, path, f"expected a mapping, got {value!r}")
     if kind == "map":
         return dict(value)
     fields: dict[str, tuple[_Node, Field]] = detail
     unknown = sorted(set(value) - set(fields))
     if unknown:
-        _invalid(asset, (*path, str(unknown[0])), f"not a field of the schema ({sorted(fields)})")
+        _invalid(where, (*path, str(unknown[0])), f"not a field of the schema ({sorted(fields)})")
     out: dict[str, Any] = {}
     for name, (child, field) in fields.items():
         if name in value:
-            out[name] = _check(child, value[name], asset, (*path, name))
+            out[name] = _check(child, value[name], where, (*path, name))
         elif field.has_default:
             out[name] = field.default_value
         elif field.is_required:
-            _invalid(asset, (*path, name), "field required")
+            _invalid(where, (*path, name), "field required")
     return out
 
 
-def _invalid(asset: str, path: tuple[str, ...], message: str) -> Any:
+def _invalid(where: _Where, path: tuple[str, ...], message: str) -> Any:
+    asset, label = where
     field = ".".join(path) or "<root>"
     raise ConfigInvalid(
-        f"config for asset '{asset}' is invalid: field '{field}': {message}",
+        f"config for {label} is invalid: field '{field}': {message}",
         asset=asset,
         field=".".join(path),
     )

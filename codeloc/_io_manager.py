@@ -81,7 +81,7 @@ def io_manager(fn: IOManagerFunction, /) -> IOManagerDefinition: ...
 @overload
 def io_manager(
     *,
-    config_schema: Mapping[str, type] | type | None = None,
+    config_schema: Any = None,
     description: str | None = None,
     required_resource_keys: Iterable[str] | None = None,
     version: str | None = None,
@@ -92,7 +92,7 @@ def io_manager(
     fn: IOManagerFunction | None = None,
     /,
     *,
-    config_schema: Mapping[str, type] | type | None = None,
+    config_schema: Any = None,
     description: str | None = None,
     required_resource_keys: Iterable[str] | None = None,
     version: str | None = None,

@@ -51,12 +51,17 @@ class NodeExecution:
     check: Callable[[Mapping[str, Any], str], None]
     #: the schema of ``entry["config"]``, as JSON Schema, or ``None``
     json_schema: Callable[[], Mapping[str, Any] | None] = lambda: None
+    #: the schema of ``entry["ops"]`` (the config of a graph's ops), or ``None``
+    ops_json_schema: Callable[[], Mapping[str, Any] | None] = lambda: None
 
     def check_config(self, entry: Mapping[str, Any], where: str) -> None:
         self.check(entry, where)
 
     def config_json_schema(self) -> Mapping[str, Any] | None:
         return self.json_schema()
+
+    def ops_config_json_schema(self) -> Mapping[str, Any] | None:
+        return self.ops_json_schema()
 
 
 class _Node(Protocol):

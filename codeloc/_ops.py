@@ -4,8 +4,8 @@ and config; ``AssetsDefinition.from_op`` makes assets of one (``codeloc._node_as
 Called inside a ``@graph`` or ``@graph_asset`` body, an op does not run: it records a call
 (``codeloc._composition``). Called anywhere else, it is the plain function. An op's config
 comes from run config (``{"ops": {asset: {"ops": {op: {"config": …}}}}}`` in a graph asset),
-and is checked against its ``config_schema`` (or its ``Config``-typed parameter) before the
-run starts.
+and is checked against its ``config_schema`` (classic config, ``codeloc._config_schema``) or
+its ``Config``-typed parameter before the run starts.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from codeloc._assets import AssetsDefinition
+from codeloc._config_schema import ConfigSchema
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._errors import ConfigInvalid, DefinitionError, RunInterrupted, TesseraError
 from codeloc._node_assets import NodeExecution, build_node_assets
@@ -39,9 +40,7 @@ __all__ = [
     "Out",
     "Recorder",
     "build_op_context",
-    "check_config_value",
     "composing",
-    "json_schema_of",
     "op",
 ]
 
@@ -92,8 +91,6 @@ class Out:
     code_version: str | None = None
 
 
-ConfigSchema = Mapping[str, Any] | type | None
-
 _D = TypeVar("_D", In, Out)
 
 
@@ -105,7 +102,8 @@ class OpDefinition:
             op in one graph is named ``name_2``, unless given another with ``alias``).
         ins: one ``In`` per input, in the order of the function's parameters.
         outs: one ``Out`` per output (``"result"`` when the op has one).
-        config_schema: a mapping of field name to type, a type, or ``None``.
+        config_schema: the classic config schema (fields with ``Field`` defaults, types,
+            ``[T]`` lists; see ``codeloc._config_schema``), or ``None``: any config is taken.
         required_resource_keys: the resources the op reaches through ``context.resources``
             or a resource-typed parameter.
     """
@@ -119,7 +117,7 @@ class OpDefinition:
         *,
         ins: Mapping[str, In] | None = None,
         outs: Mapping[str, Out] | None = None,
-        config_schema: ConfigSchema = None,
+        config_schema: Any = None,
         required_resource_keys: Iterable[str] | None = None,
         retry_policy: RetryPolicy | None = None,
         description: str | None = None,
@@ -128,6 +126,9 @@ class OpDefinition:
         self.fn = fn
         self.name = name
         self.config_schema = config_schema
+        self._schema = (
+            None if config_schema is None else ConfigSchema(config_schema, f"op '{name}'")
+        )
         self.retry_policy = retry_policy
         self.description = description if description is not None else _doc(fn)
         self.tags = dict(tags or {})
@@ -206,19 +207,27 @@ class OpDefinition:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Inside a graph body, record a call; anywhere else, call the function, as a unit
         test does: a context it is given (``build_op_context(op_config=...)``) has its
-        config checked against the op's schema first, as in the reference."""
+        config checked against the op's schema first, and its defaults filled in, as in
+        the reference."""
         recorder = composing.get()
         if recorder is not None:
             return recorder.record(self, args, kwargs)
         if self.context_param:
-            context = kwargs.get(self.context_param, args[0] if args else None)
+            by_name = self.context_param in kwargs
+            context = kwargs[self.context_param] if by_name else (args[0] if args else None)
             if context is None:
                 raise TesseraError(
                     f"op '{self.name}' takes a context, but none was given: call it with "
                     "build_op_context() first"
                 )
             if isinstance(context, AssetExecutionContext):
-                self.validated_config(context.op_config or None, f"op '{self.name}'")
+                config = context.op_config
+                validated = self.validated_config(config, f"op '{self.name}'")
+                checked = self._with_config(context, config, validated)
+                if by_name:
+                    kwargs = {**kwargs, self.context_param: checked}
+                else:
+                    args = (checked, *args[1:])
         return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -240,11 +249,18 @@ class OpDefinition:
                 raise ConfigInvalid(
                     f"config for {where} is invalid: {detail}", asset=where, field=exc.field
                 ) from None
-        schema = self.config_schema
-        if schema is None:
+        if self._schema is None:
             # As in the reference, an op without a schema takes any config, unchecked.
             return config if config is not None else {}
-        return check_config_value(schema, config, where, "")
+        return self._schema.validate(config, where, where)
+
+    def _with_config(self, context: Any, config: Any, validated: Any) -> Any:
+        """A copy of ``context`` whose ``op_config`` is the ``validated`` config (defaults
+        filled in); the context given is left as it was."""
+        op_context = copy.copy(context)
+        # Under a Config class, op_config stays the raw mapping; the parameter gets the class.
+        op_context.op_config = (config or {}) if self.config_type is not None else validated
+        return op_context
 
     # -- running -------------------------------------------------------------------------------
 
@@ -306,9 +322,7 @@ class OpDefinition:
                 kwargs[name] = declared.default_value
         validated = self.validated_config(config, f"op '{path}'")
         if self.context_param:
-            op_context = copy.copy(context)
-            op_context.op_config = validated if isinstance(validated, dict) else (config or {})
-            kwargs[self.context_param] = op_context
+            kwargs[self.context_param] = self._with_config(context, config, validated)
         if self.config_param:
             kwargs[self.config_param] = validated
         resources = getattr(context, "resources", None)
@@ -375,7 +389,7 @@ class OpDefinition:
         """The op's config schema as JSON Schema (for the snapshot), or ``None``."""
         if self.config_type is not None:
             return self.config_type.model_json_schema()
-        return None if self.config_schema is None else json_schema_of(self.config_schema)
+        return None if self._schema is None else self._schema.json_schema()
 
 
 @overload
@@ -387,7 +401,7 @@ def op(
     description: str | None = None,
     ins: Mapping[str, In] | None = None,
     out: Out | Mapping[str, Out] | None = None,
-    config_schema: ConfigSchema = None,
+    config_schema: Any = None,
     required_resource_keys: Iterable[str] | None = None,
     tags: Mapping[str, Any] | None = None,
     retry_policy: RetryPolicy | None = None,
@@ -403,7 +417,7 @@ def op(
     description: str | None = None,
     ins: Mapping[str, In] | None = None,
     out: Out | Mapping[str, Out] | None = None,
-    config_schema: ConfigSchema = None,
+    config_schema: Any = None,
     required_resource_keys: Iterable[str] | None = None,
     tags: Mapping[str, Any] | None = None,
     retry_policy: RetryPolicy | None = None,
@@ -413,8 +427,9 @@ def op(
 
     ``out`` is one ``Out``, or a mapping of output name to ``Out`` for an op with several
     outputs (it then returns a tuple in that order, or yields ``Output(value,
-    output_name=...)``). ``config_schema`` maps config field names to types (every field
-    required, checked strictly); the op reads its config as ``context.op_config``.
+    output_name=...)``). ``config_schema`` is classic config, as ``@asset(config_schema=)``
+    takes it: field names to types or ``Field(type, default_value=, is_required=)``,
+    checked strictly; the op reads it, defaults filled in, as ``context.op_config``.
     """
 
     def build(func: Callable[..., Any]) -> OpDefinition:
@@ -456,97 +471,6 @@ def build_op_context(
         asset_config=op_config if op_config is not None else config,
         run_tags=run_tags,
     )
-
-
-# -- config --------------------------------------------------------------------------------------
-
-
-def check_config_value(schema: Any, value: Any, where: str, field: str) -> Any:
-    """``value`` checked against a schema of types (nested mappings for nested fields,
-    ``[type]`` for a list).
-
-    Strict, as the reference: a ``bool`` is not an ``int``, a string is not a number, an
-    ``int`` passes for a ``float``; every field of a mapping is required, and no other field
-    is allowed.
-    """
-    at = field or "<root>"
-    if isinstance(schema, Mapping):
-        if value is None:
-            value = {}
-        if not isinstance(value, Mapping):
-            raise ConfigInvalid(
-                f"config for {where} is invalid: field '{at}': expected a mapping, got {value!r}",
-                asset=where,
-                field=field,
-            )
-        for name in value:
-            if name not in schema:
-                raise ConfigInvalid(
-                    f"config for {where} is invalid: unknown field '{_join(field, name)}' "
-                    f"(the fields are {sorted(schema)})",
-                    asset=where,
-                    field=_join(field, name),
-                )
-        out: dict[str, Any] = {}
-        for name, kind in schema.items():
-            if name not in value:
-                raise ConfigInvalid(
-                    f"config for {where} is invalid: field '{_join(field, name)}' is required",
-                    asset=where,
-                    field=_join(field, name),
-                )
-            out[name] = check_config_value(kind, value[name], where, _join(field, name))
-        return out
-    if isinstance(schema, list) and len(schema) == 1:
-        if not isinstance(value, list):
-            raise ConfigInvalid(
-                f"config for {where} is invalid: field '{at}': expected a list, got {value!r}",
-                asset=where,
-                field=field,
-            )
-        return [check_config_value(schema[0], v, where, f"{at}[{i}]") for i, v in enumerate(value)]
-    if isinstance(schema, type) and not _config_instance(value, schema):
-        raise ConfigInvalid(
-            f"config for {where} is invalid: field '{at}': expected {schema.__name__}, "
-            f"got {value!r}",
-            asset=where,
-            field=field,
-        )
-    return value
-
-
-_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
-
-
-def json_schema_of(schema: Any) -> dict[str, Any]:
-    """A schema of types (as ``check_config_value`` reads it) as JSON Schema, as strict."""
-    if isinstance(schema, Mapping):
-        return {
-            "type": "object",
-            "properties": {name: json_schema_of(kind) for name, kind in schema.items()},
-            "required": list(schema),
-            "additionalProperties": False,
-        }
-    if isinstance(schema, list) and len(schema) == 1:
-        return {"type": "array", "items": json_schema_of(schema[0])}
-    if schema is dict:
-        return {"type": "object"}
-    kind = _JSON_TYPES.get(schema)
-    return {"type": kind} if kind else {}
-
-
-def _config_instance(value: Any, kind: type) -> bool:
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, kind)
-
-
-def _join(field: str, name: str) -> str:
-    return f"{field}.{name}" if field else name
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, overload
 
-from codeloc._errors import DefinitionError, ResourceSetupError, UnknownResourceError
+from codeloc._config_schema import ConfigSchema
+from codeloc._errors import ConfigInvalid, DefinitionError, ResourceSetupError, UnknownResourceError
 
 __all__ = ["InitResourceContext", "ResourceDefinition", "check_resource_dependencies", "resource"]
 
@@ -40,8 +41,9 @@ ResourceFunction = Callable[..., Any]
 class ResourceDefinition:
     """A resource built by ``resource_fn`` when a run sets it up.
 
-    ``config_schema`` is a mapping of field name to Python type (every field required), or
-    a single type for a scalar config, or ``None`` for no config. The resources named by
+    ``config_schema`` is classic config, as ``@op(config_schema=)`` takes it (fields of
+    types or ``Field`` with defaults; a single type for a scalar config), or ``None`` for
+    any config. The resources named by
     ``required_resource_keys`` are set up first and handed to ``resource_fn`` as
     ``context.resources``.
     """
@@ -49,7 +51,7 @@ class ResourceDefinition:
     def __init__(
         self,
         resource_fn: ResourceFunction,
-        config_schema: Mapping[str, type] | type | None = None,
+        config_schema: Any = None,
         description: str | None = None,
         *,
         config: Any = None,
@@ -57,6 +59,10 @@ class ResourceDefinition:
     ) -> None:
         self.resource_fn = resource_fn
         self.config_schema = config_schema
+        name = getattr(resource_fn, "__name__", "?")
+        self._schema = (
+            None if config_schema is None else ConfigSchema(config_schema, f"resource '{name}'")
+        )
         self.description = description if description is not None else _doc(resource_fn)
         self.config = config
         self.required_resource_keys: frozenset[str] = frozenset(required_resource_keys or ())
@@ -78,35 +84,15 @@ class ResourceDefinition:
         return configured
 
     def _validated_config(self, key: str) -> Any:
-        """The config checked against the schema; ``ResourceSetupError`` names the field."""
-        schema, config = self.config_schema, self.config
-        if schema is None:
+        """The config checked against the schema, defaults filled in; ``ResourceSetupError``
+        names the field."""
+        config = self.config
+        if self._schema is None:
             return config if config is not None else {}
-        if isinstance(schema, type):
-            if not _is_instance(config, schema):
-                raise ResourceSetupError(
-                    f"resource '{key}' config: expected {schema.__name__}, got {config!r}", key
-                )
-            return config
-        if not isinstance(config, Mapping):
-            raise ResourceSetupError(
-                f"resource '{key}' config is missing: it needs fields {sorted(schema)}", key
-            )
-        for field in config:
-            if field not in schema:
-                raise ResourceSetupError(f"resource '{key}' config: unknown field '{field}'", key)
-        for field, kind in schema.items():
-            if field not in config:
-                raise ResourceSetupError(
-                    f"resource '{key}' config: field '{field}' is required", key
-                )
-            if not _is_instance(config[field], kind):
-                raise ResourceSetupError(
-                    f"resource '{key}' config: field '{field}' must be {kind.__name__}, "
-                    f"got {config[field]!r}",
-                    key,
-                )
-        return dict(config)
+        try:
+            return self._schema.validate(config, key, f"resource '{key}'")
+        except ConfigInvalid as exc:
+            raise ResourceSetupError(str(exc), key) from None
 
     def resource_config(self, key: str) -> Any:
         """The config a run under ``key`` builds the resource with, checked against the schema.
@@ -147,7 +133,7 @@ def resource(fn: ResourceFunction, /) -> ResourceDefinition: ...
 @overload
 def resource(
     *,
-    config_schema: Mapping[str, type] | type | None = None,
+    config_schema: Any = None,
     description: str | None = None,
     required_resource_keys: Iterable[str] | None = None,
 ) -> Callable[[ResourceFunction], ResourceDefinition]: ...
@@ -157,7 +143,7 @@ def resource(
     fn: ResourceFunction | None = None,
     /,
     *,
-    config_schema: Mapping[str, type] | type | None = None,
+    config_schema: Any = None,
     description: str | None = None,
     required_resource_keys: Iterable[str] | None = None,
 ) -> ResourceDefinition | Callable[[ResourceFunction], ResourceDefinition]:
@@ -189,17 +175,6 @@ def check_resource_dependencies(resources: Mapping[str, Any]) -> None:
                 f"resource '{key}' requires resource '{missing[0]}', which is not provided; "
                 f"the resources given are {sorted(resources)}"
             )
-
-
-def _is_instance(value: Any, kind: type) -> bool:
-    # Strict, as the reference: a bool is not an int, an int passes for a float.
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, kind)
 
 
 def _doc(fn: Callable[..., Any]) -> str | None:

@@ -78,6 +78,8 @@ class AssetNodeSnap:
     is_executable: bool = True
     jobs: tuple[str, ...] = ()
     can_subset: bool = True
+    #: the schema of the ``ops`` entry of a graph asset's run config (its ops' config)
+    ops_config_schema: Mapping[str, Any] | None = None
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -162,9 +164,13 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
             if config_type is not None
             else (classic.json_schema() if classic is not None else None)
         )
-        if schema is None and definition.node_def is not None:
-            node_schema = definition.node_def.config_json_schema()
-            schema = dict(node_schema) if node_schema is not None else None
+        ops_schema = None
+        if definition.node_def is not None:
+            if schema is None:
+                node_schema = definition.node_def.config_json_schema()
+                schema = dict(node_schema) if node_schema is not None else None
+            node_ops_schema = definition.node_def.ops_config_json_schema()
+            ops_schema = dict(node_ops_schema) if node_ops_schema is not None else None
         retry = retry_policy_snap(definition.retry_policy)
         resources = tuple(sorted(definition.required_resource_keys))
         can_subset = definition.can_subset or len(definition.specs) == 1
@@ -189,6 +195,7 @@ def snapshot_of(defs: Definitions) -> LocationSnapshot:
                     is_executable=True,
                     jobs=tuple(jobs_of.get(spec.key, ())),
                     can_subset=can_subset,
+                    ops_config_schema=ops_schema,
                 )
             )
     for spec in graph.declared_external.values():
@@ -309,6 +316,7 @@ def snapshot_hash(snapshot: LocationSnapshot) -> str:
                 n.is_executable,
                 n.jobs,
                 n.can_subset,
+                n.ops_config_schema,
             )
         )
     rest = (

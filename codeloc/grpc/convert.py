@@ -239,6 +239,8 @@ def _node_fields(node: AssetNodeSnap) -> dict[str, Any]:
         fields["owners"] = node.owners
     if node.config_schema is not None:
         fields["config_schema"] = to_struct(node.config_schema)
+    if node.ops_config_schema is not None:
+        fields["ops_config_schema"] = to_struct(node.ops_config_schema)
     if node.required_resources:
         fields["required_resources"] = node.required_resources
     if node.jobs:
@@ -327,6 +329,7 @@ def from_node(msg: snap_pb.AssetNode, keys: _Keys | None = None) -> AssetNodeSna
         msg.is_executable,
         tuple(msg.jobs),
         not msg.cannot_subset,
+        from_struct(msg.ops_config_schema) if has("ops_config_schema") else None,
     )
 
 

@@ -197,7 +197,7 @@ def validate_run_config(
             )
     for key in sorted(keys):
         snap = graph.nodes[key].node
-        if snap is None or snap.config_schema is None:
+        if snap is None or (snap.config_schema is None and snap.ops_config_schema is None):
             continue
         entry = ops.get(snap.node_name, ops.get(key.name, {})) or {}
         if not isinstance(entry, Mapping):
@@ -205,17 +205,27 @@ def validate_run_config(
                 f"run config for '{snap.node_name}' must be an object",
                 field=f"ops.{snap.node_name}",
             )
-        config = entry.get("config", {})
-        validator = jsonschema.Draft202012Validator(dict(snap.config_schema))
-        error = jsonschema.exceptions.best_match(validator.iter_errors(config))
-        if error is not None:
-            field = ".".join(_field_path(error))
-            raise ConfigInvalid(
-                f"config for asset '{key.to_user_string()}' is invalid: "
-                f"field '{field or '<root>'}': {error.message}",
-                asset=key.to_user_string(),
-                field=field,
-            )
+        if snap.config_schema is not None:
+            _check_against(key, snap.config_schema, entry.get("config", {}), ())
+        if snap.ops_config_schema is not None:
+            # The config of a graph asset's ops: its field is named from the entry, as
+            # ``ops.inner.ops.scale.config.k``.
+            _check_against(key, snap.ops_config_schema, entry.get("ops", {}), ("ops",))
+
+
+def _check_against(
+    key: AssetKey, schema: Mapping[str, Any], value: Any, prefix: tuple[str, ...]
+) -> None:
+    validator = jsonschema.Draft202012Validator(dict(schema))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is not None:
+        field = ".".join([*prefix, *_field_path(error)])
+        raise ConfigInvalid(
+            f"config for asset '{key.to_user_string()}' is invalid: "
+            f"field '{field or '<root>'}': {error.message}",
+            asset=key.to_user_string(),
+            field=field,
+        )
 
 
 def _field_path(error: jsonschema.exceptions.ValidationError) -> list[str]:

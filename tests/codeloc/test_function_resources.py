@@ -8,6 +8,7 @@ import pytest
 from codeloc import (
     AssetExecutionContext,
     Definitions,
+    Field,
     InitResourceContext,
     ResourceDefinition,
     RunFailedError,
@@ -88,19 +89,23 @@ def test_configured_and_hardcoded() -> None:
 
 
 def test_config_not_fitting_the_schema_fails_the_run_before_any_asset() -> None:
-    with pytest.raises(RunFailedError, match="resource 'db' config: field 'pool' is required"):
+    with pytest.raises(
+        RunFailedError, match="resource 'db' is invalid: field 'pool': field required"
+    ):
         materialize(
             [rows],
             resources={"db": database},
             run_config={"resources": {"db": {"config": {"url": "u"}}}},
         )
-    with pytest.raises(RunFailedError, match="field 'pool' must be int, got True"):
+    with pytest.raises(RunFailedError, match="field 'pool': expected an int, got True"):
         materialize(
             [rows],
             resources={"db": database},
             run_config={"resources": {"db": {"config": {"url": "u", "pool": True}}}},
         )
-    with pytest.raises(RunFailedError, match="resource 'db' config is missing"):
+    with pytest.raises(
+        RunFailedError, match="resource 'db' is invalid: field 'url': field required"
+    ):
         materialize([rows], resources={"db": database})
     assert "asset" not in events
     assert "open db" not in events
@@ -109,3 +114,21 @@ def test_config_not_fitting_the_schema_fails_the_run_before_any_asset() -> None:
 def test_built_in_the_step_process() -> None:
     result = materialize([timed], resources={"clock": clock}, run_id="r8", executor="multiprocess")
     assert result.asset_value("timed") == "clock of r8"
+
+
+def test_a_resource_schema_takes_field_defaults_as_dagster_does() -> None:
+    @resource(config_schema={"pool": Field(int, default_value=5), "dsn": str})
+    def pooled(init_context: InitResourceContext) -> dict[str, Any]:
+        return dict(init_context.resource_config)
+
+    @asset(required_resource_keys={"db"})
+    def settings(context: AssetExecutionContext) -> dict[str, Any]:
+        return dict(context.resources.db)
+
+    run_config = {"resources": {"db": {"config": {"dsn": "x"}}}}
+    result = materialize([settings], resources={"db": pooled}, run_config=run_config)
+    assert result.asset_value("settings") == {"pool": 5, "dsn": "x"}
+    with pytest.raises(
+        RunFailedError, match="resource 'db' is invalid: field 'dsn': field required"
+    ):
+        materialize([settings], resources={"db": pooled})

@@ -228,7 +228,9 @@ def test_a_function_io_manager_gets_its_config_and_required_resources() -> None:
     )
     assert not result.success
     assert not result.events_of_type(EventType.STEP_START)
-    assert "resource 'lake' config is missing" in (result.outcome.error or "")
+    assert "config for resource 'lake' is invalid: field 'prefix': field required" in (
+        result.outcome.error or ""
+    )
 
 
 def test_a_factory_builds_the_io_manager_from_its_fields() -> None:

@@ -7,6 +7,7 @@ from codeloc import (
     Config,
     ConfigurableResource,
     Definitions,
+    Field,
     Jitter,
     MetadataValue,
     Output,
@@ -14,7 +15,9 @@ from codeloc import (
     ScheduleDefinition,
     asset,
     define_asset_job,
+    graph_asset,
     multi_asset,
+    op,
     resource,
     sensor,
 )
@@ -94,6 +97,17 @@ def rollups():
     yield Output(2, output_name="weekly")
 
 
+@op(config_schema={"k": Field(int, default_value=2), "note": Field(str, is_required=False)})
+def scale(context) -> int:
+    return context.op_config["k"]
+
+
+@graph_asset(group_name="graphs")
+def scaled():
+    """A graph asset: its ops' config is in the snapshot."""
+    return scale()
+
+
 nightly = define_asset_job(
     "nightly", selection="group:marts", description="the marts", tags={"team": "bi"}
 )
@@ -116,7 +130,7 @@ def object_store(context):
 
 
 defs = Definitions(
-    assets=[vendor_feed, orders, top_orders, rollups],
+    assets=[vendor_feed, orders, top_orders, rollups, scaled],
     jobs=[everything],
     schedules=[
         ScheduleDefinition(

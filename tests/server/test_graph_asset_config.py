@@ -1,15 +1,21 @@
-"""The server checks the config of a graph asset with a ConfigMapping, and of an op-backed
-asset, from the schema in the location's snapshot, before any run is created."""
+"""The server checks the config of a graph asset (its ConfigMapping's, or its ops' under
+``ops``) and of an op-backed asset, from the schemas in the location's snapshot, before any
+run is created."""
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from codeloc import AssetKey, AssetsDefinition, ConfigMapping, graph_asset, op
+from codeloc import AssetKey, AssetsDefinition, ConfigMapping, Field, graph, graph_asset, op
+from codeloc.grpc.server import LocationServer
 from server.errors import ConfigInvalid
 from server.runs.planning import validate_run_config
 from server.workspace.graph import MergedGraph
+from tests.server.test_api import app_for, assert_problem, start_location, wait_loaded
+
+__all__ = ["start_location"]  # a fixture, used by name
 
 GraphOf = Callable[..., MergedGraph]
 
@@ -46,6 +52,74 @@ def test_mapped_and_op_config_is_checked_by_the_server(graph_of: GraphOf) -> Non
     with pytest.raises(ConfigInvalid) as raised:
         validate_run_config(graph, {AssetKey("scale")}, {"ops": {"scale": {"config": {}}}})
     assert raised.value.extra == {"asset": "scale", "field": "k"}
-    # the ops' config of a graph asset sits under "ops": the code location checks it
-    nested = {"ops": {"unmapped": {"ops": {"scale": {"config": {"k": "x"}}}}}}
-    validate_run_config(graph, {AssetKey("unmapped")}, nested)
+
+
+def test_the_ops_config_of_a_graph_asset_is_checked_by_the_server(graph_of: GraphOf) -> None:
+    graph = graph_of({"A": [unmapped, nested]})
+
+    def refused(key: str, run_config: dict[str, Any]) -> dict[str, Any]:
+        with pytest.raises(ConfigInvalid) as raised:
+            validate_run_config(graph, {AssetKey(key)}, run_config)
+        return {"message": str(raised.value), **raised.value.extra}
+
+    def ops_of(key: str, ops: Any) -> dict[str, Any]:
+        return {"ops": {key: {"ops": ops}}}
+
+    validate_run_config(
+        graph, {AssetKey("unmapped")}, ops_of("unmapped", {"scale": {"config": {"k": 2}}})
+    )
+    bad = refused("unmapped", ops_of("unmapped", {"scale": {"config": {"k": "x"}}}))
+    assert (bad["asset"], bad["field"]) == ("unmapped", "ops.scale.config.k")
+    assert "config for asset 'unmapped' is invalid: field 'ops.scale.config.k'" in bad["message"]
+    # a required field left out, a field or an op the schema does not have
+    assert refused("unmapped", {})["field"] == "ops.scale"
+    assert refused("unmapped", ops_of("unmapped", {"scale": {"config": {}}}))["field"] == (
+        "ops.scale.config.k"
+    )
+    extra = ops_of("unmapped", {"scale": {"config": {"k": 1, "kk": 1}}})
+    assert refused("unmapped", extra)["field"] == "ops.scale.config.kk"
+    assert refused("unmapped", ops_of("unmapped", {"nope": {}}))["field"] == "ops.nope"
+
+    # nested graphs nest; Field defaults make a field optional, as the location takes it
+    validate_run_config(graph, {AssetKey("nested")}, {})
+    deep = ops_of("nested", {"inner": {"ops": {"tuned": {"config": {"ratio": True}}}}})
+    bad = refused("nested", deep)
+    assert (bad["asset"], bad["field"]) == ("nested", "ops.inner.ops.tuned.config.ratio")
+
+
+@op(config_schema={"ratio": Field(float, default_value=0.5), "name": Field(str, is_required=False)})
+def tuned(context: Any) -> float:
+    return float(context.op_config["ratio"])
+
+
+@graph
+def inner() -> Any:
+    return tuned()
+
+
+@graph_asset
+def nested() -> Any:
+    return inner()
+
+
+def test_a_launch_with_bad_op_config_is_refused_with_422_naming_the_field(
+    tmp_path: Path, start_location: Callable[..., LocationServer], database_url: str
+) -> None:
+    locations = {"graphs": start_location("srv_graph_config", "graphs")}
+    with app_for(tmp_path, database_url, locations) as api:
+        wait_loaded(api, "graphs")
+
+        def launch(ops: Any) -> Any:
+            run_config = {"ops": {"scaled": {"ops": {"inner": {"ops": ops}}}}}
+            return api.post(
+                "/api/v1/runs", json={"selection": ["scaled"], "run_config": run_config}
+            )
+
+        field = "ops.inner.ops.scale.config"
+        assert_problem(launch({"scale": {"config": {"k": "2"}}}), 422, "scaled", f"{field}.k")
+        assert_problem(launch({"scale": {"config": {"ratio": 1.0}}}), 422, "scaled", f"{field}.k")
+        assert_problem(launch({"scale": {"config": {"k": 2, "x": 1}}}), 422, "scaled", f"{field}.x")
+        assert_problem(
+            launch({"scale": {"config": {"k": 2}}, "nope": {}}), 422, "scaled", "ops.inner.ops.nope"
+        )
+        assert api.get("/api/v1/runs").json()["runs"] == []  # refused before any run

@@ -69,4 +69,4 @@ def test_bad_op_config_is_refused_at_launch(client: CodeLocationClient, receiver
         launch(client, receiver, "multiprocess", bad)
     assert "op 'scale'" in str(info.value)
     assert (info.value.asset, info.value.field) == ("scaled", "k")
-    assert "field 'k': expected int" in str(info.value)
+    assert "field 'k': expected an int" in str(info.value)

@@ -91,7 +91,7 @@ def test_snapshot_info_health_and_reflection(start_server: StartServer) -> None:
         assert info.name == "rich"
         assert info.state == "loaded"
         assert info.snapshot_hash == expected.hash
-        assert info.asset_count == len(expected.assets) == 5
+        assert info.asset_count == len(expected.assets) == 6
         assert info.sdk_version == "0.1.0"
         assert info.load_error is None
         assert client.snapshot_if_changed(expected.hash) is None

@@ -340,6 +340,7 @@ class AssetNode(google.protobuf.message.Message):
     RETRY_POLICY_FIELD_NUMBER: builtins.int
     IS_EXECUTABLE_FIELD_NUMBER: builtins.int
     JOBS_FIELD_NUMBER: builtins.int
+    OPS_CONFIG_SCHEMA_FIELD_NUMBER: builtins.int
     CANNOT_SUBSET_FIELD_NUMBER: builtins.int
     group: builtins.str
     node_name: builtins.str
@@ -376,6 +377,13 @@ class AssetNode(google.protobuf.message.Message):
     def jobs(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
         """The jobs of this location that include the asset."""
 
+    @property
+    def ops_config_schema(self) -> google.protobuf.struct_pb2.Struct:
+        """The JSON Schema of the `ops` entry of the asset's run config ({"ops": {node_name:
+        {"ops": {op: {"config": ...}}}}}): the config of the ops inside a graph-backed asset
+        that takes them from run config. Unset for any other asset.
+        """
+
     def __init__(
         self,
         *,
@@ -393,11 +401,12 @@ class AssetNode(google.protobuf.message.Message):
         retry_policy: Global___RetryPolicy | None = ...,
         is_executable: builtins.bool = ...,
         jobs: collections.abc.Iterable[builtins.str] | None = ...,
+        ops_config_schema: google.protobuf.struct_pb2.Struct | None = ...,
         cannot_subset: builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["_code_version", b"_code_version", "_description", b"_description", "code_version", b"code_version", "config_schema", b"config_schema", "description", b"description", "key", b"key", "retry_policy", b"retry_policy"]
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["_code_version", b"_code_version", "_description", b"_description", "code_version", b"code_version", "config_schema", b"config_schema", "description", b"description", "key", b"key", "ops_config_schema", b"ops_config_schema", "retry_policy", b"retry_policy"]
     def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
-    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["_code_version", b"_code_version", "_description", b"_description", "cannot_subset", b"cannot_subset", "code_version", b"code_version", "config_schema", b"config_schema", "deps", b"deps", "description", b"description", "group", b"group", "is_executable", b"is_executable", "jobs", b"jobs", "key", b"key", "metadata", b"metadata", "node_name", b"node_name", "owners", b"owners", "required_resources", b"required_resources", "retry_policy", b"retry_policy", "tags", b"tags"]
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["_code_version", b"_code_version", "_description", b"_description", "cannot_subset", b"cannot_subset", "code_version", b"code_version", "config_schema", b"config_schema", "deps", b"deps", "description", b"description", "group", b"group", "is_executable", b"is_executable", "jobs", b"jobs", "key", b"key", "metadata", b"metadata", "node_name", b"node_name", "ops_config_schema", b"ops_config_schema", "owners", b"owners", "required_resources", b"required_resources", "retry_policy", b"retry_policy", "tags", b"tags"]
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__code_version: typing_extensions.TypeAlias = typing.Literal["code_version"]
     _WhichOneofArgType__code_version: typing_extensions.TypeAlias = typing.Literal["_code_version", b"_code_version"]
