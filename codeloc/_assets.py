@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from codeloc._config import Config
 
 __all__ = [
+    "BY_OUTPUT_NAME_ARGS",
     "AssetsDefinition",
     "Composition",
     "NodeDefinition",
@@ -816,10 +817,21 @@ def _with_config_schema(sig: Signature, schema: Any, owner: str) -> Signature:
     return replace(sig, config_schema=ConfigSchema(schema, f"asset '{owner}'"))
 
 
+BY_OUTPUT_NAME_ARGS = {
+    "group_name": "group_names_by_output_name",
+    "description": "descriptions_by_output_name",
+    "metadata": "metadata_by_output_name",
+    "tags": "tags_by_output_name",
+    "owners": "owners_by_output_name",
+    "code_version": "code_versions_by_output_name",
+}
+"""The ``*_by_output_name`` arguments of ``from_graph`` / ``from_op`` by the spec field each
+sets, in the order ``_by_output_name`` takes them."""
+
+
 def _by_output_name(*given: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
     """The ``*_by_output_name`` arguments of ``from_graph`` / ``from_op``, by spec field."""
-    fields = ("group_name", "description", "metadata", "tags", "owners", "code_version")
-    return {f: v for f, v in zip(fields, given, strict=True) if v}
+    return {f: v for f, v in zip(BY_OUTPUT_NAME_ARGS, given, strict=True) if v}
 
 
 def _doc(func: Callable[..., Any]) -> str | None:

@@ -5,47 +5,17 @@ from __future__ import annotations
 import copy
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any
 
+from codeloc._definition_view import DefinitionView
 from codeloc._errors import TesseraError
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue, normalize_metadata
 from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._step_logs import StepLogs
-
-
-# What the context reads of the definition it runs: an ``AssetsDefinition``, described here
-# rather than imported, for ``_assets`` imports this module (and the SDK's modules form no
-# cycle).
-class _Keyed(Protocol):
-    @property
-    def key(self) -> AssetKey: ...
-
-
-class _Input(Protocol):
-    @property
-    def param(self) -> str: ...
-
-    @property
-    def key(self) -> AssetKey: ...
-
-
-class AssetsDefinition(Protocol):
-    @property
-    def node_name(self) -> str: ...
-
-    @property
-    def output_names(self) -> Sequence[str]: ...
-
-    @property
-    def specs(self) -> Sequence[_Keyed]: ...
-
-    @property
-    def inputs(self) -> Sequence[_Input]: ...
-
 
 __all__ = ["AssetExecutionContext", "RunInfo", "build_asset_context"]
 
@@ -81,7 +51,7 @@ class AssetExecutionContext:
         step_key: str | None = None,
         run_tags: Mapping[str, str] | None = None,
         attempt: int = 1,
-        assets_def: AssetsDefinition | None = None,
+        assets_def: DefinitionView | None = None,
         run_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.run_id = run_id
@@ -110,7 +80,7 @@ class AssetExecutionContext:
         return "this context"
 
     @property
-    def assets_def(self) -> AssetsDefinition:
+    def assets_def(self) -> DefinitionView:
         """The definition being executed. A context built by ``build_asset_context()`` gets
         it when it is passed to the asset function it is called with."""
         if self._assets_def is None:
@@ -120,7 +90,7 @@ class AssetExecutionContext:
             )
         return self._assets_def
 
-    def _bound_to(self, definition: AssetsDefinition) -> AssetExecutionContext:
+    def _bound_to(self, definition: DefinitionView) -> AssetExecutionContext:
         """A copy of this context for a direct call of ``definition`` (the reference binds
         the context it is given in the same way); a context already bound is kept."""
         if self._assets_def is not None:

@@ -32,19 +32,14 @@ EPHEMERAL_RUN_ID = "__EPHEMERAL_RUN_ID"
 """The run id of a context built outside a run, as the reference names it."""
 
 
-class OutputContext:
-    """What ``IOManager.handle_output`` is told about the value it stores.
-
-    Built by the engine for each asset a step materializes, or by ``build_output_context()``
-    in a test. Reading something that was not given (``asset_key`` of a context built
-    without one, ``partition_key`` of an unpartitioned asset) raises ``TesseraError``.
-    """
+class _IOContext:
+    """What both contexts carry: the asset, the step and run, the resources, the IO manager's
+    config and the partition key. Private: users meet ``OutputContext`` and ``InputContext``."""
 
     __slots__ = (
         "_asset_key",
         "_config",
         "_definition_metadata",
-        "_logged_metadata",
         "_logs",
         "_name",
         "_partition_key",
@@ -56,17 +51,17 @@ class OutputContext:
 
     def __init__(
         self,
-        asset_key: AssetKey | None = None,
-        run_id: str | None = None,
-        step_key: str | None = None,
+        asset_key: AssetKey | None,
+        run_id: str | None,
+        step_key: str | None,
         *,
-        name: str | None = None,
-        definition_metadata: Mapping[str, Any] | None = None,
-        resources: Mapping[str, Any] | None = None,
-        resource_config: Any = None,
-        config: Any = None,
-        partition_key: str | None = None,
-        logs: StepLogs | None = None,
+        name: str | None,
+        definition_metadata: Mapping[str, Any] | None,
+        resources: Mapping[str, Any] | None,
+        resource_config: Any,
+        config: Any,
+        partition_key: str | None,
+        logs: StepLogs | None,
     ) -> None:
         self._asset_key = asset_key
         self._run_id = run_id
@@ -78,34 +73,20 @@ class OutputContext:
         self._config = config
         self._partition_key = partition_key
         self._logs = logs
-        self._logged_metadata: dict[str, MetadataValue] = {}
 
     @property
     def has_asset_key(self) -> bool:
         return self._asset_key is not None
 
     @property
-    def asset_key(self) -> AssetKey:
-        """The key of the asset whose value is stored."""
-        return _given(self, "asset_key", self._asset_key)
-
-    @property
-    def name(self) -> str:
-        """The name of the output (``"result"`` for a single asset)."""
-        return _given(self, "name", self._name)
-
-    @property
     def run_id(self) -> str:
+        """The run storing or loading the value (the reference's ``InputContext`` lacks it)."""
         return self._run_id if self._run_id is not None else EPHEMERAL_RUN_ID
 
     @property
     def step_key(self) -> str:
+        """The step storing or loading the value (not in the reference's ``InputContext``)."""
         return _given(self, "step_key", self._step_key)
-
-    @property
-    def definition_metadata(self) -> Mapping[str, Any]:
-        """The metadata the asset was defined with."""
-        return self._definition_metadata
 
     @property
     def metadata(self) -> Mapping[str, Any]:
@@ -124,7 +105,7 @@ class OutputContext:
 
     @property
     def config(self) -> Any:
-        """The config of the output: none exists in Tessera, so ``None``."""
+        """The config of the output or input: none exists in Tessera, so ``None``."""
         return self._config
 
     @property
@@ -143,7 +124,65 @@ class OutputContext:
 
     def get_asset_identifier(self) -> list[str]:
         """The asset key's segments, then the partition key if there is one: a storage path."""
-        return _asset_identifier(self.asset_key, self._partition_key)
+        return _asset_identifier(_given(self, "asset_key", self._asset_key), self._partition_key)
+
+    def __repr__(self) -> str:
+        key = self._asset_key.to_user_string() if self._asset_key is not None else None
+        return f"<{type(self).__name__} asset={key!r} name={self._name!r}>"
+
+
+class OutputContext(_IOContext):
+    """What ``IOManager.handle_output`` is told about the value it stores.
+
+    Built by the engine for each asset a step materializes, or by ``build_output_context()``
+    in a test. Reading something that was not given (``asset_key`` of a context built
+    without one, ``partition_key`` of an unpartitioned asset) raises ``TesseraError``.
+    """
+
+    __slots__ = ("_logged_metadata",)
+
+    def __init__(
+        self,
+        asset_key: AssetKey | None = None,
+        run_id: str | None = None,
+        step_key: str | None = None,
+        *,
+        name: str | None = None,
+        definition_metadata: Mapping[str, Any] | None = None,
+        resources: Mapping[str, Any] | None = None,
+        resource_config: Any = None,
+        config: Any = None,
+        partition_key: str | None = None,
+        logs: StepLogs | None = None,
+    ) -> None:
+        super().__init__(
+            asset_key,
+            run_id,
+            step_key,
+            name=name,
+            definition_metadata=definition_metadata,
+            resources=resources,
+            resource_config=resource_config,
+            config=config,
+            partition_key=partition_key,
+            logs=logs,
+        )
+        self._logged_metadata: dict[str, MetadataValue] = {}
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The key of the asset whose value is stored."""
+        return _given(self, "asset_key", self._asset_key)
+
+    @property
+    def name(self) -> str:
+        """The name of the output (``"result"`` for a single asset)."""
+        return _given(self, "name", self._name)
+
+    @property
+    def definition_metadata(self) -> Mapping[str, Any]:
+        """The metadata the asset was defined with."""
+        return self._definition_metadata
 
     def get_identifier(self) -> list[str]:
         """``[run_id, step_key, name]``: an identifier of this output in this run."""
@@ -157,31 +196,15 @@ class OutputContext:
         """What ``add_output_metadata`` added, as typed values."""
         return dict(self._logged_metadata)
 
-    def __repr__(self) -> str:
-        key = self._asset_key.to_user_string() if self._asset_key is not None else None
-        return f"<OutputContext asset={key!r} name={self._name!r}>"
 
-
-class InputContext:
+class InputContext(_IOContext):
     """What ``IOManager.load_input`` is told about the value it loads.
 
     ``upstream_output`` is the ``OutputContext`` the upstream asset was (or would have been)
     stored with, so that a manager finds the value where ``handle_output`` put it.
     """
 
-    __slots__ = (
-        "_asset_key",
-        "_config",
-        "_definition_metadata",
-        "_logs",
-        "_name",
-        "_partition_key",
-        "_resource_config",
-        "_resources",
-        "_run_id",
-        "_step_key",
-        "_upstream_output",
-    )
+    __slots__ = ("_upstream_output",)
 
     def __init__(
         self,
@@ -198,21 +221,19 @@ class InputContext:
         partition_key: str | None = None,
         logs: StepLogs | None = None,
     ) -> None:
-        self._asset_key = asset_key
-        self._run_id = run_id
-        self._step_key = step_key
-        self._name = name
-        self._definition_metadata = definition_metadata or {}
+        super().__init__(
+            asset_key,
+            run_id,
+            step_key,
+            name=name,
+            definition_metadata=definition_metadata,
+            resources=resources,
+            resource_config=resource_config,
+            config=config,
+            partition_key=partition_key,
+            logs=logs,
+        )
         self._upstream_output = upstream_output
-        self._resources = resources or {}
-        self._resource_config = resource_config
-        self._config = config
-        self._partition_key = partition_key
-        self._logs = logs
-
-    @property
-    def has_asset_key(self) -> bool:
-        return self._asset_key is not None
 
     @property
     def asset_key(self) -> AssetKey:
@@ -225,23 +246,8 @@ class InputContext:
         return _given(self, "name", self._name)
 
     @property
-    def run_id(self) -> str:
-        """The run loading the value (not in the reference, whose ``InputContext`` lacks it)."""
-        return self._run_id if self._run_id is not None else EPHEMERAL_RUN_ID
-
-    @property
-    def step_key(self) -> str:
-        """The step loading the value (not in the reference's ``InputContext``)."""
-        return _given(self, "step_key", self._step_key)
-
-    @property
     def definition_metadata(self) -> Mapping[str, Any]:
         """The metadata of the input: ``AssetIn(metadata=...)``."""
-        return self._definition_metadata
-
-    @property
-    def metadata(self) -> Mapping[str, Any]:
-        """The same as ``definition_metadata`` (the reference's older name)."""
         return self._definition_metadata
 
     @property
@@ -249,46 +255,14 @@ class InputContext:
         """The context the upstream value was stored with; ``None`` if none was given."""
         return self._upstream_output
 
-    @property
-    def resources(self) -> Any:
-        return SimpleNamespace(**self._resources)
-
-    @property
-    def resource_config(self) -> Any:
-        return self._resource_config if self._resource_config is not None else {}
-
-    @property
-    def config(self) -> Any:
-        return self._config
-
-    @property
-    def log(self) -> logging.Logger:
-        logs = self._logs or StepLogs(None, self.run_id, self._step_key)
-        return logs.logger()
-
-    @property
-    def has_partition_key(self) -> bool:
-        return self._partition_key is not None
-
-    @property
-    def partition_key(self) -> str:
-        return _partition_key(self, self._partition_key)
-
-    def get_asset_identifier(self) -> list[str]:
-        return _asset_identifier(self.asset_key, self._partition_key)
-
     def get_identifier(self) -> list[str]:
         """The identifier of the upstream output (see ``OutputContext.get_identifier``)."""
         if self._upstream_output is None:
             raise TesseraError("this InputContext has no upstream_output to identify")
         return self._upstream_output.get_identifier()
 
-    def __repr__(self) -> str:
-        key = self._asset_key.to_user_string() if self._asset_key is not None else None
-        return f"<InputContext asset={key!r} name={self._name!r}>"
 
-
-def _given(context: OutputContext | InputContext, attribute: str, value: _T | None) -> _T:
+def _given(context: _IOContext, attribute: str, value: _T | None) -> _T:
     if value is None:
         raise TesseraError(
             f"{type(context).__name__}.{attribute} was not given when the context was built"
@@ -296,7 +270,7 @@ def _given(context: OutputContext | InputContext, attribute: str, value: _T | No
     return value
 
 
-def _partition_key(context: OutputContext | InputContext, key: str | None) -> str:
+def _partition_key(context: _IOContext, key: str | None) -> str:
     if key is None:
         what = (
             f"asset '{context._asset_key.to_user_string()}'"

@@ -12,12 +12,12 @@ The contexts its methods are handed are in ``codeloc._io_context``. Nothing here
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, overload
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, overload
 
+from codeloc._definition_view import DefinitionView
 from codeloc._errors import DefinitionError, UnknownResourceError
 from codeloc._io_context import InputContext, OutputContext
-from codeloc._key import AssetKey
 from codeloc._resource_def import InitResourceContext, ResourceDefinition
 
 __all__ = [
@@ -122,38 +122,7 @@ def is_io_manager_resource(value: Any) -> bool:
     return isinstance(value, IOManager | IOManagerDefinition | IOManagerFactory)
 
 
-# What ``check_io_manager_keys`` reads of an ``AssetsDefinition``, described rather than
-# imported: ``_assets`` is above this module.
-class _Keyed(Protocol):
-    @property
-    def key(self) -> AssetKey: ...
-
-
-class _Input(Protocol):
-    @property
-    def param(self) -> str: ...
-
-    @property
-    def input_manager_key(self) -> str | None: ...
-
-
-class _Definition(Protocol):
-    @property
-    def node_name(self) -> str: ...
-
-    @property
-    def output_names(self) -> Sequence[str]: ...
-
-    @property
-    def specs(self) -> Sequence[_Keyed]: ...
-
-    @property
-    def inputs(self) -> Sequence[_Input]: ...
-
-    def io_manager_key_for(self, key: AssetKey) -> str: ...
-
-
-def check_io_manager_keys(definition: _Definition, resources: Mapping[str, Any]) -> None:
+def check_io_manager_keys(definition: DefinitionView, resources: Mapping[str, Any]) -> None:
     """Refuse an IO manager key of ``definition`` that ``resources`` lack or hold something
     else under: an ``io_manager_key`` (``UnknownResourceError``, or ``DefinitionError`` for
     a resource that is not an IO manager), or an ``AssetIn(input_manager_key=)``.

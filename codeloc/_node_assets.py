@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from codeloc._assets import AssetsDefinition
+from codeloc._assets import BY_OUTPUT_NAME_ARGS, AssetsDefinition
 from codeloc._errors import ConfigInvalid, DefinitionError
 from codeloc._key import AssetKey, CoercibleToAssetKey, CoercibleToAssetKeyPrefix, prefix_segments
 from codeloc._results import Output
@@ -85,16 +85,6 @@ class _Node(Protocol):
     def may_skip(self, name: str) -> bool: ...
 
 
-_BY_OUTPUT_ARG = {
-    "group_name": "group_names_by_output_name",
-    "description": "descriptions_by_output_name",
-    "metadata": "metadata_by_output_name",
-    "tags": "tags_by_output_name",
-    "owners": "owners_by_output_name",
-    "code_version": "code_versions_by_output_name",
-}
-
-
 def build_node_assets(
     node: _Node,
     execution: NodeExecution,
@@ -140,7 +130,7 @@ def build_node_assets(
         (ins, input_names, "ins"),
         (keys_by_output_name, output_names, "keys_by_output_name"),
         (outs, output_names, "outs"),
-        *((v, output_names, _BY_OUTPUT_ARG[k]) for k, v in (by_output_name or {}).items()),
+        *((v, output_names, BY_OUTPUT_NAME_ARGS[f]) for f, v in (by_output_name or {}).items()),
     ):
         unknown = sorted(set(given or ()) - set(known))
         if unknown:

@@ -209,13 +209,12 @@ def materialize_to_memory(
             "it keeps every value in memory and would replace it; leave the IO manager "
             "resources out, or call materialize()"
         )
-    graph = AssetGraph(definitions, specs)
     in_memory: dict[str, Any] = {key: InMemoryIOManager() for key in io_keys}
-    return execute_selection(
-        graph,
-        _resolve_selection(graph, selection),
+    return materialize(
+        [*definitions, *specs],
         run_config,
-        {**merge_resource_defs(definitions, resources or {}), **in_memory},
+        resources={**(resources or {}), **in_memory},
+        selection=selection,
         raise_on_error=raise_on_error,
         tags=tags,
     )

@@ -25,10 +25,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from codeloc import Definitions
+from codeloc._key import AssetKey
+from codeloc._runs import RunStatus
 from codeloc._snapshot import LocationSnapshot, snapshot_of
 from server.storage.db import Database
 from server.storage.migrate import upgrade
 from server.storage.models import Base
+from server.storage.runs import create_run, set_status
 from server.workspace.graph import MergedGraph
 
 T = TypeVar("T")
@@ -149,6 +152,24 @@ def database(database_url: str) -> Iterator[Database]:
     db = Database(database_url)
     yield db
     db.dispose()
+
+
+def start_run(
+    database: Database, run_id: str, *, location: str, asset_keys: Sequence[AssetKey], token: str
+) -> None:
+    """Store run ``run_id`` as its worker finds it when it posts events: launched with
+    ``token`` on ``asset_keys``, and started (the server's coordinator leaves it alone)."""
+    with database.transaction() as session:
+        create_run(
+            session,
+            run_id=run_id,
+            location=location,
+            asset_keys=list(asset_keys),
+            run_config={},
+            tags={},
+            token=token,
+        )
+        set_status(session, run_id, RunStatus.STARTED)
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from codeloc._key import AssetKey
-from codeloc._runs import RunStatus
 from server.api.app import create_app
 from server.core.config import Settings
 from server.storage.db import Database
 from server.storage.events import latest_materializations, list_events, list_materializations
-from server.storage.runs import create_run, get_run, set_status
+from server.storage.runs import get_run
+from tests.server.conftest import start_run
 
 RUN = "run-1"
 TOKEN = "worker-token"
@@ -28,22 +28,11 @@ URL = f"/api/v1/runs/{RUN}/events"
 
 
 @pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    with db.transaction() as session:
-        create_run(
-            session,
-            run_id=RUN,
-            location="somewhere",
-            asset_keys=[AssetKey(["raw", "orders"]), AssetKey(["raw", "orders", "2024"])],
-            run_config={},
-            tags={},
-            token=TOKEN,
-        )
-        # Started, as a launched run is; the server's coordinator leaves it alone.
-        set_status(session, RUN, RunStatus.STARTED)
-    yield db
-    db.dispose()
+def database(database: Database) -> Database:
+    """The test's database, holding the started run whose events are posted."""
+    keys = [AssetKey(["raw", "orders"]), AssetKey(["raw", "orders", "2024"])]
+    start_run(database, RUN, location="somewhere", asset_keys=keys, token=TOKEN)
+    return database
 
 
 @pytest.fixture

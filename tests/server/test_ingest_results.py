@@ -16,13 +16,12 @@ from fastapi.testclient import TestClient
 
 from codeloc import DataVersion, MaterializeResult, Output, asset, materialize
 from codeloc._key import AssetKey
-from codeloc._runs import RunStatus
 from codeloc._wire import event_to_json
 from server.api.app import create_app
 from server.core.config import Settings
 from server.storage.db import Database
 from server.storage.events import list_materializations
-from server.storage.runs import create_run, set_status
+from tests.server.conftest import start_run
 
 RUN = "run-results"
 TOKEN = "worker-token"
@@ -52,21 +51,11 @@ ASSETS = [versioned, stored_elsewhere, optional, reads_optional]
 
 
 @pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    with db.transaction() as session:
-        create_run(
-            session,
-            run_id=RUN,
-            location="here",
-            asset_keys=[key for a in ASSETS for key in a.keys],
-            run_config={},
-            tags={},
-            token=TOKEN,
-        )
-        set_status(session, RUN, RunStatus.STARTED)
-    yield db
-    db.dispose()
+def database(database: Database) -> Database:
+    """The test's database, holding the started run whose events are posted."""
+    keys = [key for a in ASSETS for key in a.keys]
+    start_run(database, RUN, location="here", asset_keys=keys, token=TOKEN)
+    return database
 
 
 @pytest.fixture
