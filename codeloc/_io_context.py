@@ -9,7 +9,7 @@ A context carries a partition key slot, ``None`` until partitions exist, so that
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -204,7 +204,7 @@ class InputContext(_IOContext):
     stored with, so that a manager finds the value where ``handle_output`` put it.
     """
 
-    __slots__ = ("_upstream_output",)
+    __slots__ = ("_upstream_factory", "_upstream_output")
 
     def __init__(
         self,
@@ -234,6 +234,17 @@ class InputContext(_IOContext):
             logs=logs,
         )
         self._upstream_output = upstream_output
+        self._upstream_factory: Callable[[], OutputContext] | None = None
+
+    @classmethod
+    def _with_upstream_from(
+        cls, factory: Callable[[], OutputContext], /, *args: Any, **kwargs: Any
+    ) -> InputContext:
+        """A context whose ``upstream_output`` ``factory`` builds when first read: most IO
+        managers never read it, and a run loads one input per edge of its graph."""
+        context = cls(*args, **kwargs)
+        context._upstream_factory = factory
+        return context
 
     @property
     def asset_key(self) -> AssetKey:
@@ -253,13 +264,16 @@ class InputContext(_IOContext):
     @property
     def upstream_output(self) -> OutputContext | None:
         """The context the upstream value was stored with; ``None`` if none was given."""
+        if self._upstream_output is None and self._upstream_factory is not None:
+            self._upstream_output = self._upstream_factory()
         return self._upstream_output
 
     def get_identifier(self) -> list[str]:
         """The identifier of the upstream output (see ``OutputContext.get_identifier``)."""
-        if self._upstream_output is None:
+        upstream = self.upstream_output
+        if upstream is None:
             raise TesseraError("this InputContext has no upstream_output to identify")
-        return self._upstream_output.get_identifier()
+        return upstream.get_identifier()
 
 
 def _given(context: _IOContext, attribute: str, value: _T | None) -> _T:

@@ -88,13 +88,13 @@ def load_input(run: RunContext, step: Step, inp: InputSpec, logs: StepLogs) -> A
     io_key = input_manager_key(run, inp)
     manager = run.io_managers[io_key]
     stored_with = run.stored_by.get(inp.key, DEFAULT_IO_MANAGER_KEY)
-    context = InputContext(
+    context = InputContext._with_upstream_from(
+        lambda: upstream_output_context(run, inp.key, stored_with),
         inp.key,
         run.run_id,
         step.key,
         name=inp.param,
         definition_metadata=inp.metadata,
-        upstream_output=upstream_output_context(run, inp.key, stored_with),
         resources=run.resources,
         resource_config=run.resource_configs.get(io_key),
         logs=logs,
