@@ -56,7 +56,7 @@ class AssetExecutionContext:
     ) -> None:
         self.run_id = run_id
         self.step_key = step_key
-        self.selected_asset_keys = asset_keys
+        self._keys = asset_keys
         self.resources = SimpleNamespace(**resources)
         # A dict, or the value itself under a scalar classic schema (``config_schema=int``).
         self.op_config: Any = (
@@ -97,8 +97,8 @@ class AssetExecutionContext:
             return self
         bound = copy.copy(self)
         bound._assets_def = definition
-        if not bound.selected_asset_keys:
-            bound.selected_asset_keys = tuple(s.key for s in definition.specs)
+        if not bound._keys:
+            bound._keys = tuple(s.key for s in definition.specs)
         return bound
 
     @property
@@ -110,20 +110,26 @@ class AssetExecutionContext:
     @property
     def asset_key(self) -> AssetKey:
         """The key of the asset being materialized (a multi-asset has ``selected_asset_keys``)."""
-        if len(self.selected_asset_keys) != 1:
-            keys = ", ".join(k.to_user_string() for k in self.selected_asset_keys) or "none"
+        if len(self._keys) != 1:
+            keys = ", ".join(k.to_user_string() for k in self._keys) or "none"
             raise AttributeError(
-                f"{self._where} materializes {len(self.selected_asset_keys)} assets ({keys}), "
+                f"{self._where} materializes {len(self._keys)} assets ({keys}), "
                 "not one; use context.selected_asset_keys"
             )
-        return self.selected_asset_keys[0]
+        return self._keys[0]
+
+    @property
+    def selected_asset_keys(self) -> frozenset[AssetKey]:
+        """The keys this step materializes: every asset of its definition, or, for a
+        multi-asset with ``can_subset=True``, those selected (a set, as in the reference)."""
+        return frozenset(self._keys)
 
     @property
     def selected_output_names(self) -> frozenset[str]:
         """The outputs this step must produce: all of them, or, for a multi-asset with
         ``can_subset=True``, those of ``selected_asset_keys``."""
         definition = self.assets_def
-        selected = set(self.selected_asset_keys)
+        selected = self.selected_asset_keys
         return frozenset(
             name
             for name, spec in zip(definition.output_names, definition.specs, strict=True)

@@ -188,6 +188,6 @@ def test_direct_invocation_with_config_resources_and_context() -> None:
 
 def test_a_context_for_several_assets_has_no_single_asset_key() -> None:
     context = build_asset_context()
-    assert context.selected_asset_keys == ()
+    assert context.selected_asset_keys == set()
     with pytest.raises(AttributeError, match="selected_asset_keys"):
         _ = context.asset_key
