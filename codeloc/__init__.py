@@ -57,6 +57,15 @@ from codeloc._run_config import RunConfig
 from codeloc._runs import AssetMaterialization
 from codeloc._selection import AssetSelection
 from codeloc._spec import AssetDep, AssetIn, AssetOut, AssetSpec
+from codeloc._table import (
+    TableColumn,
+    TableColumnConstraints,
+    TableColumnDep,
+    TableColumnLineage,
+    TableConstraints,
+    TableRecord,
+    TableSchema,
+)
 from codeloc._version import __version__
 
 __all__ = [
@@ -113,6 +122,13 @@ __all__ = [
     "ScheduleDefinition",
     "SelectionError",
     "SensorDefinition",
+    "TableColumn",
+    "TableColumnConstraints",
+    "TableColumnDep",
+    "TableColumnLineage",
+    "TableConstraints",
+    "TableRecord",
+    "TableSchema",
     "TesseraError",
     "UnknownResourceError",
     "__version__",

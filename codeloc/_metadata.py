@@ -14,11 +14,23 @@ import builtins
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from codeloc._key import AssetKey
+from codeloc._table import (
+    TableColumnLineage,
+    TableRecord,
+    TableSchema,
+    lineage_from_json,
+    lineage_to_json,
+    schema_from_json,
+    schema_to_json,
+    table_from_json,
+    table_schema_of,
+    table_to_json,
+)
 
 __all__ = ["MetadataValue", "definition_metadata", "normalize_metadata"]
 
@@ -30,7 +42,9 @@ class MetadataValue:
     ``kind`` is one of ``KINDS``. ``value`` is a JSON value: a ``str`` for text, markdown,
     URLs, paths, notebooks, run ids, pools and assets (the key as ``"a/b"``); seconds since
     the epoch for a timestamp; ``{"module", "name"}`` for a Python artifact;
-    ``{"job_name", "location_name", "repository_name"}`` for a job.
+    ``{"job_name", "location_name", "repository_name"}`` for a job; for table metadata the
+    JSON form of ``codeloc._table`` (``.schema``, ``.records`` and ``.column_lineage`` give
+    the typed values back).
     """
 
     kind: str
@@ -54,6 +68,9 @@ class MetadataValue:
             "job",
             "python_artifact",
             "pool",
+            "table",
+            "table_schema",
+            "column_lineage",
         }
     )
 
@@ -152,6 +169,51 @@ class MetadataValue:
         return MetadataValue("pool", str(pool))
 
     @staticmethod
+    def table(records: Sequence[TableRecord], schema: TableSchema | None = None) -> MetadataValue:
+        """Rows of a table; without a ``schema`` one is inferred from the first row."""
+        records = list(records)
+        return MetadataValue("table", table_to_json(records, table_schema_of(records, schema)))
+
+    @staticmethod
+    def table_schema(schema: TableSchema) -> MetadataValue:
+        """The schema of a table: its columns and their constraints."""
+        if not isinstance(schema, TableSchema):
+            raise TypeError(f"MetadataValue.table_schema takes a TableSchema, not {schema!r}")
+        return MetadataValue("table_schema", schema_to_json(schema))
+
+    @staticmethod
+    def column_lineage(lineage: TableColumnLineage) -> MetadataValue:
+        """The columns of other assets that each column of a table is computed from."""
+        if not isinstance(lineage, TableColumnLineage):
+            raise TypeError(
+                f"MetadataValue.column_lineage takes a TableColumnLineage, not {lineage!r}"
+            )
+        return MetadataValue("column_lineage", lineage_to_json(lineage))
+
+    @property
+    def schema(self) -> TableSchema:
+        """The ``TableSchema`` of a ``table`` or ``table_schema`` value."""
+        if self.kind == "table_schema":
+            return schema_from_json(self.value)
+        if self.kind == "table":
+            return table_from_json(self.value)[1]
+        raise AttributeError(f"a {self.kind} metadata value has no schema")
+
+    @property
+    def records(self) -> list[TableRecord]:
+        """The rows of a ``table`` value."""
+        if self.kind != "table":
+            raise AttributeError(f"a {self.kind} metadata value has no records")
+        return table_from_json(self.value)[0]
+
+    @property
+    def lineage(self) -> TableColumnLineage:
+        """The ``TableColumnLineage`` of a ``column_lineage`` value."""
+        if self.kind != "column_lineage":
+            raise AttributeError(f"a {self.kind} metadata value has no column lineage")
+        return lineage_from_json(self.value)
+
+    @staticmethod
     def coerce(value: Any) -> MetadataValue:
         """Turn a raw Python value into a typed one (a ``MetadataValue`` is kept as is)."""
         if isinstance(value, MetadataValue):
@@ -173,9 +235,14 @@ class MetadataValue:
             return MetadataValue.json(value)
         if isinstance(value, os.PathLike):
             return MetadataValue("path", os.fspath(value))
+        if isinstance(value, TableSchema):
+            return MetadataValue.table_schema(value)
+        if isinstance(value, TableColumnLineage):
+            return MetadataValue.column_lineage(value)
         raise TypeError(
             f"metadata value {value!r} of type {type(value).__name__} is not supported; "
-            "use a str, int, float, bool, list, dict or a MetadataValue"
+            "use a str, int, float, bool, list, dict, TableSchema, TableColumnLineage "
+            "or a MetadataValue"
         )
 
 

@@ -25,7 +25,7 @@ is not of this shape raises ``WireError`` naming the field, never anything else.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from codeloc._key import AssetKey
@@ -88,8 +88,22 @@ def metadata_from_json(data: Any, field: Field = ("metadata",)) -> dict[str, Met
                 (*field, name),
                 f'must be {{"kind": K, "value": V}} with K one of {sorted(MetadataValue.KINDS)}',
             )
-        out[name] = MetadataValue(kind, entry["value"])
+        value = MetadataValue(kind, entry["value"])
+        if kind in _TABLE_KINDS:
+            try:
+                _TABLE_KINDS[kind](value)
+            except (ValueError, TypeError) as exc:
+                raise WireError((*field, name), f"is not a valid {kind} value: {exc}") from exc
+        out[name] = value
     return out
+
+
+# A table value is read back into its typed form once, so that a malformed one is refused here.
+_TABLE_KINDS: dict[str, Callable[[MetadataValue], object]] = {
+    "table": lambda v: v.records,
+    "table_schema": lambda v: v.schema,
+    "column_lineage": lambda v: v.lineage,
+}
 
 
 def event_to_json(event: Event) -> dict[str, Any]:

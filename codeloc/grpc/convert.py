@@ -155,9 +155,110 @@ def to_metadata_value(value: MetadataValue) -> snap_pb.MetadataValue:
         msg.job.location_name = job["location_name"]
         if job.get("repository_name") is not None:
             msg.job.repository_name = job["repository_name"]
+    elif kind == "table_schema":
+        _to_table_schema(value.value, msg.table_schema)
+    elif kind == "table":
+        _to_table(value.value, msg.table)
+    elif kind == "column_lineage":
+        _to_column_lineage(value.value, msg.column_lineage)
     else:  # asset
         msg.asset.path.extend(AssetKey.from_user_string(value.value).path)
     return msg
+
+
+# Table values cross as their JSON form (codeloc._table), which the messages mirror field by field.
+
+
+def _to_table_schema(schema: Mapping[str, Any], msg: snap_pb.TableSchema) -> None:
+    for column in schema["columns"]:
+        cons = column["constraints"]
+        col = msg.columns.add(
+            name=column["name"],
+            type=column["type"],
+            nullable=cons["nullable"],
+            unique=cons["unique"],
+            other_constraints=cons["other"],
+            tags=column["tags"],
+        )
+        if column["description"] is not None:
+            col.description = column["description"]
+    msg.constraints.extend(schema["constraints"]["other"])
+
+
+def _from_table_schema(msg: snap_pb.TableSchema) -> dict[str, Any]:
+    return {
+        "columns": [
+            {
+                "name": c.name,
+                "type": c.type,
+                "description": c.description if c.HasField("description") else None,
+                "constraints": {
+                    "nullable": c.nullable,
+                    "unique": c.unique,
+                    "other": list(c.other_constraints),
+                },
+                "tags": dict(c.tags),
+            }
+            for c in msg.columns
+        ],
+        "constraints": {"other": list(msg.constraints)},
+    }
+
+
+def _to_table(table: Mapping[str, Any], msg: snap_pb.Table) -> None:
+    for row in table["records"]:
+        record = msg.records.add()
+        for name, v in row.items():
+            f = record.fields.add(name=name)
+            if v is None:
+                f.null = struct_pb2.NULL_VALUE
+            elif isinstance(v, bool):  # before int: bool is a subclass of int
+                f.bool_value = v
+            elif isinstance(v, int):
+                if not _INT64[0] <= v <= _INT64[1]:
+                    raise ValueError(f"table value {v} of column {name!r} does not fit in 64 bits")
+                f.int_value = v
+            elif isinstance(v, float):
+                f.float_value = v
+            else:
+                f.text = v
+    _to_table_schema(table["schema"], msg.schema)
+
+
+def _field_value(f: snap_pb.TableField) -> Any:
+    which = f.WhichOneof("value")
+    if which is None or which == "null":
+        return None
+    return getattr(f, which)
+
+
+def _from_table(msg: snap_pb.Table) -> dict[str, Any]:
+    return {
+        "records": [{f.name: _field_value(f) for f in r.fields} for r in msg.records],
+        "schema": _from_table_schema(msg.schema),
+    }
+
+
+def _to_column_lineage(lineage: Mapping[str, Any], msg: snap_pb.TableColumnLineage) -> None:
+    for column, deps in lineage["deps_by_column"].items():
+        entry = msg.columns.add(column=column)
+        for dep in deps:
+            entry.deps.add(
+                asset_key=snap_pb.AssetKey(path=AssetKey.from_user_string(dep["asset_key"]).parts),
+                column_name=dep["column_name"],
+            )
+
+
+def _from_column_lineage(msg: snap_pb.TableColumnLineage) -> dict[str, Any]:
+    return {
+        "deps_by_column": {
+            c.column: [
+                {"asset_key": "/".join(d.asset_key.path), "column_name": d.column_name}
+                for d in c.deps
+            ]
+            for c in msg.columns
+        }
+    }
 
 
 def from_metadata_value(msg: snap_pb.MetadataValue) -> MetadataValue:
@@ -181,6 +282,12 @@ def from_metadata_value(msg: snap_pb.MetadataValue) -> MetadataValue:
                 "repository_name": job.repository_name if job.HasField("repository_name") else None,
             },
         )
+    if which == "table_schema":
+        return MetadataValue("table_schema", _from_table_schema(msg.table_schema))
+    if which == "table":
+        return MetadataValue("table", _from_table(msg.table))
+    if which == "column_lineage":
+        return MetadataValue("column_lineage", _from_column_lineage(msg.column_lineage))
     return MetadataValue("null", None)
 
 

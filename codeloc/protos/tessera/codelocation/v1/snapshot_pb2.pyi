@@ -118,6 +118,9 @@ class MetadataValue(google.protobuf.message.Message):
     POOL_FIELD_NUMBER: builtins.int
     PYTHON_ARTIFACT_FIELD_NUMBER: builtins.int
     JOB_FIELD_NUMBER: builtins.int
+    TABLE_SCHEMA_FIELD_NUMBER: builtins.int
+    TABLE_FIELD_NUMBER: builtins.int
+    COLUMN_LINEAGE_FIELD_NUMBER: builtins.int
     text: builtins.str
     int_value: builtins.int
     float_value: builtins.float
@@ -146,6 +149,12 @@ class MetadataValue(google.protobuf.message.Message):
     def python_artifact(self) -> Global___PythonArtifact: ...
     @property
     def job(self) -> Global___JobReference: ...
+    @property
+    def table_schema(self) -> Global___TableSchema: ...
+    @property
+    def table(self) -> Global___Table: ...
+    @property
+    def column_lineage(self) -> Global___TableColumnLineage: ...
     def __init__(
         self,
         *,
@@ -165,16 +174,243 @@ class MetadataValue(google.protobuf.message.Message):
         pool: builtins.str = ...,
         python_artifact: Global___PythonArtifact | None = ...,
         job: Global___JobReference | None = ...,
+        table_schema: Global___TableSchema | None = ...,
+        table: Global___Table | None = ...,
+        column_lineage: Global___TableColumnLineage | None = ...,
     ) -> None: ...
-    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset", b"asset", "bool_value", b"bool_value", "float_value", b"float_value", "int_value", b"int_value", "job", b"job", "json", b"json", "markdown", b"markdown", "notebook", b"notebook", "null", b"null", "path", b"path", "pool", b"pool", "python_artifact", b"python_artifact", "run_id", b"run_id", "text", b"text", "timestamp", b"timestamp", "url", b"url", "value", b"value"]
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset", b"asset", "bool_value", b"bool_value", "column_lineage", b"column_lineage", "float_value", b"float_value", "int_value", b"int_value", "job", b"job", "json", b"json", "markdown", b"markdown", "notebook", b"notebook", "null", b"null", "path", b"path", "pool", b"pool", "python_artifact", b"python_artifact", "run_id", b"run_id", "table", b"table", "table_schema", b"table_schema", "text", b"text", "timestamp", b"timestamp", "url", b"url", "value", b"value"]
     def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
-    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset", b"asset", "bool_value", b"bool_value", "float_value", b"float_value", "int_value", b"int_value", "job", b"job", "json", b"json", "markdown", b"markdown", "notebook", b"notebook", "null", b"null", "path", b"path", "pool", b"pool", "python_artifact", b"python_artifact", "run_id", b"run_id", "text", b"text", "timestamp", b"timestamp", "url", b"url", "value", b"value"]
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset", b"asset", "bool_value", b"bool_value", "column_lineage", b"column_lineage", "float_value", b"float_value", "int_value", b"int_value", "job", b"job", "json", b"json", "markdown", b"markdown", "notebook", b"notebook", "null", b"null", "path", b"path", "pool", b"pool", "python_artifact", b"python_artifact", "run_id", b"run_id", "table", b"table", "table_schema", b"table_schema", "text", b"text", "timestamp", b"timestamp", "url", b"url", "value", b"value"]
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_value: typing_extensions.TypeAlias = typing.Literal["text", "int_value", "float_value", "bool_value", "json", "markdown", "url", "path", "null", "asset", "notebook", "timestamp", "run_id", "pool", "python_artifact", "job"]
+    _WhichOneofReturnType_value: typing_extensions.TypeAlias = typing.Literal["text", "int_value", "float_value", "bool_value", "json", "markdown", "url", "path", "null", "asset", "notebook", "timestamp", "run_id", "pool", "python_artifact", "job", "table_schema", "table", "column_lineage"]
     _WhichOneofArgType_value: typing_extensions.TypeAlias = typing.Literal["value", b"value"]
     def WhichOneof(self, oneof_group: _WhichOneofArgType_value) -> _WhichOneofReturnType_value | None: ...
 
 Global___MetadataValue: typing_extensions.TypeAlias = MetadataValue
+
+@typing.final
+class TableSchema(google.protobuf.message.Message):
+    """The schema of a table."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    COLUMNS_FIELD_NUMBER: builtins.int
+    CONSTRAINTS_FIELD_NUMBER: builtins.int
+    @property
+    def columns(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___TableColumn]: ...
+    @property
+    def constraints(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Table-level constraints, each described in words ("a > b")."""
+
+    def __init__(
+        self,
+        *,
+        columns: collections.abc.Iterable[Global___TableColumn] | None = ...,
+        constraints: collections.abc.Iterable[builtins.str] | None = ...,
+    ) -> None: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["columns", b"columns", "constraints", b"constraints"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+
+Global___TableSchema: typing_extensions.TypeAlias = TableSchema
+
+@typing.final
+class TableColumn(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    @typing.final
+    class TagsEntry(google.protobuf.message.Message):
+        DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: builtins.int
+        VALUE_FIELD_NUMBER: builtins.int
+        key: builtins.str
+        value: builtins.str
+        def __init__(
+            self,
+            *,
+            key: builtins.str = ...,
+            value: builtins.str = ...,
+        ) -> None: ...
+        _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["key", b"key", "value", b"value"]
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+
+    NAME_FIELD_NUMBER: builtins.int
+    TYPE_FIELD_NUMBER: builtins.int
+    DESCRIPTION_FIELD_NUMBER: builtins.int
+    NULLABLE_FIELD_NUMBER: builtins.int
+    UNIQUE_FIELD_NUMBER: builtins.int
+    OTHER_CONSTRAINTS_FIELD_NUMBER: builtins.int
+    TAGS_FIELD_NUMBER: builtins.int
+    name: builtins.str
+    type: builtins.str
+    description: builtins.str
+    nullable: builtins.bool
+    unique: builtins.bool
+    @property
+    def other_constraints(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
+    @property
+    def tags(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        name: builtins.str = ...,
+        type: builtins.str = ...,
+        description: builtins.str | None = ...,
+        nullable: builtins.bool = ...,
+        unique: builtins.bool = ...,
+        other_constraints: collections.abc.Iterable[builtins.str] | None = ...,
+        tags: collections.abc.Mapping[builtins.str, builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["_description", b"_description", "description", b"description"]
+    def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["_description", b"_description", "description", b"description", "name", b"name", "nullable", b"nullable", "other_constraints", b"other_constraints", "tags", b"tags", "type", b"type", "unique", b"unique"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__description: typing_extensions.TypeAlias = typing.Literal["description"]
+    _WhichOneofArgType__description: typing_extensions.TypeAlias = typing.Literal["_description", b"_description"]
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+
+Global___TableColumn: typing_extensions.TypeAlias = TableColumn
+
+@typing.final
+class Table(google.protobuf.message.Message):
+    """Rows of a table, with their schema."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    RECORDS_FIELD_NUMBER: builtins.int
+    SCHEMA_FIELD_NUMBER: builtins.int
+    @property
+    def records(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___TableRecord]: ...
+    @property
+    def schema(self) -> Global___TableSchema: ...
+    def __init__(
+        self,
+        *,
+        records: collections.abc.Iterable[Global___TableRecord] | None = ...,
+        schema: Global___TableSchema | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["schema", b"schema"]
+    def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["records", b"records", "schema", b"schema"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+
+Global___Table: typing_extensions.TypeAlias = Table
+
+@typing.final
+class TableRecord(google.protobuf.message.Message):
+    """One row; a repeated field keeps the column order."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    FIELDS_FIELD_NUMBER: builtins.int
+    @property
+    def fields(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___TableField]: ...
+    def __init__(
+        self,
+        *,
+        fields: collections.abc.Iterable[Global___TableField] | None = ...,
+    ) -> None: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["fields", b"fields"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+
+Global___TableRecord: typing_extensions.TypeAlias = TableRecord
+
+@typing.final
+class TableField(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: builtins.int
+    TEXT_FIELD_NUMBER: builtins.int
+    INT_VALUE_FIELD_NUMBER: builtins.int
+    FLOAT_VALUE_FIELD_NUMBER: builtins.int
+    BOOL_VALUE_FIELD_NUMBER: builtins.int
+    NULL_FIELD_NUMBER: builtins.int
+    name: builtins.str
+    text: builtins.str
+    int_value: builtins.int
+    float_value: builtins.float
+    bool_value: builtins.bool
+    null: google.protobuf.struct_pb2.NullValue.ValueType
+    def __init__(
+        self,
+        *,
+        name: builtins.str = ...,
+        text: builtins.str = ...,
+        int_value: builtins.int = ...,
+        float_value: builtins.float = ...,
+        bool_value: builtins.bool = ...,
+        null: google.protobuf.struct_pb2.NullValue.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["bool_value", b"bool_value", "float_value", b"float_value", "int_value", b"int_value", "null", b"null", "text", b"text", "value", b"value"]
+    def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["bool_value", b"bool_value", "float_value", b"float_value", "int_value", b"int_value", "name", b"name", "null", b"null", "text", b"text", "value", b"value"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_value: typing_extensions.TypeAlias = typing.Literal["text", "int_value", "float_value", "bool_value", "null"]
+    _WhichOneofArgType_value: typing_extensions.TypeAlias = typing.Literal["value", b"value"]
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_value) -> _WhichOneofReturnType_value | None: ...
+
+Global___TableField: typing_extensions.TypeAlias = TableField
+
+@typing.final
+class TableColumnLineage(google.protobuf.message.Message):
+    """For each column of a table, the columns of other assets it is computed from."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    COLUMNS_FIELD_NUMBER: builtins.int
+    @property
+    def columns(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___ColumnDeps]: ...
+    def __init__(
+        self,
+        *,
+        columns: collections.abc.Iterable[Global___ColumnDeps] | None = ...,
+    ) -> None: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["columns", b"columns"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+
+Global___TableColumnLineage: typing_extensions.TypeAlias = TableColumnLineage
+
+@typing.final
+class ColumnDeps(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    COLUMN_FIELD_NUMBER: builtins.int
+    DEPS_FIELD_NUMBER: builtins.int
+    column: builtins.str
+    @property
+    def deps(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___ColumnDep]: ...
+    def __init__(
+        self,
+        *,
+        column: builtins.str = ...,
+        deps: collections.abc.Iterable[Global___ColumnDep] | None = ...,
+    ) -> None: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["column", b"column", "deps", b"deps"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+
+Global___ColumnDeps: typing_extensions.TypeAlias = ColumnDeps
+
+@typing.final
+class ColumnDep(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    ASSET_KEY_FIELD_NUMBER: builtins.int
+    COLUMN_NAME_FIELD_NUMBER: builtins.int
+    column_name: builtins.str
+    @property
+    def asset_key(self) -> Global___AssetKey: ...
+    def __init__(
+        self,
+        *,
+        asset_key: Global___AssetKey | None = ...,
+        column_name: builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset_key", b"asset_key"]
+    def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["asset_key", b"asset_key", "column_name", b"column_name"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+
+Global___ColumnDep: typing_extensions.TypeAlias = ColumnDep
 
 @typing.final
 class PythonArtifact(google.protobuf.message.Message):
