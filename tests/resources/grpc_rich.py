@@ -13,6 +13,13 @@ from codeloc import (
     Output,
     RetryPolicy,
     ScheduleDefinition,
+    TableColumn,
+    TableColumnConstraints,
+    TableColumnDep,
+    TableColumnLineage,
+    TableConstraints,
+    TableRecord,
+    TableSchema,
     asset,
     define_asset_job,
     graph_asset,
@@ -68,6 +75,28 @@ vendor_feed = AssetSpec(
         "reload_job": MetadataValue.job("nightly", "sales", repository_name="__repository__"),
         "other_job": MetadataValue.job("everything", "sales"),
         "pool": MetadataValue.pool("warehouse"),
+        "dagster/column_schema": TableSchema(
+            columns=[
+                TableColumn(
+                    "id",
+                    "int",
+                    description="The order id.",
+                    constraints=TableColumnConstraints(nullable=False, unique=True, other=[">0"]),
+                    tags={"pk": "yes"},
+                ),
+                TableColumn("amount", "float"),
+            ],
+            constraints=TableConstraints(other=["amount >= 0"]),
+        ),
+        "sample": MetadataValue.table(
+            [
+                TableRecord({"id": 1, "amount": 2.5, "paid": True, "note": None, "who": "a"}),
+                TableRecord({"id": 2**62, "amount": -1.0, "paid": False, "note": "x", "who": ""}),
+            ]
+        ),
+        "dagster/column_lineage": TableColumnLineage(
+            {"id": [TableColumnDep(["vendor", "feed"], "order_id"), TableColumnDep("b", "id")]}
+        ),
     },
     kinds={"python", "snowflake"},
     owners=["alice@example.com", "team:data"],
