@@ -243,10 +243,67 @@ export function metadataValue(entry) {
       return h("code", null, `${value.module}.${value.name}`);
     case "pool":
       return h("span", { class: "chip" }, String(value));
+    case "table_schema":
+      if (!isSchema(value)) break;
+      return tableSchema(value);
+    case "table":
+      if (!value || !Array.isArray(value.records) || !isSchema(value.schema)) break;
+      return tableRecords(value);
+    case "column_lineage":
+      if (!value || !value.deps_by_column || typeof value.deps_by_column !== "object") break;
+      return columnLineage(value.deps_by_column);
     case "null":
       return h("span", { class: "muted" }, "null");
     default:
       return String(value);
   }
   return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
+}
+
+// Table metadata. The values come from user code through the server: a value of the wrong
+// shape shows as JSON (see `metadataValue`), never as a broken table.
+
+const isSchema = (value) => Boolean(value) && Array.isArray(value.columns) &&
+  value.columns.every((c) => c && typeof c === "object" && c.constraints && typeof c.constraints === "object");
+
+/** A column's constraints as chips: `not null`, `unique`, then each other one in words. */
+function constraintChips(constraints) {
+  const chips = [];
+  if (constraints.nullable === false) chips.push("not null");
+  if (constraints.unique) chips.push("unique");
+  for (const other of constraints.other || []) chips.push(String(other));
+  return chips.map((c) => h("span", { class: "chip chip-constraint" }, c));
+}
+
+/** A table schema: one row per column (name, type, description, constraints). */
+function tableSchema(schema) {
+  const others = (schema.constraints && schema.constraints.other) || [];
+  return h("div", { class: "table-schema" },
+    h("table", { class: "table table-compact" },
+      h("thead", null, h("tr", null, ["Column", "Type", "Description", "Constraints"].map((t) => h("th", null, t)))),
+      h("tbody", null, schema.columns.map((c) =>
+        h("tr", { "data-column": String(c.name) },
+          h("td", { class: "col-name" }, h("code", null, String(c.name))),
+          h("td", { class: "col-type" }, String(c.type)),
+          h("td", { class: "col-description" }, c.description === null || c.description === undefined ? h("span", { class: "muted" }, "—") : String(c.description)),
+          h("td", { class: "col-constraints" }, constraintChips(c.constraints)))))),
+    others.length ? h("p", { class: "table-constraints muted" }, "Table constraints: ", others.map((o, i) => [i ? ", " : "", h("code", null, String(o))])) : null);
+}
+
+/** Rows of a table, under a header of the schema's columns. */
+function tableRecords(table) {
+  const names = table.schema.columns.map((c) => String(c.name));
+  const cell = (v) => v === null || v === undefined ? h("span", { class: "muted" }, "null")
+    : typeof v === "number" ? h("span", { class: "num" }, formatNumber(v)) : String(v);
+  return h("table", { class: "table table-compact table-records" },
+    h("thead", null, h("tr", null, table.schema.columns.map((c) => h("th", { title: String(c.type) }, String(c.name))))),
+    h("tbody", null, table.records.map((r) => h("tr", null, names.map((n) => h("td", null, cell(r && r[n])))))));
+}
+
+/** Each column, with the columns of other assets it is computed from. */
+function columnLineage(depsByColumn) {
+  return h("ul", { class: "column-lineage" }, Object.entries(depsByColumn).map(([column, deps]) =>
+    h("li", { "data-column": column }, h("code", null, column), " ← ",
+      (Array.isArray(deps) ? deps : []).map((d, i) => [i ? ", " : "",
+        keyLink(keyFromString(String(d && d.asset_key))), " ", h("code", null, String(d && d.column_name))]))));
 }
