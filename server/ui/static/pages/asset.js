@@ -118,9 +118,15 @@ function metadataTable(metadata) {
   const entries = Object.entries(metadata || {});
   if (!entries.length) return h("span", { class: "muted" }, "none");
   return h("table", { class: "table table-compact metadata-table" },
-    h("tbody", null, entries.map(([name, entry]) =>
-      h("tr", { "data-metadata": name }, h("th", null, name), h("td", null, metadataValue(entry)), h("td", { class: "muted kind" }, entry.kind)))));
+    h("tbody", null, entries.map(([name, entry]) => WIDE_KINDS.has(entry.kind)
+      // A table is too wide for the value column: it takes the row's whole width, under its name.
+      ? h("tr", { "data-metadata": name, class: "metadata-wide" }, h("td", { colspan: 3 },
+        h("div", { class: "metadata-wide-head" }, h("strong", null, name), h("span", { class: "muted kind" }, entry.kind)),
+        h("div", { class: "metadata-wide-value" }, metadataValue(entry))))
+      : h("tr", { "data-metadata": name }, h("th", null, name), h("td", null, metadataValue(entry)), h("td", { class: "muted kind" }, entry.kind)))));
 }
+
+const WIDE_KINDS = new Set(["table", "table_schema"]);
 
 function definition(asset) {
   const schema = asset.config_schema;
