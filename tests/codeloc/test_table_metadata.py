@@ -50,7 +50,12 @@ LINEAGE = TableColumnLineage(
 
 def test_a_column_is_a_nullable_string_unless_told() -> None:
     column = TableColumn("name")
-    assert (column.name, column.type, column.description, column.tags) == ("name", "string", None, {})
+    assert (column.name, column.type, column.description, column.tags) == (
+        "name",
+        "string",
+        None,
+        {},
+    )
     assert column.constraints == TableColumnConstraints(nullable=True, unique=False, other=[])
     assert TableColumnConstraints().other == []
     assert TableSchema([column]).constraints == TableConstraints(other=[])
@@ -84,7 +89,7 @@ def test_values_of_the_wrong_type_are_refused(build: object) -> None:
 def test_record_values_are_scalars() -> None:
     record = TableRecord({"s": "x", "i": 1, "f": 1.5, "b": True, "n": None})
     assert record.data == {"s": "x", "i": 1, "f": 1.5, "b": True, "n": None}
-    with pytest.raises(TypeError, match="'a'.*list"):
+    with pytest.raises(TypeError, match=r"'a'.*list"):
         TableRecord({"a": [1]})
 
 

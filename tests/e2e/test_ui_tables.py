@@ -57,7 +57,9 @@ def test_the_column_schema_is_a_table_of_columns(
     page = browser_page
     page.goto(f"{tables_server.url}/#/assets/orders")
     schema = page.locator('.kv tr[data-metadata="dagster/column_schema"] .table-schema')
-    expect(schema.locator("thead th")).to_have_text(["Column", "Type", "Description", "Constraints"])
+    expect(schema.locator("thead th")).to_have_text(
+        ["Column", "Type", "Description", "Constraints"]
+    )
     expect(schema.locator("tbody tr")).to_have_count(3)
     order_id = schema.locator('tr[data-column="order_id"] td')
     expect(order_id).to_have_text(["order_id", "int", "The order's id.", "not nullunique"])
@@ -90,7 +92,9 @@ def test_a_materializations_rows_and_lineage_show_as_tables(
     expect(
         latest.locator('tr[data-metadata="dagster/column_schema"] tr[data-column="order_id"]')
     ).to_be_visible()
-    lineage = latest.locator('tr[data-metadata="dagster/column_lineage"] li[data-column="order_id"]')
+    lineage = latest.locator(
+        'tr[data-metadata="dagster/column_lineage"] li[data-column="order_id"]'
+    )
     expect(lineage).to_contain_text("raw_orders")
     expect(lineage).to_contain_text("id")
     expect(lineage.locator("a")).to_have_attribute("href", "#/assets/raw_orders")
