@@ -178,7 +178,7 @@ def _to_table_schema(schema: Mapping[str, Any], msg: snap_pb.TableSchema) -> Non
             nullable=cons["nullable"],
             unique=cons["unique"],
             other_constraints=cons["other"],
-            tags=column["tags"],
+            tags=[snap_pb.ColumnTag(key=k, value=v) for k, v in column["tags"].items()],
         )
         if column["description"] is not None:
             col.description = column["description"]
@@ -197,7 +197,7 @@ def _from_table_schema(msg: snap_pb.TableSchema) -> dict[str, Any]:
                     "unique": c.unique,
                     "other": list(c.other_constraints),
                 },
-                "tags": dict(c.tags),
+                "tags": {t.key: t.value for t in c.tags},
             }
             for c in msg.columns
         ],

@@ -82,7 +82,7 @@ vendor_feed = AssetSpec(
                     "int",
                     description="The order id.",
                     constraints=TableColumnConstraints(nullable=False, unique=True, other=[">0"]),
-                    tags={"pk": "yes"},
+                    tags={"pk": "yes", "domain": "sales", "a": "first?"},
                 ),
                 TableColumn("amount", "float"),
             ],

@@ -260,3 +260,20 @@ def test_an_assembler_bounds_the_assets_and_keys_it_builds() -> None:
     assembler = convert.SnapshotAssembler(max_assets=6)
     assembler.add(chunk)
     assert len(assembler.result().assets[0].deps) == 10
+
+
+def test_table_metadata_keeps_its_types_and_order(rich: LocationSnapshot) -> None:
+    orders = next(n for n in through_the_wire(rich).assets if n.key == AssetKey(["raw", "orders"]))
+    schema = orders.metadata["dagster/column_schema"].schema
+    assert list(schema.columns[0].tags) == ["pk", "domain", "a"]  # the order the user wrote
+    assert schema.columns[0].constraints.other == [">0"]
+    assert schema.constraints.other == ["amount >= 0"]
+    first, second = orders.metadata["sample"].records
+    assert [type(v) for v in first.data.values()] == [int, float, bool, type(None), str]
+    assert second.data["id"] == 2**62
+    assert list(first.data) == ["id", "amount", "paid", "note", "who"]
+    lineage = orders.metadata["dagster/column_lineage"].lineage
+    assert [d.asset_key for d in lineage.deps_by_column["id"]] == [
+        AssetKey("b"),
+        AssetKey(["vendor", "feed"]),
+    ]

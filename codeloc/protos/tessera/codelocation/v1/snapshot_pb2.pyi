@@ -217,23 +217,6 @@ Global___TableSchema: typing_extensions.TypeAlias = TableSchema
 class TableColumn(google.protobuf.message.Message):
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
-    @typing.final
-    class TagsEntry(google.protobuf.message.Message):
-        DESCRIPTOR: google.protobuf.descriptor.Descriptor
-
-        KEY_FIELD_NUMBER: builtins.int
-        VALUE_FIELD_NUMBER: builtins.int
-        key: builtins.str
-        value: builtins.str
-        def __init__(
-            self,
-            *,
-            key: builtins.str = ...,
-            value: builtins.str = ...,
-        ) -> None: ...
-        _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["key", b"key", "value", b"value"]
-        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-
     NAME_FIELD_NUMBER: builtins.int
     TYPE_FIELD_NUMBER: builtins.int
     DESCRIPTION_FIELD_NUMBER: builtins.int
@@ -249,7 +232,9 @@ class TableColumn(google.protobuf.message.Message):
     @property
     def other_constraints(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
     @property
-    def tags(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.str]: ...
+    def tags(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___ColumnTag]:
+        """Repeated rather than a map, to keep the order the user wrote."""
+
     def __init__(
         self,
         *,
@@ -259,7 +244,7 @@ class TableColumn(google.protobuf.message.Message):
         nullable: builtins.bool = ...,
         unique: builtins.bool = ...,
         other_constraints: collections.abc.Iterable[builtins.str] | None = ...,
-        tags: collections.abc.Mapping[builtins.str, builtins.str] | None = ...,
+        tags: collections.abc.Iterable[Global___ColumnTag] | None = ...,
     ) -> None: ...
     _HasFieldArgType: typing_extensions.TypeAlias = typing.Literal["_description", b"_description", "description", b"description"]
     def HasField(self, field_name: _HasFieldArgType) -> builtins.bool: ...
@@ -270,6 +255,25 @@ class TableColumn(google.protobuf.message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
 
 Global___TableColumn: typing_extensions.TypeAlias = TableColumn
+
+@typing.final
+class ColumnTag(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: builtins.int
+    VALUE_FIELD_NUMBER: builtins.int
+    key: builtins.str
+    value: builtins.str
+    def __init__(
+        self,
+        *,
+        key: builtins.str = ...,
+        value: builtins.str = ...,
+    ) -> None: ...
+    _ClearFieldArgType: typing_extensions.TypeAlias = typing.Literal["key", b"key", "value", b"value"]
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+
+Global___ColumnTag: typing_extensions.TypeAlias = ColumnTag
 
 @typing.final
 class Table(google.protobuf.message.Message):
