@@ -74,3 +74,24 @@ def test_the_config_dialog_of_a_graph_asset_takes_its_ops_config(
     assert run["run_config"]["ops"] == {
         "scaled": {"ops": {"inner": {"ops": {"scale": {"config": {"k": 4, "ratio": 0.25}}}}}}
     }
+
+
+def test_the_config_dialog_of_a_multi_asset_has_one_form_under_its_node_name(
+    graph_server: TesseraServer, browser_page: Page
+) -> None:
+    page = browser_page
+    open_ui(page, graph_server, "assets/m")
+    button = page.locator("#materialize")
+    expect(button).to_have_text("Materialize all 2…")
+    button.click()
+    dialog = page.locator("dialog.modal")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator('[name="base"]')).to_have_count(1)  # both assets share the node's
+    dialog.locator('[name="base"]').fill("7")
+    dialog.get_by_role("button", name="Launch run").click()
+    page.wait_for_url(re.compile(r"#/runs/[0-9a-f-]{36}$"))
+    wait_for_run_status(page, "SUCCESS")
+    with graph_server.client() as client:
+        run = client.get(f"/api/v1/runs/{run_id_of(page)}").json()
+    assert run["run_config"]["ops"] == {"mn": {"config": {"base": 7}}}
+    assert sorted(run["asset_keys"]) == [["m"], ["n"]]

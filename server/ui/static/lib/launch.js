@@ -20,8 +20,8 @@ async function fetchAssets(keys, width = 8) {
   return out;
 }
 
-/** The op name that run config uses for an asset: its key's last segment. */
-const opName = (asset) => asset.key[asset.key.length - 1];
+/** The name run config uses for an asset: its node's (shared by a multi-asset's assets). */
+const opName = (asset) => asset.node_name ?? asset.key[asset.key.length - 1];
 
 function launched(runs) {
   const links = runs.map((r) => h("li", null,
@@ -54,7 +54,9 @@ export async function materialize(keys, known = []) {
     toast(errorBox(err), "error");
     return null;
   }
-  const configurable = assets.filter((a) => a.config_schema || a.ops_config_schema);
+  // One form per node: the assets of a multi-asset share its config.
+  const configurable = [...new Map(assets.filter((a) => a.config_schema || a.ops_config_schema)
+    .map((a) => [opName(a), a])).values()];
   if (!configurable.length) {
     try {
       const { runs } = await launchRuns({ selection: keys });
@@ -121,7 +123,7 @@ function openDialog(keys, assets, configurable, added = []) {
     const tabForm = h("button", { type: "button", class: "tab active", "aria-pressed": "true", onclick: () => switchTo("form") }, "Form");
     const tabJson = h("button", { type: "button", class: "tab", "aria-pressed": "false", onclick: () => switchTo("json") }, "JSON");
     const launchButton = h("button", { type: "submit", class: "btn btn-primary" }, "Launch run");
-    const others = assets.length - configurable.length;
+    const others = assets.filter((a) => !a.config_schema && !a.ops_config_schema).length;
 
     const dialog = h("dialog", { class: "modal", "aria-labelledby": "launch-title" },
       h("form", { method: "dialog", novalidate: true, onsubmit: (e) => { e.preventDefault(); submit(); } },
