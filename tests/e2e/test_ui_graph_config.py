@@ -3,6 +3,7 @@ a form of its ops' config (``ops_config_schema``), and the run gets it nested un
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,7 +59,8 @@ def test_the_config_dialog_of_a_graph_asset_takes_its_ops_config(
     dialog.get_by_role("button", name="JSON").click()
     editor = dialog.locator('textarea[name="run_config"]')
     expect(editor).to_have_value(re.compile(r'"scaled": \{\s*"ops": \{\s*"inner"'))
-    editor.fill('{"ops": {"scaled": {"ops": {"inner": {"ops": {"scale": {"config": {"k": "x"}}}}}}}}')
+    bad = {"ops": {"scaled": {"ops": {"inner": {"ops": {"scale": {"config": {"k": "x"}}}}}}}}
+    editor.fill(json.dumps(bad))
     dialog.get_by_role("button", name="Launch run").click()
     expect(dialog.locator(".dialog-error")).to_contain_text(
         "ops.scaled.ops.inner.ops.scale.config.k must be an integer"
