@@ -236,7 +236,9 @@ function openDialog(keys, assets, configurable, added = []) {
       if (!(err instanceof ApiError) || mode !== "form") return;
       // A 422 names the field (and the asset): show it next to that field too.
       const { field, asset } = err.body || {};
-      const target = forms.find(({ asset: a }) => keyString(a.key) === asset) || (forms.length === 1 ? forms[0] : null);
+      // The asset named may be another asset of a multi-asset's form: the same node.
+      const named = assets.find((a) => keyString(a.key) === asset);
+      const target = forms.find(({ asset: a }) => named && opName(a) === opName(named)) || (forms.length === 1 ? forms[0] : null);
       if (!field || !target) return;
       // A field of a graph asset's ops config is named from its entry, as "ops.inner.ops.scale.config.k".
       const path = String(field).split(".");
