@@ -579,7 +579,7 @@ def asset(
         sig, inputs = inspect_function(func, asset_key.to_user_string(), ins or {})
         sig = with_required_resources(sig, required_resource_keys)
         if config_schema is not None:
-            sig = _with_config_schema(sig, config_schema, asset_key.to_user_string())
+            sig = _with_config_schema(sig, config_schema, f"asset '{asset_key.to_user_string()}'")
         manager_key, bound = io_manager_key, resource_defs
         if io_manager_def is not None:
             if io_manager_key is not None:
@@ -630,6 +630,7 @@ def multi_asset(
     internal_asset_deps: Mapping[str, Iterable[CoercibleToAssetKey]] | None = None,
     group_name: str | None = None,
     description: str | None = None,
+    config_schema: Mapping[str, Any] | None = None,
     retry_policy: RetryPolicy | None = None,
     can_subset: bool = False,
     required_resource_keys: Iterable[str] | None = None,
@@ -646,6 +647,8 @@ def multi_asset(
     the other outputs) says which. A multi-asset with ``can_subset=False`` materializes all
     its assets or none: selecting some of them is refused. One with ``can_subset=True`` is
     told the selection (``context.selected_output_names``) and must produce only that.
+    ``config_schema`` is classic config (a dict of fields), read with ``context.op_config``
+    from the run config's ``{"ops": {name: {"config": …}}}``, ``name`` being the node's.
     """
     if bool(outs) == bool(specs):
         raise DefinitionError("multi_asset needs exactly one of outs= or specs=")
@@ -658,6 +661,14 @@ def multi_asset(
     def build(func: Callable[..., Any]) -> AssetsDefinition:
         node = name or func.__name__
         sig, inputs = inspect_function(func, node, ins or {})
+        if config_schema is not None:
+            if not isinstance(config_schema, Mapping):
+                # As the reference: a multi-asset's config is an object of fields.
+                raise DefinitionError(
+                    f"multi_asset '{node}': config_schema= takes a dict of fields "
+                    f"(name -> type or Field), got {config_schema!r}"
+                )
+            sig = _with_config_schema(sig, config_schema, f"multi_asset '{node}'")
         extra_deps = list(deps or ())
         input_keys = [i.key for i in inputs]
         built: list[AssetSpec] = []
@@ -805,16 +816,17 @@ def flatten_assets(items: Iterable[Any]) -> tuple[list[AssetsDefinition], list[A
 
 
 def _with_config_schema(sig: Signature, schema: Any, owner: str) -> Signature:
-    """``sig`` with the classic config ``schema``; a ``Config`` parameter as well is refused."""
+    """``sig`` with the classic config ``schema``; a ``Config`` parameter as well is refused.
+    ``owner`` names the definition in errors (``asset 'a'``)."""
     if sig.config_param is not None:
         raise DefinitionError(
-            f"asset '{owner}': give either config_schema= or a Config parameter "
+            f"{owner}: give either config_schema= or a Config parameter "
             f"('{sig.config_param}'), not both"
         )
     # Imported here: only assets with classic config need it.
     from codeloc._config_schema import ConfigSchema
 
-    return replace(sig, config_schema=ConfigSchema(schema, f"asset '{owner}'"))
+    return replace(sig, config_schema=ConfigSchema(schema, owner))
 
 
 BY_OUTPUT_NAME_ARGS = {

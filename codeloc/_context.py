@@ -14,7 +14,7 @@ from codeloc._definition_view import DefinitionView
 from codeloc._errors import TesseraError
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue, normalize_metadata
-from codeloc._runs import AssetMaterialization, Event, EventType
+from codeloc._runs import AssetMaterialization, logged_materialization
 from codeloc._step_logs import StepLogs
 
 __all__ = ["AssetExecutionContext", "RunInfo", "build_asset_context"]
@@ -167,21 +167,7 @@ class AssetExecutionContext:
                 f"{self._where}: context.log_event takes an AssetMaterialization, "
                 f"not {type(event).__name__}"
             )
-        key = AssetKey.from_coercible(event.asset_key)
-        metadata = normalize_metadata(event.metadata)
-        self._logs.send(
-            Event(
-                EventType.ASSET_MATERIALIZATION,
-                self.run_id,
-                step_key=self.step_key,
-                asset_key=key,
-                message=f"materialized '{key.to_user_string()}'",
-                metadata=metadata,
-                materialization=AssetMaterialization(
-                    key, metadata, dict(event.tags), event.code_version, event.data_version
-                ),
-            )
-        )
+        self._logs.send(logged_materialization(event, self.run_id, self.step_key))
 
     def add_output_metadata(
         self,

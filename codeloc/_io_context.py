@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from codeloc._errors import TesseraError
 from codeloc._key import AssetKey, CoercibleToAssetKey
 from codeloc._metadata import MetadataValue, normalize_metadata
+from codeloc._runs import AssetMaterialization, logged_materialization
+from codeloc._spec import AssetSpec
 from codeloc._step_logs import StepLogs
 
 __all__ = [
@@ -139,7 +141,7 @@ class OutputContext(_IOContext):
     without one, ``partition_key`` of an unpartitioned asset) raises ``TesseraError``.
     """
 
-    __slots__ = ("_logged_metadata",)
+    __slots__ = ("_asset_spec", "_logged_events", "_logged_metadata", "_mapping_key", "_version")
 
     def __init__(
         self,
@@ -154,6 +156,9 @@ class OutputContext(_IOContext):
         config: Any = None,
         partition_key: str | None = None,
         logs: StepLogs | None = None,
+        asset_spec: AssetSpec | None = None,
+        mapping_key: str | None = None,
+        version: str | None = None,
     ) -> None:
         super().__init__(
             asset_key,
@@ -168,11 +173,33 @@ class OutputContext(_IOContext):
             logs=logs,
         )
         self._logged_metadata: dict[str, MetadataValue] = {}
+        self._logged_events: list[AssetMaterialization] = []
+        self._asset_spec = asset_spec
+        self._mapping_key = mapping_key
+        self._version = version
 
     @property
     def asset_key(self) -> AssetKey:
         """The key of the asset whose value is stored."""
         return _given(self, "asset_key", self._asset_key)
+
+    @property
+    def asset_spec(self) -> AssetSpec:
+        """The ``AssetSpec`` of the asset whose value is stored: its key, group, code version,
+        metadata, tags, kinds, owners and description, as defined."""
+        return _given(self, "asset_spec", self._asset_spec)
+
+    @property
+    def mapping_key(self) -> str | None:
+        """The key of a mapped (dynamic) output: ``None``, as Tessera has no mapped outputs
+        (a context built with ``mapping_key=`` has it)."""
+        return self._mapping_key
+
+    @property
+    def version(self) -> str | None:
+        """The version of the output for memoization: ``None``, as Tessera has none (the
+        asset's ``code_version`` is on ``asset_spec``); a built context has what it was given."""
+        return self._version
 
     @property
     def name(self) -> str:
@@ -185,8 +212,10 @@ class OutputContext(_IOContext):
         return self._definition_metadata
 
     def get_identifier(self) -> list[str]:
-        """``[run_id, step_key, name]``: an identifier of this output in this run."""
-        return [self.run_id, self.step_key, self.name]
+        """``[run_id, step_key, name]``: an identifier of this output in this run (then the
+        ``mapping_key``, when there is one)."""
+        identifier = [self.run_id, self.step_key, self.name]
+        return identifier if self._mapping_key is None else [*identifier, self._mapping_key]
 
     def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
         """Add metadata to the materialization of the asset being stored."""
@@ -196,6 +225,24 @@ class OutputContext(_IOContext):
         """What ``add_output_metadata`` added, as typed values."""
         return dict(self._logged_metadata)
 
+    def log_event(self, event: AssetMaterialization) -> None:
+        """Record a materialization of ``event.asset_key`` now, as a run event of the step
+        (before the materialization of the asset being stored), as ``context.log_event``.
+
+        Only ``AssetMaterialization`` is accepted: the SDK has no observation events.
+        """
+        if not isinstance(event, AssetMaterialization):
+            raise TesseraError(
+                f"OutputContext.log_event takes an AssetMaterialization, not {type(event).__name__}"
+            )
+        self._logged_events.append(event)
+        if self._logs is not None:
+            self._logs.send(logged_materialization(event, self.run_id, self._step_key))
+
+    def get_logged_events(self) -> list[AssetMaterialization]:
+        """What ``log_event`` recorded, in order."""
+        return list(self._logged_events)
+
 
 class InputContext(_IOContext):
     """What ``IOManager.load_input`` is told about the value it loads.
@@ -204,7 +251,7 @@ class InputContext(_IOContext):
     stored with, so that a manager finds the value where ``handle_output`` put it.
     """
 
-    __slots__ = ("_upstream_factory", "_upstream_output")
+    __slots__ = ("_input_metadata", "_upstream_factory", "_upstream_output")
 
     def __init__(
         self,
@@ -235,6 +282,7 @@ class InputContext(_IOContext):
         )
         self._upstream_output = upstream_output
         self._upstream_factory: Callable[[], OutputContext] | None = None
+        self._input_metadata: dict[str, MetadataValue] = {}
 
     @classmethod
     def _with_upstream_from(
@@ -267,6 +315,17 @@ class InputContext(_IOContext):
         if self._upstream_output is None and self._upstream_factory is not None:
             self._upstream_output = self._upstream_factory()
         return self._upstream_output
+
+    def add_input_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Add metadata about the value loaded: after ``load_input`` returns, it goes on a
+        ``DEBUG`` ``ENGINE_EVENT`` of the step, with the input's asset key (the reference's
+        goes on its ``LOADED_INPUT`` event, which Tessera has not)."""
+        self._input_metadata.update(normalize_metadata(metadata))
+
+    def consume_logged_metadata(self) -> dict[str, MetadataValue]:
+        """What ``add_input_metadata`` added, as typed values; the context then holds none."""
+        metadata, self._input_metadata = self._input_metadata, {}
+        return metadata
 
     def get_identifier(self) -> list[str]:
         """The identifier of the upstream output (see ``OutputContext.get_identifier``)."""
@@ -310,16 +369,20 @@ def build_output_context(
     name: str | None = None,
     definition_metadata: Mapping[str, Any] | None = None,
     run_id: str | None = None,
+    mapping_key: str | None = None,
     config: Any = None,
+    version: str | None = None,
     resource_config: Any = None,
     resources: Mapping[str, Any] | None = None,
     asset_key: CoercibleToAssetKey | None = None,
     partition_key: str | None = None,
+    asset_spec: AssetSpec | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> OutputContext:
     """An ``OutputContext`` for calling ``handle_output`` directly in a test.
 
-    ``metadata`` is the older name of ``definition_metadata``.
+    ``metadata`` is the older name of ``definition_metadata``. ``asset_spec`` does not give
+    ``asset_key`` (as in the reference): give both for a context with both.
     """
     return OutputContext(
         AssetKey.from_coercible(asset_key) if asset_key is not None else None,
@@ -331,6 +394,9 @@ def build_output_context(
         resource_config=resource_config,
         config=config,
         partition_key=partition_key,
+        asset_spec=asset_spec,
+        mapping_key=mapping_key,
+        version=version,
     )
 
 

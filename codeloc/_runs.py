@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal, get_args
 
 from codeloc._key import AssetKey
-from codeloc._metadata import MetadataValue
+from codeloc._metadata import MetadataValue, normalize_metadata
 
 __all__ = [
     "EXECUTOR_NAMES",
@@ -24,6 +24,7 @@ __all__ = [
     "EventType",
     "ExecutorName",
     "RunStatus",
+    "logged_materialization",
 ]
 
 ExecutorName = Literal["multiprocess", "in_process", "celery"]
@@ -131,3 +132,24 @@ class Event:
             "message": self.message,
             "metadata": {k: v.value for k, v in self.metadata.items()},
         }
+
+
+def logged_materialization(
+    logged: AssetMaterialization, run_id: str, step_key: str | None
+) -> Event:
+    """The run event of a materialization that user code logs itself (``log_event`` of a
+    step's context or of an IO manager's ``OutputContext``), its key and metadata normalized:
+    ``AssetMaterialization(asset_key="a/b", metadata={"n": 1})`` as given by a user."""
+    key = AssetKey.from_coercible(logged.asset_key)
+    metadata = normalize_metadata(logged.metadata)
+    return Event(
+        EventType.ASSET_MATERIALIZATION,
+        run_id,
+        step_key=step_key,
+        asset_key=key,
+        message=f"materialized '{key.to_user_string()}'",
+        metadata=metadata,
+        materialization=AssetMaterialization(
+            key, metadata, dict(logged.tags), logged.code_version, logged.data_version
+        ),
+    )

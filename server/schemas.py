@@ -192,6 +192,9 @@ class AssetPublic(BaseModel):
     deps: list[list[str]]
     dependents: list[list[str]]
     config_schema: dict[str, Any] | None
+    #: a graph-backed asset's: the JSON Schema of the ``ops`` entry of its run config, its
+    #: ops' config, as ``{"ops": {node_name: {"ops": {op: {"config": …}}}}}``
+    ops_config_schema: dict[str, Any] | None = None
     latest_materialization: MaterializationPublic | None
     stale: bool
     stale_causes: list[StaleCausePublic]

@@ -18,6 +18,7 @@ from codeloc._io_context import InputContext, OutputContext
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
 from codeloc._retry import RetryRequested
+from codeloc._runs import Event, EventType
 from codeloc._signature import InputSpec
 from codeloc._spec import AssetSpec
 from codeloc._step_logs import StepLogs
@@ -59,6 +60,7 @@ def _output_context(
         resources=run.resources,
         resource_config=run.resource_configs.get(io_key),
         logs=logs,
+        asset_spec=spec,
     )
 
 
@@ -100,7 +102,7 @@ def load_input(run: RunContext, step: Step, inp: InputSpec, logs: StepLogs) -> A
         logs=logs,
     )
     try:
-        return manager.load_input(context)
+        value = manager.load_input(context)
     except (RunInterrupted, RetryRequested):
         raise
     except Exception as exc:
@@ -109,6 +111,22 @@ def load_input(run: RunContext, step: Step, inp: InputSpec, logs: StepLogs) -> A
             f"'{inp.key.to_user_string()}') with IO manager '{io_key}': "
             f"{type(exc).__name__}: {exc}"
         ) from exc
+    metadata = context.consume_logged_metadata()
+    if metadata:
+        # The reference puts it on a LOADED_INPUT event; the nearest of Tessera's is this.
+        logs.send(
+            Event(
+                EventType.ENGINE_EVENT,
+                run.run_id,
+                level="DEBUG",
+                step_key=step.key,
+                asset_key=inp.key,
+                message=f"loaded input '{inp.param}' (asset '{inp.key.to_user_string()}') "
+                f"with IO manager '{io_key}'",
+                metadata=metadata,
+            )
+        )
+    return value
 
 
 def store_output(

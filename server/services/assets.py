@@ -266,6 +266,9 @@ def _asset_view(
         "deps": [k.path for k in node.parents],
         "dependents": [k.path for k in node.children],
         "config_schema": dict(snap.config_schema) if snap and snap.config_schema else None,
+        "ops_config_schema": dict(snap.ops_config_schema)
+        if snap and snap.ops_config_schema
+        else None,
         "latest_materialization": _materialization_view(latest) if latest else None,
         "stale": bool(causes),
         "stale_causes": [

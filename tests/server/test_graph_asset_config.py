@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from codeloc import AssetKey, AssetsDefinition, ConfigMapping, Field, graph, graph_asset, op
@@ -123,3 +124,19 @@ def test_a_launch_with_bad_op_config_is_refused_with_422_naming_the_field(
             launch({"scale": {"config": {"k": 2}}, "nope": {}}), 422, "scaled", "ops.inner.ops.nope"
         )
         assert api.get("/api/v1/runs").json()["runs"] == []  # refused before any run
+
+
+def test_the_rest_asset_carries_the_schema_of_its_ops_config(
+    tmp_path: Path, start_location: Callable[..., LocationServer], database_url: str
+) -> None:
+    locations = {"graphs": start_location("srv_graph_config", "graphs")}
+    with app_for(tmp_path, database_url, locations) as api:
+        wait_loaded(api, "graphs")
+        asset = api.get("/api/v1/assets/scaled").json()
+    assert asset["config_schema"] is None  # the graph asset takes no config of its own
+    schema = asset["ops_config_schema"]
+    config = schema["properties"]["inner"]["properties"]["ops"]["properties"]["scale"]
+    assert config["properties"]["config"]["required"] == ["k"]
+    validator = jsonschema.Draft202012Validator(schema)
+    assert validator.is_valid({"inner": {"ops": {"scale": {"config": {"k": 2}}}}})
+    assert not validator.is_valid({"inner": {"ops": {"scale": {"config": {"k": "2"}}}}})

@@ -1,5 +1,6 @@
 // Materialize: launch runs for a set of assets. Assets with a config schema get a form
-// (generated from the schema, validated here first); the rest launch straight away.
+// (generated from the schema, validated here first), and so does a graph asset whose ops
+// take config (its `ops_config_schema`, under `ops`); the rest launch straight away.
 
 import { ApiError, getAsset, launchRuns } from "./api.js";
 import { errorBox, h, keyLink, keyString, toast } from "./dom.js";
@@ -19,8 +20,8 @@ async function fetchAssets(keys, width = 8) {
   return out;
 }
 
-/** The op name that run config uses for an asset: its key's last segment. */
-const opName = (asset) => asset.key[asset.key.length - 1];
+/** The name run config uses for an asset: its node's (shared by a multi-asset's assets). */
+const opName = (asset) => asset.node_name ?? asset.key[asset.key.length - 1];
 
 function launched(runs) {
   const links = runs.map((r) => h("li", null,
@@ -53,7 +54,9 @@ export async function materialize(keys, known = []) {
     toast(errorBox(err), "error");
     return null;
   }
-  const configurable = assets.filter((a) => a.config_schema);
+  // One form per node: the assets of a multi-asset share its config.
+  const configurable = [...new Map(assets.filter((a) => a.config_schema || a.ops_config_schema)
+    .map((a) => [opName(a), a])).values()];
   if (!configurable.length) {
     try {
       const { runs } = await launchRuns({ selection: keys });
@@ -97,15 +100,22 @@ function addedNote(added, assets) {
 
 function openDialog(keys, assets, configurable, added = []) {
   return new Promise((resolve) => {
+    // Each configurable asset: a form for its own config, and one for its ops' (a graph
+    // asset's), read into `{"config": …}` and `{"ops": …}` of its run config entry.
     const forms = configurable.map((asset, i) => ({
       asset,
-      form: new SchemaForm(asset.config_schema, { idPrefix: `cfg-${i}` }),
+      form: asset.config_schema ? new SchemaForm(asset.config_schema, { idPrefix: `cfg-${i}` }) : null,
+      opsForm: asset.ops_config_schema ? new SchemaForm(asset.ops_config_schema, { idPrefix: `ops-${i}` }) : null,
     }));
+    const formsOf = ({ form, opsForm }) => [form, opsForm].filter(Boolean);
     const errorArea = h("div", { class: "dialog-error", "aria-live": "assertive" });
     const jsonEditor = h("textarea", { class: "mono run-config-json", rows: 14, spellcheck: "false", name: "run_config", "aria-label": "Run config (JSON)" });
-    const formPane = h("div", { class: "config-forms" }, forms.map(({ asset, form }) =>
+    const formPane = h("div", { class: "config-forms" }, forms.map(({ asset, form, opsForm }) =>
       h("section", { class: "config-asset", "data-asset": keyString(asset.key) },
-        h("h3", null, "Config of ", keyLink(asset.key)), form.element)));
+        h("h3", null, "Config of ", keyLink(asset.key)),
+        form ? form.element : null,
+        opsForm ? h("div", { class: "config-ops", "data-ops-of": keyString(asset.key) },
+          h("h4", null, "Config of its ops"), opsForm.element) : null)));
     const jsonPane = h("div", { class: "config-json", hidden: true },
       h("p", { class: "muted" }, "The whole run config: ", h("code", null, "{\"ops\": {name: {\"config\": …}}, \"resources\": …}"), "."),
       jsonEditor);
@@ -113,7 +123,7 @@ function openDialog(keys, assets, configurable, added = []) {
     const tabForm = h("button", { type: "button", class: "tab active", "aria-pressed": "true", onclick: () => switchTo("form") }, "Form");
     const tabJson = h("button", { type: "button", class: "tab", "aria-pressed": "false", onclick: () => switchTo("json") }, "JSON");
     const launchButton = h("button", { type: "submit", class: "btn btn-primary" }, "Launch run");
-    const others = assets.length - configurable.length;
+    const others = assets.filter((a) => !a.config_schema && !a.ops_config_schema).length;
 
     const dialog = h("dialog", { class: "modal", "aria-labelledby": "launch-title" },
       h("form", { method: "dialog", novalidate: true, onsubmit: (e) => { e.preventDefault(); submit(); } },
@@ -131,10 +141,15 @@ function openDialog(keys, assets, configurable, added = []) {
     function formConfig() {
       const ops = {};
       const errors = [];
-      for (const { asset, form } of forms) {
-        const { value, errors: found } = form.read();
-        errors.push(...found);
-        if (Object.keys(value).length) ops[opName(asset)] = { config: value };
+      for (const { asset, form, opsForm } of forms) {
+        const entry = {};
+        for (const [part, f] of [["config", form], ["ops", opsForm]]) {
+          if (!f) continue;
+          const { value, errors: found } = f.read();
+          errors.push(...found);
+          if (Object.keys(value).length) entry[part] = value;
+        }
+        if (Object.keys(entry).length) ops[opName(asset)] = entry;
       }
       return { config: Object.keys(ops).length ? { ops } : {}, errors };
     }
@@ -144,7 +159,7 @@ function openDialog(keys, assets, configurable, added = []) {
       errorArea.replaceChildren();
       if (next === "json") {
         jsonEditor.value = JSON.stringify(formConfig().config, null, 2);
-        for (const { form } of forms) form.showErrors([]);
+        for (const f of forms.flatMap(formsOf)) f.showErrors([]);
       }
       mode = next;
       formPane.hidden = mode !== "form";
@@ -171,8 +186,11 @@ function openDialog(keys, assets, configurable, added = []) {
       for (const { asset } of forms) {
         const entry = ops[opName(asset)];
         if (!entry || typeof entry !== "object") continue;
-        for (const e of validate(asset.config_schema, entry.config ?? {})) {
-          errors.push(`ops.${opName(asset)}.config.${e.path.join(".")} ${e.message}`);
+        for (const [part, schema] of [["config", asset.config_schema], ["ops", asset.ops_config_schema]]) {
+          if (!schema) continue;
+          for (const e of validate(schema, entry[part] ?? {})) {
+            errors.push(`ops.${opName(asset)}.${[part, ...e.path].join(".")} ${e.message}`);
+          }
         }
       }
       return { config, errors };
@@ -218,8 +236,14 @@ function openDialog(keys, assets, configurable, added = []) {
       if (!(err instanceof ApiError) || mode !== "form") return;
       // A 422 names the field (and the asset): show it next to that field too.
       const { field, asset } = err.body || {};
-      const target = forms.find(({ asset: a }) => keyString(a.key) === asset) || (forms.length === 1 ? forms[0] : null);
-      if (field && target) target.form.showErrors([{ path: String(field).split("."), message: `— ${err.detail}` }]);
+      // The asset named may be another asset of a multi-asset's form: the same node.
+      const named = assets.find((a) => keyString(a.key) === asset);
+      const target = forms.find(({ asset: a }) => named && opName(a) === opName(named)) || (forms.length === 1 ? forms[0] : null);
+      if (!field || !target) return;
+      // A field of a graph asset's ops config is named from its entry, as "ops.inner.ops.scale.config.k".
+      const path = String(field).split(".");
+      const [f, at] = path[0] === "ops" && target.opsForm ? [target.opsForm, path.slice(1)] : [target.form, path];
+      if (f) f.showErrors([{ path: at, message: `— ${err.detail}` }]);
     }
 
     function close(result) {

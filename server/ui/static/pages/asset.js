@@ -61,7 +61,7 @@ function draw(root, { asset, history, graph }, ctx) {
     class: "btn btn-primary", type: "button", id: "materialize", disabled: Boolean(blocked),
     title: blocked || (multi ? `Launch a run that materializes the ${together} assets of the multi-asset '${multi.node_name}'` : "Launch a run that materializes this asset"),
     onclick: () => materialize([asset.key], [asset]),
-  }, `Materialize${multi ? ` all ${together}` : ""}${asset.config_schema ? "…" : ""}`);
+  }, `Materialize${multi ? ` all ${together}` : ""}${asset.config_schema || asset.ops_config_schema ? "…" : ""}`);
 
   replace(root,
     h("nav", { class: "breadcrumbs", "aria-label": "Breadcrumb" },
