@@ -48,6 +48,7 @@ __all__ = [
     "flatten_assets",
     "merge_resource_defs",
     "multi_asset",
+    "with_group",
 ]
 
 _NO_RESOURCES: frozenset[str] = frozenset()
@@ -227,7 +228,9 @@ class AssetsDefinition:
 
     @property
     def specs_by_key(self) -> dict[AssetKey, AssetSpec]:
-        return {s.key: s for s in self.specs}
+        """Each asset's spec, its group filled in (``"default"`` where none was given), as
+        the reference reads a defined asset back."""
+        return {s.key: with_group(s) for s in self.specs}
 
     @property
     def metadata_by_key(self) -> dict[AssetKey, Mapping[str, Any]]:
@@ -844,6 +847,11 @@ sets, in the order ``_by_output_name`` takes them."""
 def _by_output_name(*given: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
     """The ``*_by_output_name`` arguments of ``from_graph`` / ``from_op``, by spec field."""
     return {f: v for f, v in zip(BY_OUTPUT_NAME_ARGS, given, strict=True) if v}
+
+
+def with_group(spec: AssetSpec) -> AssetSpec:
+    """``spec`` with its group set: the group it was given, else ``"default"``."""
+    return spec if spec.group_name is not None else spec.replace(group_name=spec.group)
 
 
 def _doc(func: Callable[..., Any]) -> str | None:

@@ -10,6 +10,7 @@ from codeloc._assets import (
     AssetsDefinition,
     flatten_assets,
     merge_resource_defs,
+    with_group,
 )
 from codeloc._errors import ConfigInvalid, DefinitionError, SelectionError, UnknownResourceError
 from codeloc._graph import AssetGraph
@@ -139,10 +140,14 @@ class Definitions:
         return [spec.key for spec in self.resolve_all_asset_specs()]
 
     def resolve_all_asset_specs(self) -> list[AssetSpec]:
-        """The ``AssetSpec`` of every asset here, external ones included, in definition order."""
+        """The ``AssetSpec`` of every asset here, external ones included, in definition order;
+        each with its group (``"default"`` where none was given), as in the reference."""
         return [
-            *(spec for definition in self.assets for spec in definition.specs),
-            *self.external_specs,
+            with_group(spec)
+            for spec in (
+                *(spec for definition in self.assets for spec in definition.specs),
+                *self.external_specs,
+            )
         ]
 
     def load_asset_value(

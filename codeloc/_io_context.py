@@ -186,8 +186,10 @@ class OutputContext(_IOContext):
     @property
     def asset_spec(self) -> AssetSpec:
         """The ``AssetSpec`` of the asset whose value is stored: its key, group, code version,
-        metadata, tags, kinds, owners and description, as defined."""
-        return _given(self, "asset_spec", self._asset_spec)
+        metadata, tags, kinds, owners and description, as defined (the group ``"default"``
+        where none was given, as the reference reads it)."""
+        spec = _given(self, "asset_spec", self._asset_spec)
+        return spec if spec.group_name is not None else spec.replace(group_name=spec.group)
 
     @property
     def mapping_key(self) -> str | None:

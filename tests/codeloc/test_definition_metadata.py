@@ -324,3 +324,21 @@ def test_a_compute_kind_survives_replacing_attributes() -> None:
 
     replaced = modelled.spec.replace_attributes(tags={"u": "2"}, kinds={"dbt"})
     assert replaced.tags == {"compute_kind": "dbt cloud", "u": "2", "dagster/kind/dbt": ""}
+
+
+def test_a_defined_asset_reads_back_in_the_default_group_as_in_the_reference() -> None:
+    @asset
+    def ungrouped() -> int:
+        return 1
+
+    @asset(group_name="sales")
+    def grouped() -> int:
+        return 1
+
+    external = AssetSpec("outside")
+    assert ungrouped.specs_by_key[AssetKey("ungrouped")].group_name == "default"
+    assert grouped.specs_by_key[AssetKey("grouped")].group_name == "sales"
+    # A bare spec keeps no group until it is part of a Definitions, as in the reference.
+    assert external.group_name is None
+    specs = Definitions(assets=[ungrouped, grouped, external]).resolve_all_asset_specs()
+    assert [s.group_name for s in specs] == ["default", "sales", "default"]
