@@ -266,6 +266,9 @@ def test_config_form_is_validated_before_launch(
 ) -> None:
     page = browser_page
     with tessera_dev.client() as client:
+        # The run launched at the end reads `cereals`: stored here, so that this test does
+        # not depend on an earlier one having materialized it.
+        assert launch_and_wait(client, ["cereals"])[0]["status"] == "SUCCESS"
         before = run_count(client)
         open_ui(page, tessera_dev, "assets/top_cereals")
         page.click("#materialize")
