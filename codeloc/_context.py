@@ -197,6 +197,80 @@ class AssetExecutionContext:
         )
         self._output_metadata.setdefault(target, {}).update(normalize_metadata(metadata))
 
+    def add_asset_metadata(
+        self,
+        metadata: Mapping[str, Any],
+        asset_key: AssetKey | str | None = None,
+        partition_key: str | None = None,
+    ) -> None:
+        """Attach metadata to the materialization of ``asset_key`` this step records.
+
+        ``asset_key`` may be left out when the step materializes one asset; a key the step
+        does not materialize is refused, as in the reference. ``partition_key`` is refused
+        until partitions exist.
+        """
+        if partition_key is not None:
+            raise TesseraError(
+                f"{self._where}: add_asset_metadata(partition_key=...) needs partitions, "
+                "which this SDK does not have yet"
+            )
+        keys = self._keys
+        if asset_key is None:
+            if len(keys) != 1:
+                raise TesseraError(
+                    f"{self._where} materializes {len(keys)} assets; name one with "
+                    "add_asset_metadata(..., asset_key=)"
+                )
+            target = keys[0]
+        else:
+            target = AssetKey.from_coercible(asset_key)
+            if keys and target not in keys:
+                names = ", ".join(k.to_user_string() for k in keys)
+                raise TesseraError(
+                    f"{self._where} does not materialize asset '{target.to_user_string()}' "
+                    f"(it materializes {names})"
+                )
+        self._output_metadata.setdefault(target, {}).update(normalize_metadata(metadata))
+
+    def get_output_metadata(self, output_name: str = "result") -> dict[str, MetadataValue]:
+        """The metadata ``add_output_metadata`` added so far for output ``output_name`` (as
+        in the reference, not what ``add_asset_metadata`` added for its asset)."""
+        out: dict[str, MetadataValue] = {}
+        for target in (None, output_name):
+            out.update(self._output_metadata.get(target, {}))
+        return out
+
+    @property
+    def has_assets_def(self) -> bool:
+        """Whether the context is bound to the definition it executes (see ``assets_def``)."""
+        return self._assets_def is not None
+
+    @property
+    def is_subset(self) -> bool:
+        """Whether the step materializes only some of its definition's assets (a
+        ``can_subset=True`` multi-asset run for a selection)."""
+        definition = self.assets_def
+        return len(set(self._keys)) < len(definition.specs)
+
+    @property
+    def run_config(self) -> Mapping[str, Any]:
+        """The run's config, as launched (``context.run.run_config`` too)."""
+        return self.run.run_config
+
+    @property
+    def op_execution_context(self) -> AssetExecutionContext:
+        """This context: an op of a graph asset runs inside the asset's one step, with it."""
+        return self
+
+    def get_op_execution_context(self) -> AssetExecutionContext:
+        """This context (see ``op_execution_context``)."""
+        return self
+
+    @property
+    def has_partition_key(self) -> bool:
+        """``False``: the SDK has no partitions yet."""
+        return False
+
     def output_metadata_for(self, key: AssetKey, output_name: str) -> dict[str, MetadataValue]:
         out: dict[str, MetadataValue] = {}
         for target in (None, output_name, key):
