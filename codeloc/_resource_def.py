@@ -140,7 +140,8 @@ class ResourceDefinition:
                     "pass build_init_resource_context(...)"
                 )
             return contextmanager(fn)() if inspect.isgeneratorfunction(fn) else fn()
-        missing = sorted(k for k in self.required_resource_keys if not hasattr(context.resources, k))
+        given = context.resources
+        missing = sorted(k for k in self.required_resource_keys if not hasattr(given, k))
         if missing:
             raise UnknownResourceError(
                 f"resource '{name}' requires resource '{missing[0]}', which the context lacks"
