@@ -112,7 +112,8 @@ def test_build_resources_sets_up_each_kind_and_tears_down_on_exit() -> None:
     config = {"adder": {"config": {"x": 10}}}
     with build_resources(resources, resource_config=config) as built:
         assert (built.conn, built.plain, built.adder) == ("conn", 3, 14)
-        assert isinstance(built.counter, Counter) and built.counter.start == 2
+        assert isinstance(built.counter, Counter)
+        assert built.counter.start == 2
         assert log == ["up"]
     assert log == ["up", "down"]
 
@@ -153,9 +154,11 @@ def test_build_resources_names_the_resource_whose_setup_raised() -> None:
     def broken(context):  # type: ignore[no-untyped-def]
         raise OSError("no database")
 
-    with pytest.raises(ResourceSetupError, match="'broken'.*no database"):
-        with build_resources({"broken": broken}):
-            pass
+    with (
+        pytest.raises(ResourceSetupError, match=r"'broken'.*no database"),
+        build_resources({"broken": broken}),
+    ):
+        pass
 
 
 # -- fs_io_manager / mem_io_manager --------------------------------------------------------
@@ -198,4 +201,3 @@ def test_mem_io_manager_keeps_values_in_memory(tmp_path: Path, storage: Path) ->
     with build_resources({"a": mem_io_manager, "b": mem_io_manager}) as built:
         assert isinstance(built.a, InMemoryIOManager)
         assert built.a is not built.b
-

@@ -38,7 +38,8 @@ def test_with_resources_binds_and_configures_the_resources() -> None:
     [bound] = with_resources(
         [uses_foo], {"foo": number_resource}, resource_config_by_key={"foo": {"config": {"n": 7}}}
     )
-    assert isinstance(bound, AssetsDefinition) and bound is not uses_foo
+    assert isinstance(bound, AssetsDefinition)
+    assert bound is not uses_foo
     assert set(bound.resource_defs) == {"foo"}
     assert uses_foo.resource_defs == {}
     assert materialize([bound]).output_for_node("uses_foo") == 7
@@ -47,7 +48,7 @@ def test_with_resources_binds_and_configures_the_resources() -> None:
 
 
 def test_with_resources_refuses_an_asset_whose_resource_is_not_provided() -> None:
-    with pytest.raises(UnknownResourceError, match="'uses_foo'.*'foo'"):
+    with pytest.raises(UnknownResourceError, match=r"'uses_foo'.*'foo'"):
         with_resources([uses_foo], {})
 
 
@@ -56,7 +57,7 @@ def test_with_resources_refuses_a_key_the_asset_binds_to_another_resource() -> N
     def bound_already(context) -> int:  # type: ignore[no-untyped-def]
         return context.resources.foo  # type: ignore[no-any-return]
 
-    with pytest.raises(DefinitionError, match="'bound_already'.*foo"):
+    with pytest.raises(DefinitionError, match=r"'bound_already'.*foo"):
         with_resources([bound_already], {"foo": ResourceDefinition.hardcoded_resource(2)})
 
 
@@ -83,7 +84,8 @@ def test_map_asset_specs_maps_specs_and_definitions_alike() -> None:
         return spec.replace_attributes(owners=["team@example.com"])
 
     out = map_asset_specs(owned, [upstream, AssetSpec("external"), downstream])
-    assert isinstance(out[1], AssetSpec) and out[1].owners == ("team@example.com",)
+    assert isinstance(out[1], AssetSpec)
+    assert out[1].owners == ("team@example.com",)
     for item in (out[0], out[2]):
         assert isinstance(item, AssetsDefinition)
         assert [s.owners for s in item.specs] == [("team@example.com",)]
@@ -114,5 +116,5 @@ def test_map_asset_specs_refuses_a_changed_key() -> None:
 
 
 def test_map_asset_specs_refuses_to_drop_a_dependency_a_parameter_loads() -> None:
-    with pytest.raises(DefinitionError, match="'downstream'.*'upstream'.*parameter 'upstream'"):
+    with pytest.raises(DefinitionError, match=r"'downstream'.*'upstream'.*parameter 'upstream'"):
         map_asset_specs(lambda s: s.replace_attributes(deps=[]), [downstream])
