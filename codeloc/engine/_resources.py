@@ -14,6 +14,7 @@ executors, as each of those processes has its own copy of the resource.
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,6 +34,8 @@ from codeloc.engine._run import RunContext, resolve_resources
 from codeloc.engine._step import StepOutcome
 
 __all__ = ["build_resources", "resources_set_up", "setup_failed"]
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -83,13 +86,14 @@ def build_resources(
     ``yield_for_execution`` yields); a value that is neither is handed over as it is.
     ``resource_config`` configures them as run config does: ``{key: {"config": {...}}}``.
     Each is set up after those it requires and torn down in reverse when the block ends,
-    even when it raised. Raises ``ResourceSetupError`` naming the resource whose config does
+    even when it raised; a teardown that raises is logged (``codeloc.engine._resources``),
+    not raised, as in a run. Raises ``ResourceSetupError`` naming the resource whose config does
     not fit or whose setup raised (those set up before it are torn down first).
     """
     resolved = resolve_resources(resources, {"resources": dict(resource_config or {})})
     with ExitStack() as stack:
         order = _setup_order(resolved, set(resolved))
-        live, _ = _enter(stack, resolved, order, None, _teardown_raised)
+        live, _ = _enter(stack, resolved, order, None, _teardown_logged)
         yield SimpleNamespace(**{key: live.get(key, resolved[key]) for key in resolved})
 
 
@@ -186,11 +190,12 @@ def _lifecycle(
             report(key, exc)
 
 
-def _teardown_raised(key: str, exc: Exception) -> None:
-    """Outside a run there is no event log to report a teardown to: it raises."""
-    raise ResourceSetupError(
-        f"resource '{key}' failed to tear down: {type(exc).__name__}: {exc}", key
-    ) from exc
+def _teardown_logged(key: str, exc: Exception) -> None:
+    """Outside a run there is no event log: a failed teardown goes to the module's logger,
+    and the block's result stands, as in a run."""
+    log.error(
+        "resource '%s' failed to tear down: %s: %s", key, type(exc).__name__, exc, exc_info=exc
+    )
 
 
 def _teardown_failed(run: RunContext, key: str, exc: Exception) -> None:

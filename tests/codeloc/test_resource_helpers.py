@@ -133,6 +133,17 @@ def test_build_resources_tears_down_when_the_block_raises() -> None:
     assert log == ["down"]
 
 
+def test_a_teardown_that_raises_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    @resource
+    def flaky(context):  # type: ignore[no-untyped-def]
+        yield 1
+        raise OSError("disk gone")
+
+    with build_resources({"flaky": flaky}) as built:
+        assert built.flaky == 1
+    assert "resource 'flaky' failed to tear down: OSError: disk gone" in caplog.text
+
+
 def test_build_resources_sets_up_a_resource_after_the_ones_it_requires() -> None:
     @resource(required_resource_keys={"base"})
     def doubled(context):  # type: ignore[no-untyped-def]
