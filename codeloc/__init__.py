@@ -47,10 +47,25 @@ from codeloc._jobs import (
     sensor,
 )
 from codeloc._key import AssetKey
-from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
+from codeloc._loading import (
+    load_assets_from_current_module,
+    load_assets_from_modules,
+    load_assets_from_package_module,
+    load_assets_from_package_name,
+    load_definitions_from_current_module,
+    load_definitions_from_module,
+    load_definitions_from_modules,
+    load_definitions_from_package_module,
+    load_definitions_from_package_name,
+)
 from codeloc._metadata import MetadataValue
 from codeloc._ops import In, OpDefinition, OpExecutionContext, Out, build_op_context, op
-from codeloc._resource_def import InitResourceContext, ResourceDefinition, resource
+from codeloc._resource_def import (
+    InitResourceContext,
+    ResourceDefinition,
+    build_init_resource_context,
+    resource,
+)
 from codeloc._results import DataVersion, MaterializeResult, Output
 from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
 from codeloc._run_config import RunConfig
@@ -66,6 +81,7 @@ from codeloc._table import (
     TableRecord,
     TableSchema,
 )
+from codeloc._transforms import map_asset_specs, with_resources
 from codeloc._version import __version__
 
 __all__ = [
@@ -134,22 +150,35 @@ __all__ = [
     "__version__",
     "asset",
     "build_asset_context",
+    "build_init_resource_context",
     "build_input_context",
     "build_op_context",
     "build_output_context",
+    "build_resources",
     "define_asset_job",
+    "fs_io_manager",
     "graph",
     "graph_asset",
     "graph_multi_asset",
     "io_manager",
+    "load_assets_from_current_module",
     "load_assets_from_modules",
     "load_assets_from_package_module",
+    "load_assets_from_package_name",
+    "load_definitions_from_current_module",
+    "load_definitions_from_module",
+    "load_definitions_from_modules",
+    "load_definitions_from_package_module",
+    "load_definitions_from_package_name",
+    "map_asset_specs",
     "materialize",
     "materialize_to_memory",
+    "mem_io_manager",
     "multi_asset",
     "op",
     "resource",
     "sensor",
+    "with_resources",
 ]
 
 if TYPE_CHECKING:
@@ -163,8 +192,11 @@ if TYPE_CHECKING:
         ExecuteResult,
         FilesystemIOManager,
         InMemoryIOManager,
+        build_resources,
+        fs_io_manager,
         materialize,
         materialize_to_memory,
+        mem_io_manager,
     )
 
 # Names whose modules load on first use. pydantic takes a fifth of a second to import: only
@@ -179,8 +211,11 @@ _LAZY = {
     "ExecuteResult": "codeloc.engine",
     "FilesystemIOManager": "codeloc.engine",
     "InMemoryIOManager": "codeloc.engine",
+    "build_resources": "codeloc.engine",
+    "fs_io_manager": "codeloc.engine",
     "materialize": "codeloc.engine",
     "materialize_to_memory": "codeloc.engine",
+    "mem_io_manager": "codeloc.engine",
 }
 
 

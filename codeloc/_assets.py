@@ -416,6 +416,28 @@ class AssetsDefinition:
             outputs_are_none=self.outputs_are_none,
         )
 
+    def _rebuilt(
+        self,
+        *,
+        specs: Sequence[AssetSpec] | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+    ) -> AssetsDefinition:
+        """A copy with its specs and/or its bound resources replaced (keys unchanged)."""
+        return AssetsDefinition(
+            node_name=self.node_name,
+            specs=self.specs if specs is None else specs,
+            fn=self.fn,
+            signature=self.signature,
+            inputs=self.inputs,
+            output_names=self.output_names,
+            io_manager_keys=self.io_manager_keys,
+            retry_policy=self.retry_policy,
+            can_subset=self.can_subset,
+            resource_defs=self.resource_defs if resource_defs is None else resource_defs,
+            node_def=self.node_def,
+            outputs_are_none=self.outputs_are_none,
+        )
+
     # -- direct invocation -------------------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,14 +15,22 @@ from typing import Any
 from codeloc._assets import AssetsDefinition
 from codeloc._definitions import Definitions
 from codeloc._errors import DefinitionError, DuplicateKeyError
+from codeloc._jobs import AssetJob, ScheduleDefinition, SensorDefinition
 from codeloc._key import AssetKey, CoercibleToAssetKeyPrefix
 from codeloc._spec import AssetSpec
 
 __all__ = [
     "definitions_from_module",
+    "load_assets_from_current_module",
     "load_assets_from_modules",
     "load_assets_from_package_module",
+    "load_assets_from_package_name",
     "load_definitions",
+    "load_definitions_from_current_module",
+    "load_definitions_from_module",
+    "load_definitions_from_modules",
+    "load_definitions_from_package_module",
+    "load_definitions_from_package_name",
 ]
 
 
@@ -74,6 +83,39 @@ def load_assets_from_package_module(
 ) -> list[AssetsDefinition | AssetSpec]:
     """Like ``load_assets_from_modules`` over a package and every submodule under it."""
     return load_assets_from_modules(_walk(package_module), group_name, key_prefix)
+
+
+def load_assets_from_package_name(
+    package_name: str,
+    group_name: str | None = None,
+    key_prefix: CoercibleToAssetKeyPrefix = None,
+) -> list[AssetsDefinition | AssetSpec]:
+    """Like ``load_assets_from_package_module`` over the package imported by its name."""
+    return load_assets_from_package_module(
+        importlib.import_module(package_name), group_name, key_prefix
+    )
+
+
+def load_assets_from_current_module(
+    group_name: str | None = None,
+    key_prefix: CoercibleToAssetKeyPrefix = None,
+) -> list[AssetsDefinition | AssetSpec]:
+    """Like ``load_assets_from_modules`` over the module that calls it.
+
+    Only what is defined above the call is found: the module is still being run.
+    """
+    return load_assets_from_modules([_caller_module()], group_name, key_prefix)
+
+
+def _caller_module() -> ModuleType:
+    """The module of the code that called the public loader that calls this."""
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame and frame.f_back else None
+    name = caller.f_globals.get("__name__") if caller is not None else None
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    if module is None:
+        raise DefinitionError("could not tell which module called the loader")
+    return module
 
 
 def _walk(package: ModuleType) -> list[ModuleType]:
@@ -130,6 +172,64 @@ def definitions_from_module(module: ModuleType) -> Definitions:
             f"module '{module.__name__}' defines no assets and no Definitions object"
         )
     return Definitions(assets=assets)
+
+
+def load_definitions_from_modules(
+    modules: Iterable[ModuleType], resources: Mapping[str, Any] | None = None
+) -> Definitions:
+    """A ``Definitions`` of everything at module level in ``modules``: its assets (as
+    ``load_assets_from_modules`` finds them), jobs, schedules and sensors, with ``resources``.
+
+    A ``Definitions`` object found in a module is not taken apart: it is left out.
+    """
+    modules = list(modules)
+    jobs: dict[int, AssetJob] = {}
+    schedules: dict[int, ScheduleDefinition] = {}
+    sensors: dict[int, SensorDefinition] = {}
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, AssetJob):
+                jobs.setdefault(id(value), value)
+            elif isinstance(value, ScheduleDefinition):
+                schedules.setdefault(id(value), value)
+            elif isinstance(value, SensorDefinition):
+                sensors.setdefault(id(value), value)
+    return Definitions(
+        assets=load_assets_from_modules(modules),
+        jobs=list(jobs.values()),
+        schedules=list(schedules.values()),
+        sensors=list(sensors.values()),
+        resources=resources,
+    )
+
+
+def load_definitions_from_module(
+    module: ModuleType, resources: Mapping[str, Any] | None = None
+) -> Definitions:
+    """``load_definitions_from_modules`` over one module."""
+    return load_definitions_from_modules([module], resources)
+
+
+def load_definitions_from_current_module(
+    resources: Mapping[str, Any] | None = None,
+) -> Definitions:
+    """``load_definitions_from_modules`` over the module that calls it (what is defined
+    above the call)."""
+    return load_definitions_from_modules([_caller_module()], resources)
+
+
+def load_definitions_from_package_module(
+    package_module: ModuleType, resources: Mapping[str, Any] | None = None
+) -> Definitions:
+    """``load_definitions_from_modules`` over a package and every submodule under it."""
+    return load_definitions_from_modules(_walk(package_module), resources)
+
+
+def load_definitions_from_package_name(
+    package_name: str, resources: Mapping[str, Any] | None = None
+) -> Definitions:
+    """``load_definitions_from_package_module`` over the package imported by its name."""
+    return load_definitions_from_package_module(importlib.import_module(package_name), resources)
 
 
 def load_definitions(

@@ -21,7 +21,13 @@ from typing import Any, overload
 from codeloc._config_schema import ConfigSchema
 from codeloc._errors import ConfigInvalid, DefinitionError, ResourceSetupError, UnknownResourceError
 
-__all__ = ["InitResourceContext", "ResourceDefinition", "check_resource_dependencies", "resource"]
+__all__ = [
+    "InitResourceContext",
+    "ResourceDefinition",
+    "build_init_resource_context",
+    "check_resource_dependencies",
+    "resource",
+]
 
 
 @dataclass(frozen=True)
@@ -29,8 +35,8 @@ class InitResourceContext:
     """What a resource's lifecycle hooks are told: the run, the key it is under, its config,
     and (as attributes of ``resources``) the resources it requires, already set up."""
 
-    run_id: str
-    resource_key: str
+    run_id: str | None
+    resource_key: str | None
     resource_config: Any = None
     resources: Any = dataclasses.field(default_factory=SimpleNamespace)
 
@@ -102,7 +108,7 @@ class ResourceDefinition:
         return self._validated_config(key)
 
     def for_execution(
-        self, run_id: str, key: str, resources: Mapping[str, Any] | None = None
+        self, run_id: str | None, key: str, resources: Mapping[str, Any] | None = None
     ) -> AbstractContextManager[Any]:
         """The resource's lifecycle for one run: enter to build it, leave to clean it up.
 
@@ -116,6 +122,37 @@ class ResourceDefinition:
             return contextmanager(fn)(context)
         takes_context = bool(inspect.signature(fn).parameters)
         return _built(fn, context if takes_context else None)
+
+    def __call__(self, context: InitResourceContext | None = None) -> Any:
+        """Build the resource directly, as a unit test does (``build_init_resource_context``).
+
+        The context's config is checked against ``config_schema``, defaults filled in, and
+        the resources it requires must be in ``context.resources``. A generator function
+        gives a context manager: entering it builds the resource, leaving it cleans up.
+        """
+        fn = self.resource_fn
+        name = getattr(fn, "__name__", "?")
+        takes_context = bool(inspect.signature(fn).parameters)
+        if context is None:
+            if takes_context:
+                raise DefinitionError(
+                    f"resource '{name}' takes a context and none was given: "
+                    "pass build_init_resource_context(...)"
+                )
+            return contextmanager(fn)() if inspect.isgeneratorfunction(fn) else fn()
+        given = context.resources
+        missing = sorted(k for k in self.required_resource_keys if not hasattr(given, k))
+        if missing:
+            raise UnknownResourceError(
+                f"resource '{name}' requires resource '{missing[0]}', which the context lacks"
+            )
+        config = context.resource_config
+        if self._schema is not None:
+            config = self._schema.validate(config, name, f"resource '{name}'")
+        bound = dataclasses.replace(context, resource_config=config)
+        if inspect.isgeneratorfunction(fn):
+            return contextmanager(fn)(bound) if takes_context else contextmanager(fn)()
+        return fn(bound) if takes_context else fn()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {getattr(self.resource_fn, '__name__', '?')}>"
@@ -162,6 +199,33 @@ def resource(
     if fn is not None:
         return build(fn)
     return build
+
+
+def build_init_resource_context(
+    config: Mapping[str, Any] | None = None, resources: Mapping[str, Any] | None = None
+) -> InitResourceContext:
+    """An ``InitResourceContext`` to call a ``@resource`` function with in a unit test.
+
+    ``config`` is the resource's config (``{}`` when left out; calling the resource checks
+    it and fills in defaults); ``resources`` are the resources it requires, as
+    ``context.resources``. A ``ResourceDefinition`` among them is built by its function
+    (with no config of its own: configure it first with ``.configured``); other values are
+    handed over as they are. No run is behind the context: ``run_id`` is ``None``.
+    """
+    built: dict[str, Any] = {}
+    for key, value in (resources or {}).items():
+        if isinstance(value, ResourceDefinition):
+            if inspect.isgeneratorfunction(value.resource_fn):
+                raise DefinitionError(
+                    f"resource '{key}' cleans up after a yield; set it up with "
+                    "build_resources(...) and pass the resource it yields"
+                )
+            inner = InitResourceContext(None, key, value.config if value.config is not None else {})
+            value = value(inner)
+        built[key] = value
+    return InitResourceContext(
+        None, None, config if config is not None else {}, SimpleNamespace(**built)
+    )
 
 
 def check_resource_dependencies(resources: Mapping[str, Any]) -> None:

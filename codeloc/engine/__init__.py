@@ -3,7 +3,13 @@
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._runs import AssetMaterialization, Event, EventType, RunStatus
 from codeloc.engine._executor import execute_plan, run_plan
-from codeloc.engine._io import FilesystemIOManager, InMemoryIOManager, IOManager
+from codeloc.engine._io import (
+    FilesystemIOManager,
+    InMemoryIOManager,
+    IOManager,
+    fs_io_manager,
+    mem_io_manager,
+)
 from codeloc.engine._materialize import (
     ExecuteResult,
     execute_selection,
@@ -12,6 +18,7 @@ from codeloc.engine._materialize import (
     materialize_to_memory,
 )
 from codeloc.engine._plan import ExecutionPlan, Step, build_plan
+from codeloc.engine._resources import build_resources
 from codeloc.engine._run import prepare_run, validate_step_config
 from codeloc.engine._scheduler import RunOutcome
 
@@ -30,11 +37,14 @@ __all__ = [
     "Step",
     "build_asset_context",
     "build_plan",
+    "build_resources",
     "execute_plan",
     "execute_selection",
+    "fs_io_manager",
     "load_stored_value",
     "materialize",
     "materialize_to_memory",
+    "mem_io_manager",
     "prepare_run",
     "run_plan",
     "validate_step_config",

@@ -13,10 +13,12 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from codeloc._config_schema import Field
 from codeloc._errors import TesseraError
 from codeloc._io_context import InputContext, OutputContext
-from codeloc._io_manager import IOManager
+from codeloc._io_manager import IOManager, IOManagerDefinition
 from codeloc._key import AssetKey
+from codeloc._resource_def import InitResourceContext
 from codeloc._settings import Settings
 
 __all__ = [
@@ -26,6 +28,8 @@ __all__ = [
     "InputContext",
     "OutputContext",
     "default_io_manager",
+    "fs_io_manager",
+    "mem_io_manager",
 ]
 
 
@@ -134,6 +138,30 @@ class FilesystemIOManager(IOManager):
         from upath import UPath
 
         return UPath(self.base_dir).joinpath(*key.parts)
+
+
+def _filesystem(context: InitResourceContext) -> FilesystemIOManager:
+    return FilesystemIOManager(context.resource_config.get("base_dir"))
+
+
+def _in_memory(_context: InitResourceContext) -> InMemoryIOManager:
+    return InMemoryIOManager()
+
+
+fs_io_manager = IOManagerDefinition(
+    _filesystem,
+    config_schema={"base_dir": Field(str, is_required=False)},
+    description="Built-in filesystem IO manager that stores and retrieves values using pickling.",
+)
+"""The reference's function-style ``FilesystemIOManager``: config ``base_dir`` (by default
+``TESSERA_STORAGE``, else under ``TESSERA_HOME``), e.g.
+``fs_io_manager.configured({"base_dir": "/data"})``."""
+
+mem_io_manager = IOManagerDefinition(
+    _in_memory, description="Built-in IO manager that stores and retrieves values in memory."
+)
+"""The reference's function-style ``InMemoryIOManager``: a new, empty one each time it is set
+up (once per run in process; once per step with the multiprocess executor)."""
 
 
 def storage_location() -> str:

@@ -14,11 +14,14 @@ executors, as each of those processes has its own copy of the resource.
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from codeloc._errors import ResourceSetupError
@@ -27,10 +30,12 @@ from codeloc._resource_def import InitResourceContext, ResourceDefinition
 from codeloc._runs import Event, EventType
 from codeloc.engine._io_contexts import step_io_manager_keys
 from codeloc.engine._plan import Step
-from codeloc.engine._run import RunContext
+from codeloc.engine._run import RunContext, resolve_resources
 from codeloc.engine._step import StepOutcome
 
-__all__ = ["resources_set_up", "setup_failed"]
+__all__ = ["build_resources", "resources_set_up", "setup_failed"]
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -51,29 +56,14 @@ def resources_set_up(
         used |= step.definition.required_resource_keys
         io_keys |= step_io_manager_keys(run, step)
     used |= io_keys
-    # A configurable resource exists only where its module was imported: no need to import it.
-    config_module = sys.modules.get("codeloc._config")
-    resource_base = getattr(config_module, "ConfigurableResource", ())
-    live = dict(run.resources)
-    configs = dict(run.resource_configs)
     io_managers = dict(run.io_managers)
     with ExitStack() as stack:
-        for key in _setup_order(run.resources, used):
-            resource = run.resources[key]
-            if isinstance(resource, ResourceDefinition):
-                # A config that does not fit the schema raises ResourceSetupError here.
-                configs[key] = resource.resource_config(key)
-                needs = {k: live[k] for k in resource.required_resource_keys}
-                hooks = resource.for_execution(run.run_id, key, needs)
-                live[key] = stack.enter_context(_lifecycle(run, key, hooks))
-            elif isinstance(resource, resource_base):
-                resource = resource._for_execution(key)
-                configs[key] = resource.model_dump()
-                context = InitResourceContext(run.run_id, key, configs[key])
-                hooks = resource.yield_for_execution(context)
-                value = stack.enter_context(_lifecycle(run, key, hooks))
-                # A bare ``yield`` (None) hands the steps the resource itself.
-                live[key] = resource if value is None else value
+        order = _setup_order(run.resources, used)
+        report = partial(_teardown_failed, run)
+        live, configs = _enter(stack, run.resources, order, run.run_id, report)
+        live = {**run.resources, **live}
+        configs = {**run.resource_configs, **configs}
+        for key in order:
             if key in io_keys:
                 manager = live[key]
                 if not isinstance(manager, IOManager):
@@ -83,6 +73,61 @@ def resources_set_up(
                     )
                 io_managers[key] = manager
         yield replace(run, resources=live, io_managers=io_managers, resource_configs=configs)
+
+
+@contextmanager
+def build_resources(
+    resources: Mapping[str, Any], resource_config: Mapping[str, Any] | None = None
+) -> Iterator[SimpleNamespace]:
+    """Set up ``resources`` outside a run, as a test or a script does; tear them down on exit.
+
+    Yields a namespace with one attribute per key: what each resource built (a
+    ``@resource`` function's return or yield, a ``ConfigurableResource`` itself or what its
+    ``yield_for_execution`` yields); a value that is neither is handed over as it is.
+    ``resource_config`` configures them as run config does: ``{key: {"config": {...}}}``.
+    Each is set up after those it requires and torn down in reverse when the block ends,
+    even when it raised; a teardown that raises is logged (``codeloc.engine._resources``),
+    not raised, as in a run. Raises ``ResourceSetupError`` naming the resource whose config does
+    not fit or whose setup raised (those set up before it are torn down first).
+    """
+    resolved = resolve_resources(resources, {"resources": dict(resource_config or {})})
+    with ExitStack() as stack:
+        order = _setup_order(resolved, set(resolved))
+        live, _ = _enter(stack, resolved, order, None, _teardown_logged)
+        yield SimpleNamespace(**{key: live.get(key, resolved[key]) for key in resolved})
+
+
+def _enter(
+    stack: ExitStack,
+    resources: Mapping[str, Any],
+    order: Iterable[str],
+    run_id: str | None,
+    report: Callable[[str, Exception], None],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Set up the resources of ``order``, in that order, on ``stack``: what each built, and
+    the config each was built with (for the resources that are definitions)."""
+    # A configurable resource exists only where its module was imported: no need to import it.
+    config_module = sys.modules.get("codeloc._config")
+    resource_base = getattr(config_module, "ConfigurableResource", ())
+    live: dict[str, Any] = {}
+    configs: dict[str, Any] = {}
+    for key in order:
+        resource = resources[key]
+        if isinstance(resource, ResourceDefinition):
+            # A config that does not fit the schema raises ResourceSetupError here.
+            configs[key] = resource.resource_config(key)
+            needs = {k: live.get(k, resources[k]) for k in resource.required_resource_keys}
+            hooks = resource.for_execution(run_id, key, needs)
+            live[key] = stack.enter_context(_lifecycle(report, key, hooks))
+        elif isinstance(resource, resource_base):
+            resource = resource._for_execution(key)
+            configs[key] = resource.model_dump()
+            context = InitResourceContext(run_id, key, configs[key])
+            hooks = resource.yield_for_execution(context)
+            value = stack.enter_context(_lifecycle(report, key, hooks))
+            # A bare ``yield`` (None) hands the steps the resource itself.
+            live[key] = resource if value is None else value
+    return live, configs
 
 
 def _setup_order(resources: Mapping[str, Any], used: set[str]) -> list[str]:
@@ -115,7 +160,9 @@ def _setup_order(resources: Mapping[str, Any], used: set[str]) -> list[str]:
 
 
 @contextmanager
-def _lifecycle(run: RunContext, key: str, hooks: AbstractContextManager[Any]) -> Iterator[Any]:
+def _lifecycle(
+    report: Callable[[str, Exception], None], key: str, hooks: AbstractContextManager[Any]
+) -> Iterator[Any]:
     """``hooks`` entered and left; a teardown that raises is reported, not raised: the steps
     have ended by then, and what they did stands."""
     try:
@@ -132,7 +179,7 @@ def _lifecycle(run: RunContext, key: str, hooks: AbstractContextManager[Any]) ->
         except Exception as exc:
             if exc is failure:
                 raise
-            _teardown_failed(run, key, exc)
+            report(key, exc)
             suppressed = False
         if not suppressed:
             raise
@@ -140,7 +187,15 @@ def _lifecycle(run: RunContext, key: str, hooks: AbstractContextManager[Any]) ->
         try:
             hooks.__exit__(None, None, None)
         except Exception as exc:
-            _teardown_failed(run, key, exc)
+            report(key, exc)
+
+
+def _teardown_logged(key: str, exc: Exception) -> None:
+    """Outside a run there is no event log: a failed teardown goes to the module's logger,
+    and the block's result stands, as in a run."""
+    log.error(
+        "resource '%s' failed to tear down: %s: %s", key, type(exc).__name__, exc, exc_info=exc
+    )
 
 
 def _teardown_failed(run: RunContext, key: str, exc: Exception) -> None:
