@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from codeloc import Any as ConfigAny
 from codeloc import (
     Array,
     Bool,
@@ -38,7 +39,6 @@ from codeloc import (
     op,
     resource,
 )
-from codeloc import Any as ConfigAny
 from codeloc._config_schema import ConfigSchema
 
 
