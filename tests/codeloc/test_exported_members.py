@@ -1,6 +1,7 @@
 """The public names of ``codeloc``: every name the source document uses, and nothing by accident."""
 
 import inspect
+from typing import Any
 
 import pytest
 
@@ -40,6 +41,8 @@ SOURCE_DOCUMENT_NAMES = {
 }
 
 EXPORTED = [
+    "Any",
+    "Array",
     "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
@@ -51,6 +54,8 @@ EXPORTED = [
     "AssetSpec",
     "AssetsDefinition",
     "Backoff",
+    "Bool",
+    "BoolSource",
     "Config",
     "ConfigInvalid",
     "ConfigMapping",
@@ -62,10 +67,13 @@ EXPORTED = [
     "DefinitionError",
     "Definitions",
     "DuplicateKeyError",
+    "Enum",
+    "EnumValue",
     "EnvVar",
     "ExecuteResult",
     "Field",
     "FilesystemIOManager",
+    "Float",
     "GraphDefinition",
     "GraphOut",
     "GroupConflictError",
@@ -75,15 +83,19 @@ EXPORTED = [
     "InMemoryIOManager",
     "InitResourceContext",
     "InputContext",
+    "Int",
+    "IntSource",
     "Jitter",
     "JobDefinition",
     "MaterializeResult",
     "MetadataValue",
+    "Noneable",
     "OpDefinition",
     "OpExecutionContext",
     "Out",
     "Output",
     "OutputContext",
+    "Permissive",
     "ResourceDefinition",
     "RetryPolicy",
     "RetryRequested",
@@ -92,7 +104,11 @@ EXPORTED = [
     "RunInterrupted",
     "ScheduleDefinition",
     "SelectionError",
+    "Selector",
     "SensorDefinition",
+    "Shape",
+    "String",
+    "StringSource",
     "TableColumn",
     "TableColumnConstraints",
     "TableColumnDep",
@@ -141,11 +157,18 @@ def test_all_is_pinned() -> None:
     assert codeloc.__all__ == EXPORTED
 
 
+# The reference's names for Python's own types in classic config: the same objects.
+CONFIG_ALIASES = {"Any": Any, "Bool": bool, "Float": float, "Int": int, "String": str}
+
+
 def test_every_exported_name_resolves_to_a_public_object() -> None:
     for name in codeloc.__all__:
         value = getattr(codeloc, name)
         if name == "__version__":
             assert isinstance(value, str)
+            continue
+        if name in CONFIG_ALIASES:
+            assert value is CONFIG_ALIASES[name], name
             continue
         module = inspect.getmodule(value)
         assert module is not None, name
