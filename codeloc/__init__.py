@@ -50,9 +50,10 @@ from codeloc._key import AssetKey
 from codeloc._loading import load_assets_from_modules, load_assets_from_package_module
 from codeloc._metadata import MetadataValue
 from codeloc._ops import In, OpDefinition, OpExecutionContext, Out, build_op_context, op
-from codeloc._resource_def import InitResourceContext, ResourceDefinition, resource
+from codeloc._paths import file_relative_path
+from codeloc._resource_def import InitResourceContext, ResourceDefinition, ResourceParam, resource
 from codeloc._results import DataVersion, MaterializeResult, Output
-from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
+from codeloc._retry import Backoff, Failure, Jitter, RetryPolicy, RetryRequested
 from codeloc._run_config import RunConfig
 from codeloc._runs import AssetMaterialization
 from codeloc._selection import AssetSelection
@@ -92,7 +93,9 @@ __all__ = [
     "Definitions",
     "DuplicateKeyError",
     "EnvVar",
+    "ExecuteInProcessResult",
     "ExecuteResult",
+    "Failure",
     "Field",
     "FilesystemIOManager",
     "GraphDefinition",
@@ -114,6 +117,7 @@ __all__ = [
     "Output",
     "OutputContext",
     "ResourceDefinition",
+    "ResourceParam",
     "RetryPolicy",
     "RetryRequested",
     "RunConfig",
@@ -138,6 +142,7 @@ __all__ = [
     "build_op_context",
     "build_output_context",
     "define_asset_job",
+    "file_relative_path",
     "graph",
     "graph_asset",
     "graph_multi_asset",
@@ -160,6 +165,7 @@ if TYPE_CHECKING:
         ConfigurableResource,
     )
     from codeloc.engine import (
+        ExecuteInProcessResult,
         ExecuteResult,
         FilesystemIOManager,
         InMemoryIOManager,
@@ -176,6 +182,7 @@ _LAZY = {
     "ConfigurableIOManager": "codeloc._config",
     "ConfigurableIOManagerFactory": "codeloc._config",
     "ConfigurableResource": "codeloc._config",
+    "ExecuteInProcessResult": "codeloc.engine",
     "ExecuteResult": "codeloc.engine",
     "FilesystemIOManager": "codeloc.engine",
     "InMemoryIOManager": "codeloc.engine",

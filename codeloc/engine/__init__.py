@@ -5,6 +5,7 @@ from codeloc._runs import AssetMaterialization, Event, EventType, RunStatus
 from codeloc.engine._executor import execute_plan, run_plan
 from codeloc.engine._io import FilesystemIOManager, InMemoryIOManager, IOManager
 from codeloc.engine._materialize import (
+    ExecuteInProcessResult,
     ExecuteResult,
     execute_selection,
     load_stored_value,
@@ -20,6 +21,7 @@ __all__ = [
     "AssetMaterialization",
     "Event",
     "EventType",
+    "ExecuteInProcessResult",
     "ExecuteResult",
     "ExecutionPlan",
     "FilesystemIOManager",
