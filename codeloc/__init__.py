@@ -76,14 +76,16 @@ from codeloc._loading import (
 )
 from codeloc._metadata import MetadataValue
 from codeloc._ops import In, OpDefinition, OpExecutionContext, Out, build_op_context, op
+from codeloc._paths import file_relative_path
 from codeloc._resource_def import (
     InitResourceContext,
     ResourceDefinition,
+    ResourceParam,
     build_init_resource_context,
     resource,
 )
 from codeloc._results import DataVersion, MaterializeResult, Output
-from codeloc._retry import Backoff, Jitter, RetryPolicy, RetryRequested
+from codeloc._retry import Backoff, Failure, Jitter, RetryPolicy, RetryRequested
 from codeloc._run_config import RunConfig
 from codeloc._runs import AssetMaterialization
 from codeloc._selection import AssetSelection
@@ -130,7 +132,9 @@ __all__ = [
     "Enum",
     "EnumValue",
     "EnvVar",
+    "ExecuteInProcessResult",
     "ExecuteResult",
+    "Failure",
     "Field",
     "FilesystemIOManager",
     "Float",
@@ -157,6 +161,7 @@ __all__ = [
     "OutputContext",
     "Permissive",
     "ResourceDefinition",
+    "ResourceParam",
     "RetryPolicy",
     "RetryRequested",
     "RunConfig",
@@ -187,6 +192,7 @@ __all__ = [
     "build_output_context",
     "build_resources",
     "define_asset_job",
+    "file_relative_path",
     "fs_io_manager",
     "graph",
     "graph_asset",
@@ -220,6 +226,7 @@ if TYPE_CHECKING:
         ConfigurableResource,
     )
     from codeloc.engine import (
+        ExecuteInProcessResult,
         ExecuteResult,
         FilesystemIOManager,
         InMemoryIOManager,
@@ -239,6 +246,7 @@ _LAZY = {
     "ConfigurableIOManager": "codeloc._config",
     "ConfigurableIOManagerFactory": "codeloc._config",
     "ConfigurableResource": "codeloc._config",
+    "ExecuteInProcessResult": "codeloc.engine",
     "ExecuteResult": "codeloc.engine",
     "FilesystemIOManager": "codeloc.engine",
     "InMemoryIOManager": "codeloc.engine",

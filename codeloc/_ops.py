@@ -26,8 +26,9 @@ from codeloc._config_schema import ConfigSchema
 from codeloc._context import AssetExecutionContext, build_asset_context
 from codeloc._errors import ConfigInvalid, DefinitionError, RunInterrupted, TesseraError
 from codeloc._node_assets import NodeExecution, build_node_assets
+from codeloc._resource_def import is_resource_param
 from codeloc._results import Output
-from codeloc._retry import RetryPolicy, RetryRequested
+from codeloc._retry import Failure, RetryPolicy, RetryRequested
 
 if TYPE_CHECKING:
     from codeloc._config import Config
@@ -148,7 +149,9 @@ class OpDefinition:
                 self.context_param = param.name
             elif config_base and isinstance(ann, type) and issubclass(ann, config_base):
                 self.config_param, self.config_type = param.name, ann
-            elif resource_base and isinstance(ann, type) and issubclass(ann, resource_base):
+            elif (
+                resource_base and isinstance(ann, type) and issubclass(ann, resource_base)
+            ) or is_resource_param(ann):
                 self.resource_params[param.name] = param.name
             else:
                 declared = given_ins.pop(param.name, None) or In()
@@ -278,11 +281,12 @@ class OpDefinition:
             except RunInterrupted:
                 raise
             except Exception as exc:
-                allowed = (
-                    exc.max_retries
-                    if isinstance(exc, RetryRequested)
-                    else (self.retry_policy.max_retries if self.retry_policy else 0)
-                )
+                if isinstance(exc, RetryRequested):
+                    allowed = exc.max_retries
+                elif isinstance(exc, Failure) and not exc.allow_retries:
+                    allowed = 0  # the step fails with it, unretried by any policy
+                else:
+                    allowed = self.retry_policy.max_retries if self.retry_policy else 0
                 cause = exc.__cause__ if isinstance(exc, RetryRequested) else exc
                 summary = f"{type(cause).__name__}: {cause}" if cause else str(exc)
                 if attempt > allowed:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, overload
+from typing import Annotated, Any, TypeVar, overload
 
 from codeloc._config_schema import ConfigSchema
 from codeloc._errors import ConfigInvalid, DefinitionError, ResourceSetupError, UnknownResourceError
@@ -24,10 +24,30 @@ from codeloc._errors import ConfigInvalid, DefinitionError, ResourceSetupError, 
 __all__ = [
     "InitResourceContext",
     "ResourceDefinition",
+    "ResourceParam",
     "build_init_resource_context",
     "check_resource_dependencies",
+    "is_resource_param",
     "resource",
 ]
+
+_T = TypeVar("_T")
+
+_RESOURCE_PARAM = "resource_param"
+
+ResourceParam = Annotated[_T, _RESOURCE_PARAM]
+"""``client: ResourceParam[MyClient]`` makes the parameter the resource of its name.
+
+For resources that are plain objects (``Definitions(resources={"client": MyClient()})``):
+a parameter annotated with a ``ConfigurableResource`` subclass is one already. Type checkers
+see the parameter as a ``MyClient``.
+"""
+
+
+def is_resource_param(annotation: Any) -> bool:
+    """Whether ``annotation`` is ``ResourceParam[...]`` (the reference's marker, compared as
+    the reference compares it, so ``Annotated[T, "resource_param"]`` counts too)."""
+    return getattr(annotation, "__metadata__", None) == (_RESOURCE_PARAM,)
 
 
 @dataclass(frozen=True)

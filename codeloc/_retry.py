@@ -1,12 +1,17 @@
-"""Retry policies for steps that fail, and the exception user code raises to ask for a retry."""
+"""Retry policies for steps that fail, and the exceptions user code raises to fail its step
+(``Failure``) or to ask for a retry (``RetryRequested``)."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
-__all__ = ["Backoff", "Jitter", "RetryPolicy", "RetryRequested"]
+from codeloc._metadata import MetadataValue, normalize_metadata
+
+__all__ = ["Backoff", "Failure", "Jitter", "RetryPolicy", "RetryRequested"]
 
 
 class Backoff(Enum):
@@ -100,3 +105,28 @@ class RetryRequested(Exception):
     def __str__(self) -> str:
         wait = f", waiting {self.seconds_to_wait:g}s" if self.seconds_to_wait else ""
         return f"retry requested (at most {self.max_retries}{wait})"
+
+
+class Failure(Exception):
+    """Raised by user code to fail its step on purpose, with a message and metadata.
+
+    The step fails with ``description`` as its failure message, and ``metadata`` goes on its
+    ``STEP_FAILURE`` event. With ``allow_retries=False`` the step's ``RetryPolicy`` is not
+    applied: the step fails at once.
+
+    Args:
+        description: what went wrong, in words for the person reading the run.
+        metadata: values to show with the failure, as for a materialization's metadata.
+        allow_retries: whether the step's ``RetryPolicy`` may retry it.
+    """
+
+    def __init__(
+        self,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        allow_retries: bool = True,
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.metadata: dict[str, MetadataValue] = normalize_metadata(metadata)
+        self.allow_retries = allow_retries

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from codeloc._errors import DefinitionError
 from codeloc._key import AssetKey
+from codeloc._resource_def import is_resource_param
 from codeloc._spec import AssetIn
 
 if TYPE_CHECKING:
@@ -95,7 +96,9 @@ def inspect_function(
                 f"asset '{owner}': parameter 'config' needs a type annotation that is a "
                 "subclass of codeloc.Config"
             )
-        elif resource_base is not None and isinstance(ann, type) and issubclass(ann, resource_base):
+        elif (
+            resource_base is not None and isinstance(ann, type) and issubclass(ann, resource_base)
+        ) or is_resource_param(ann):
             resources[pname] = pname
         else:
             data.append(pname)

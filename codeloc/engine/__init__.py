@@ -11,6 +11,7 @@ from codeloc.engine._io import (
     mem_io_manager,
 )
 from codeloc.engine._materialize import (
+    ExecuteInProcessResult,
     ExecuteResult,
     execute_selection,
     load_stored_value,
@@ -27,6 +28,7 @@ __all__ = [
     "AssetMaterialization",
     "Event",
     "EventType",
+    "ExecuteInProcessResult",
     "ExecuteResult",
     "ExecutionPlan",
     "FilesystemIOManager",

@@ -23,6 +23,7 @@ from codeloc.engine._run import RunContext, prepare_run, resolve_resources
 from codeloc.engine._scheduler import RunOutcome
 
 __all__ = [
+    "ExecuteInProcessResult",
     "ExecuteResult",
     "execute_selection",
     "load_stored_value",
@@ -107,6 +108,10 @@ class ExecuteResult:
         state = "success" if self.success else "failure"
         return f"<ExecuteResult {self.run_id} {state}, {len(self.all_events)} events>"
 
+
+ExecuteInProcessResult = ExecuteResult
+"""The reference's name for the result of ``materialize()`` and ``execute_in_process()``:
+the same class, so that annotations written with either name hold."""
 
 #: The run id an IO manager sees when a value is read outside any run.
 LOAD_RUN_ID = "load_asset_value"

@@ -16,7 +16,7 @@ from codeloc._errors import RunInterrupted, TesseraError
 from codeloc._key import AssetKey
 from codeloc._metadata import MetadataValue
 from codeloc._results import MaterializeResult, Output
-from codeloc._retry import RetryPolicy, RetryRequested
+from codeloc._retry import Failure, RetryPolicy, RetryRequested
 from codeloc._runs import AssetMaterialization, Event, EventType
 from codeloc._spec import AssetSpec
 from codeloc._step_logs import StepLogs, capture_logs
@@ -58,7 +58,9 @@ def execute_step(
 ) -> StepOutcome:
     """Run ``step``, retried by its policy or a ``RetryRequested``; report through ``run.emit``.
 
-    ``RunInterrupted`` propagates: a cancel is not a failure to retry.
+    A ``Failure`` fails the step with its description and metadata, retried by the policy
+    only when it allows retries. ``RunInterrupted`` propagates: a cancel is not a failure to
+    retry.
     """
     definition = step.definition
     policy = definition.retry_policy or run.retry_policy
@@ -108,6 +110,7 @@ def execute_step(
                     level="ERROR",
                     step_key=step.key,
                     message=f"'{step.key}' failed: {summary}",
+                    metadata=exc.metadata if isinstance(exc, Failure) else {},
                     error=error,
                 )
             )
@@ -136,12 +139,17 @@ def _retry_terms(exc: Exception, policy: RetryPolicy | None) -> tuple[int, str]:
     """How many retries the failure allows, and its one-line summary.
 
     A ``RetryRequested`` brings its own count, and is summarized by the error it was raised from.
+    A ``Failure`` is summarized by its description, and may forbid the policy's retries.
     """
     if isinstance(exc, RetryRequested):
         cause = exc.__cause__
         summary = f"{type(cause).__name__}: {cause}" if cause else str(exc)
         return exc.max_retries, summary
-    return (policy.max_retries if policy else 0), f"{type(exc).__name__}: {exc}"
+    allowed = policy.max_retries if policy else 0
+    if isinstance(exc, Failure):
+        summary = exc.description or "Failure raised without a description"
+        return (allowed if exc.allow_retries else 0), summary
+    return allowed, f"{type(exc).__name__}: {exc}"
 
 
 def _retry_delay(exc: Exception, policy: RetryPolicy | None, attempt: int) -> float:

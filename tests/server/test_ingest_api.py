@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from codeloc import Failure, asset, materialize
 from codeloc._key import AssetKey
+from codeloc._wire import event_to_json
 from server.api.app import create_app
 from server.core.config import Settings
 from server.storage.db import Database
@@ -296,3 +298,20 @@ def test_the_end_of_a_run_is_its_last_event(client: TestClient, database: Databa
     assert_refused(before, "events.0.type", "events up to seq 5")
     assert stored_seqs(database) == [3, 5]
     assert client.get(f"/api/v1/runs/{RUN}").json()["status"] == "STARTED"
+
+
+def test_a_failure_reaches_the_server_with_its_description_and_metadata(
+    client: TestClient,
+) -> None:
+    @asset
+    def checked() -> None:
+        raise Failure("3 rows have no customer", metadata={"bad_rows": 3})
+
+    (failure,) = materialize([checked], raise_on_error=False).get_step_failure_events()
+    response = post(client, [{**event_to_json(failure), "seq": 3}])
+
+    assert response.status_code == 200, response.text
+    (stored,) = client.get(URL).json()
+    assert stored["type"] == "STEP_FAILURE"
+    assert stored["message"] == "'checked' failed: 3 rows have no customer"
+    assert stored["metadata"] == {"bad_rows": {"kind": "int", "value": 3}}
