@@ -239,6 +239,22 @@ def stop_server(server: TesseraServer) -> None:
             process.wait(timeout=10)
 
 
+@contextlib.contextmanager
+def one_module_server(
+    tmp_path_factory: pytest.TempPathFactory, module: str
+) -> Iterator[TesseraServer]:
+    """``tessera dev`` serving ``tests/resources/<module>.py`` as its one location, until the
+    block ends: for a test module with a small location of its own."""
+    workdir: Path = tmp_path_factory.mktemp(f"tessera-{module}")
+    port = free_port()
+    args = ["dev", "--port", str(port), "-d", str(REPO / "tests" / "resources"), "-m", module]
+    server = start_server(args, workdir, _locations_in({module: "loaded"}), port=port)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
 def _locations_in(expected: dict[str, str]) -> Callable[[httpx.Client], bool]:
     """Ready when each named location has its expected status."""
 

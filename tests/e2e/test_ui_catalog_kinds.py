@@ -12,27 +12,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import (
-    REPO,
-    TesseraServer,
-    _locations_in,
-    free_port,
-    start_server,
-    stop_server,
-)
+from tests.e2e.conftest import TesseraServer, one_module_server
 
 Screenshot = Callable[..., Path]
-MODULE = REPO / "tests" / "resources" / "srv_catalog.py"
 
 
 @pytest.fixture(scope="module")
 def catalog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
-    workdir: Path = tmp_path_factory.mktemp("tessera-catalog")
-    port = free_port()
-    args = ["dev", "--port", str(port), "-d", str(REPO), "-f", str(MODULE)]
-    server = start_server(args, workdir, _locations_in({"srv_catalog": "loaded"}), port=port)
-    yield server
-    stop_server(server)
+    with one_module_server(tmp_path_factory, "srv_catalog") as server:
+        yield server
 
 
 def rows(page: Page) -> set[str]:

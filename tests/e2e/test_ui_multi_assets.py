@@ -10,29 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import REPO, TesseraServer, free_port, start_server, stop_server
+from tests.e2e.conftest import TesseraServer, one_module_server
 from tests.e2e.test_ui import open_ui, run_id_of, wait_for_run_status
 
 
 @pytest.fixture(scope="module")
 def multi_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
     """``tessera dev`` with ``tests/resources/srv_multi_assets.py`` as its one location."""
-    workdir: Path = tmp_path_factory.mktemp("tessera-multi")
-    port = free_port()
-    resources = REPO / "tests" / "resources"
-    args = ["dev", "--port", str(port), "-d", str(resources), "-m", "srv_multi_assets"]
-
-    def ready(client: httpx.Client) -> bool:
-        answer = client.get("/api/v1/code-locations")
-        return answer.status_code == 200 and [loc["status"] for loc in answer.json()] == ["loaded"]
-
-    server = start_server(args, workdir, ready, port=port)
-    yield server
-    stop_server(server)
+    with one_module_server(tmp_path_factory, "srv_multi_assets") as server:
+        yield server
 
 
 def _run_keys(server: TesseraServer, run_id: str) -> list[str]:

@@ -14,27 +14,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import (
-    REPO,
-    TesseraServer,
-    _locations_in,
-    free_port,
-    start_server,
-    stop_server,
-)
+from tests.e2e.conftest import TesseraServer, one_module_server
 
 Screenshot = Callable[..., Path]
-MODULE = REPO / "tests" / "resources" / "srv_tables.py"
 
 
 @pytest.fixture(scope="module")
 def tables_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
-    workdir: Path = tmp_path_factory.mktemp("tessera-tables")
-    port = free_port()
-    args = ["dev", "--port", str(port), "-d", str(REPO), "-f", str(MODULE)]
-    server = start_server(args, workdir, _locations_in({"srv_tables": "loaded"}), port=port)
-    yield server
-    stop_server(server)
+    with one_module_server(tmp_path_factory, "srv_tables") as server:
+        yield server
 
 
 def materialize(server: TesseraServer) -> None:
