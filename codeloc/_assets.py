@@ -401,42 +401,31 @@ class AssetsDefinition:
                     }
             specs.append(spec.replace(**changes) if changes else spec)
         renamed = {old.key: new.key for old, new in zip(self.specs, specs, strict=True)}
-        return AssetsDefinition(
+        return self._rebuilt(
             node_name="__".join((*prefix, self.node_name)) if prefix else self.node_name,
             specs=specs,
-            fn=self.fn,
-            signature=self.signature,
             inputs=[i._replace(key=moved.get(i.key, i.key)) for i in self.inputs],
-            output_names=self.output_names,
             io_manager_keys={renamed[k]: v for k, v in self.io_manager_keys.items()},
-            retry_policy=self.retry_policy,
-            can_subset=self.can_subset,
-            resource_defs=self.resource_defs,
-            node_def=self.node_def,
-            outputs_are_none=self.outputs_are_none,
         )
 
-    def _rebuilt(
-        self,
-        *,
-        specs: Sequence[AssetSpec] | None = None,
-        resource_defs: Mapping[str, Any] | None = None,
-    ) -> AssetsDefinition:
-        """A copy with its specs and/or its bound resources replaced (keys unchanged)."""
-        return AssetsDefinition(
-            node_name=self.node_name,
-            specs=self.specs if specs is None else specs,
-            fn=self.fn,
-            signature=self.signature,
-            inputs=self.inputs,
-            output_names=self.output_names,
-            io_manager_keys=self.io_manager_keys,
-            retry_policy=self.retry_policy,
-            can_subset=self.can_subset,
-            resource_defs=self.resource_defs if resource_defs is None else resource_defs,
-            node_def=self.node_def,
-            outputs_are_none=self.outputs_are_none,
-        )
+    def _rebuilt(self, **changes: Any) -> AssetsDefinition:
+        """A copy with some constructor arguments replaced (``specs=``, ``resource_defs=``…);
+        every other one as this definition has it."""
+        arguments: dict[str, Any] = {
+            "node_name": self.node_name,
+            "specs": self.specs,
+            "fn": self.fn,
+            "signature": self.signature,
+            "inputs": self.inputs,
+            "output_names": self.output_names,
+            "io_manager_keys": self.io_manager_keys,
+            "retry_policy": self.retry_policy,
+            "can_subset": self.can_subset,
+            "resource_defs": self.resource_defs,
+            "node_def": self.node_def,
+            "outputs_are_none": self.outputs_are_none,
+        }
+        return AssetsDefinition(**{**arguments, **changes})
 
     # -- direct invocation -------------------------------------------------------------------
 

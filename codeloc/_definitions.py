@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from codeloc._assets import (
@@ -137,18 +137,17 @@ class Definitions:
 
     def resolve_all_asset_keys(self) -> list[AssetKey]:
         """The key of every asset here, external ones (``AssetSpec``) included."""
-        return [spec.key for spec in self.resolve_all_asset_specs()]
+        return [spec.key for spec in self._all_specs()]
 
     def resolve_all_asset_specs(self) -> list[AssetSpec]:
         """The ``AssetSpec`` of every asset here, external ones included, in definition order;
         each with its group (``"default"`` where none was given), as in the reference."""
-        return [
-            with_group(spec)
-            for spec in (
-                *(spec for definition in self.assets for spec in definition.specs),
-                *self.external_specs,
-            )
-        ]
+        return [with_group(spec) for spec in self._all_specs()]
+
+    def _all_specs(self) -> Iterator[AssetSpec]:
+        for definition in self.assets:
+            yield from definition.specs
+        yield from self.external_specs
 
     def load_asset_value(
         self,
