@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -101,6 +103,27 @@ def wait_loaded(client: TestClient, *names: str) -> None:
         return all(states.get(n) == "loaded" for n in names)
 
     wait_for(loaded)
+
+
+@contextlib.contextmanager
+def live_client(
+    tmp_path: Path,
+    database_url: str,
+    live_server: Callable[..., Any],
+    name: str,
+    location: LocationServer,
+) -> Iterator[httpx.Client]:
+    """A server on a real port (run workers report their events to it) whose workspace is
+    ``location`` under ``name``, and a client of it once the location is loaded."""
+    settings = Settings(
+        home=tmp_path,
+        database_url=database_url,
+        workspace=workspace(tmp_path, {name: location}),
+        location_poll_seconds=0.2,
+    )
+    with live_server(settings) as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        wait_loaded(c, name)
+        yield c
 
 
 def assert_problem(response: Any, status: int, *fragments: str) -> dict[str, Any]:

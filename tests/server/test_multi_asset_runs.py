@@ -13,11 +13,15 @@ import pytest
 from codeloc import AssetKey, AssetOut, AssetSelection, asset, multi_asset
 from codeloc.grpc.convert import from_snapshot_chunks, to_snapshot_chunks
 from codeloc.grpc.server import LocationServer
-from server.core.config import Settings
 from server.errors import InvalidSelection
 from server.runs.planning import plan_runs
 from server.workspace.graph import MergedGraph
-from tests.server.test_api import assert_problem, start_location, wait_for, wait_loaded, workspace
+from tests.server.test_api import (
+    assert_problem,
+    live_client,
+    start_location,
+    wait_for,
+)
 
 __all__ = ["start_location"]  # a fixture, used by name
 
@@ -94,14 +98,7 @@ def client(
 ) -> Iterator[httpx.Client]:
     """A server on a real port (run workers report their events to it) and its client."""
     location = start_location("srv_multi_assets", "multi")
-    settings = Settings(
-        home=tmp_path,
-        database_url=database_url,
-        workspace=workspace(tmp_path, {"multi": location}),
-        location_poll_seconds=0.2,
-    )
-    with live_server(settings) as server, httpx.Client(base_url=server.url, timeout=30) as c:
-        wait_loaded(c, "multi")
+    with live_client(tmp_path, database_url, live_server, "multi", location) as c:
         yield c
 
 

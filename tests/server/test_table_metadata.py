@@ -14,9 +14,8 @@ import pytest
 from codeloc import MetadataValue, TableColumnDep, TableColumnLineage
 from codeloc._wire import metadata_from_json
 from codeloc.grpc.server import LocationServer
-from server.core.config import Settings
 from tests.resources.srv_tables import ORDERS_SCHEMA
-from tests.server.test_api import start_location, wait_for, wait_loaded, workspace
+from tests.server.test_api import live_client, start_location, wait_for
 
 __all__ = ["start_location"]  # a fixture, used by name
 
@@ -30,14 +29,7 @@ def client(
 ) -> Iterator[httpx.Client]:
     """A server on a real port (the run worker reports its events to it) and its client."""
     location = start_location("srv_tables", "tables")
-    settings = Settings(
-        home=tmp_path,
-        database_url=database_url,
-        workspace=workspace(tmp_path, {"tables": location}),
-        location_poll_seconds=0.2,
-    )
-    with live_server(settings) as server, httpx.Client(base_url=server.url, timeout=30) as c:
-        wait_loaded(c, "tables")
+    with live_client(tmp_path, database_url, live_server, "tables", location) as c:
         yield c
 
 
